@@ -1,0 +1,141 @@
+// The configuration contract (DESIGN §1). Every field: purpose, default, and — where a value
+// weakens security — a warning in capitals. zod validates it once at start-up; the rest of the
+// program receives a fully-defaulted, typed, frozen object and never re-checks.
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9.]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:11443 or [::1]:11443')
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return port >= 0 && port <= 65535;
+  }, 'port must be 0-65535');
+
+const httpUrl = z
+  .string()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/' && !u.search && !u.username;
+    } catch {
+      return false;
+    }
+  }, 'expected an http(s) URL without path or credentials, e.g. http://127.0.0.1:11434');
+
+const positiveInt = z.number().int().positive();
+
+export const tlsAcmeSchema = z.strictObject({
+  /** ACME directory URL. Default: Let's Encrypt production. */
+  directory: z.string().url().default('https://acme-v02.api.letsencrypt.org/directory'),
+  /** Contact e-mail for the ACME account. Default: none. */
+  email: z.string().email().nullable().default(null),
+  /** Names to request a certificate for. Required in mode acme. */
+  domains: z.array(z.string().min(1)).default([]),
+  /** http-01 (needs port httpPort reachable) or tls-alpn-01 (on the main listener). */
+  challenge: z.enum(['http-01', 'tls-alpn-01']).default('http-01'),
+  /** Port for the HTTP-01 challenge listener. Default 80. */
+  httpPort: z.number().int().min(0).max(65535).default(80),
+  /** Extra CA (PEM path) to trust for the ACME server itself (tests: Pebble). */
+  caBundle: z.string().nullable().default(null),
+});
+
+export const tlsSchema = z.strictObject({
+  /** local: Warden's own CA (default). files: your cert/key. acme: Let's Encrypt or any RFC 8555 CA.
+   *  off: NO TLS — only allowed together with --insecure-http. */
+  mode: z.enum(['local', 'files', 'acme', 'off']).default('local'),
+  /** Lowest TLS version. Default "1.3". "1.2" widens the attack surface (still AEAD + ECDHE only). */
+  minVersion: z.enum(['1.3', '1.2']).default('1.3'),
+  /** Extra DNS names / IPs for the local-CA server certificate. */
+  hostnames: z.array(z.string().min(1)).default([]),
+  /** mode files: PEM certificate (chain allowed). */
+  cert: z.string().nullable().default(null),
+  /** mode files: PEM private key. */
+  key: z.string().nullable().default(null),
+  /** Passphrase for an encrypted key. Prefer WARDEN_TLS_KEY_PASSPHRASE over writing it here. */
+  keyPassphrase: z.string().nullable().default(null),
+  /** Client certificates: off (default) | optional | require. */
+  clientAuth: z.enum(['off', 'optional', 'require']).default('off'),
+  /** PEM CA for client certificates. Default: Warden's local CA. */
+  clientCA: z.string().nullable().default(null),
+  acme: tlsAcmeSchema.default(() => tlsAcmeSchema.parse({})),
+});
+
+export const storeSchema = z.strictObject({
+  /** sqlite:PATH (relative to the data dir) or postgres://user@host/db. */
+  url: z
+    .string()
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected sqlite:FILE or postgres://user@host/db')
+    .default('sqlite:warden.db'),
+});
+
+export const auditSchema = z.strictObject({
+  /** One JSON line per request. Default true. TURNING IT OFF LEAVES NO RECORD OF ABUSE. */
+  enabled: z.boolean().default(true),
+  /** Audit file, relative to the data dir. */
+  file: z.string().min(1).default('audit/audit.log'),
+  /** Rotate the file when it reaches this size. Default 100 MiB. */
+  maxBytes: positiveInt.default(104857600),
+  /** How many rotated files to keep. Default 5. */
+  keep: z.number().int().min(0).default(5),
+});
+
+export const policySchema = z.strictObject({
+  /** Allow /api/me, /api/signout, /api/user/keys, /api/experimental, /debug and *:cloud models.
+   *  Default false. THESE SPEND THE OWNER'S OLLAMA.COM ACCOUNT. */
+  allowAccountRoutes: z.boolean().default(false),
+  /** Allow `insecure: true` on /api/pull and /api/push. Default false. ALLOWS PLAIN-HTTP REGISTRIES. */
+  allowInsecureRegistries: z.boolean().default(false),
+});
+
+export const limitsSchema = z.strictObject({
+  /** Largest JSON request body. Default 32 MiB. */
+  maxBodyBytes: positiveInt.default(33554432),
+  /** Largest /api/blobs upload (streamed). Default 100 GiB. */
+  maxBlobBytes: positiveInt.default(107374182400),
+  /** Largest request header block. Default 16 KiB (answer 431 above it). */
+  maxHeaderBytes: z.number().int().min(1024).max(1048576).default(16384),
+  /** Most open connections from one client address. Default 64. */
+  maxConnectionsPerAddress: positiveInt.default(64),
+  /** Seconds a client may take to send its headers. Default 10. */
+  headersTimeoutSeconds: positiveInt.default(10),
+  /** Seconds a client may take to send its whole body (blobs excepted). Default 60. */
+  requestTimeoutSeconds: positiveInt.default(60),
+  /** Seconds an idle keep-alive connection stays open. Default 30. */
+  keepAliveTimeoutSeconds: positiveInt.default(30),
+});
+
+export const securitySchema = z.strictObject({
+  /** Failed authentications from one address within windowSeconds before it is locked out. */
+  lockoutFailures: positiveInt.default(20),
+  lockoutWindowSeconds: positiveInt.default(60),
+  /** How long a locked-out address gets 429. */
+  lockoutSeconds: positiveInt.default(300),
+  /** Addresses of reverse proxies whose X-Forwarded-For is believed. Default none. */
+  trustedProxies: z.array(z.string().min(1)).default([]),
+});
+
+export const configSchema = z.strictObject({
+  /** Listener address. Default 0.0.0.0:11443. */
+  listen: hostPort.default('0.0.0.0:11443'),
+  /** Ollama's address. Default http://127.0.0.1:11434. */
+  upstream: httpUrl.default('http://127.0.0.1:11434'),
+  /** Several Ollama servers (health-checked, least in-flight first). Overrides `upstream`. */
+  upstreams: z.array(httpUrl).default([]),
+  tls: tlsSchema.default(() => tlsSchema.parse({})),
+  store: storeSchema.default(() => storeSchema.parse({})),
+  audit: auditSchema.default(() => auditSchema.parse({})),
+  policy: policySchema.default(() => policySchema.parse({})),
+  limits: limitsSchema.default(() => limitsSchema.parse({})),
+  security: securitySchema.default(() => securitySchema.parse({})),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type TlsConfig = Config['tls'];
+
+/** Run-time switches that are never written to a file (they only come from flags). */
+export interface RuntimeFlags {
+  /** --insecure-http: serve plain HTTP (loopback only unless exposedOk). */
+  insecureHttp: boolean;
+  /** --i-know-this-is-exposed */
+  exposedOk: boolean;
+}

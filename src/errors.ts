@@ -1,0 +1,90 @@
+// One error type for the whole program. Every error Warden raises on purpose has a stable
+// code (for scripts, logs and tests) and, where it ends an HTTP request, the status to answer.
+// The message is safe to show to the client or the operator: it never contains a secret.
+
+export const ErrorCode = {
+  // configuration and usage (exit code 2)
+  CONFIG_INVALID: 'WARDEN_ERR_CONFIG_INVALID',
+  USAGE: 'WARDEN_ERR_USAGE',
+  // store
+  STORE_CORRUPT: 'WARDEN_ERR_STORE_CORRUPT',
+  STORE_SCHEMA_NEWER: 'WARDEN_ERR_STORE_SCHEMA_NEWER',
+  STORE_UNAVAILABLE: 'WARDEN_ERR_STORE_UNAVAILABLE',
+  NOT_FOUND: 'WARDEN_ERR_NOT_FOUND',
+  CONFLICT: 'WARDEN_ERR_CONFLICT',
+  // TLS and certificates
+  TLS_INVALID: 'WARDEN_ERR_TLS_INVALID',
+  CLIENT_CERT_REFUSED: 'WARDEN_ERR_CLIENT_CERT_REFUSED',
+  // authentication (who are you)
+  AUTH_MISSING: 'WARDEN_ERR_AUTH_MISSING',
+  AUTH_MALFORMED: 'WARDEN_ERR_AUTH_MALFORMED',
+  AUTH_AMBIGUOUS: 'WARDEN_ERR_AUTH_AMBIGUOUS',
+  AUTH_INVALID_KEY: 'WARDEN_ERR_AUTH_INVALID_KEY',
+  AUTH_LOCKED_OUT: 'WARDEN_ERR_AUTH_LOCKED_OUT',
+  // authorisation (what may you do)
+  FORBIDDEN_SCOPE: 'WARDEN_ERR_FORBIDDEN_SCOPE',
+  FORBIDDEN_MODEL: 'WARDEN_ERR_FORBIDDEN_MODEL',
+  FORBIDDEN_POLICY: 'WARDEN_ERR_FORBIDDEN_POLICY',
+  RATE_LIMITED: 'WARDEN_ERR_RATE_LIMITED',
+  // request shape
+  ROUTE_NOT_FOUND: 'WARDEN_ERR_ROUTE_NOT_FOUND',
+  BAD_REQUEST: 'WARDEN_ERR_BAD_REQUEST',
+  BODY_TOO_LARGE: 'WARDEN_ERR_BODY_TOO_LARGE',
+  HEADERS_TOO_LARGE: 'WARDEN_ERR_HEADERS_TOO_LARGE',
+  // upstream
+  UPSTREAM_UNREACHABLE: 'WARDEN_ERR_UPSTREAM_UNREACHABLE',
+  UPSTREAM_TIMEOUT: 'WARDEN_ERR_UPSTREAM_TIMEOUT',
+  // anything else is a bug
+  INTERNAL: 'WARDEN_ERR_INTERNAL',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface WardenErrorOptions {
+  cause?: unknown;
+  /** HTTP status when this error ends a request. */
+  status?: number;
+  /** Extra response headers (Retry-After, WWW-Authenticate). */
+  headers?: Record<string, string>;
+  /** Machine-readable detail for the audit log (never shown to clients). */
+  reason?: string;
+}
+
+export class WardenError extends Error {
+  readonly code: ErrorCodeValue;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly reason: string;
+
+  constructor(code: ErrorCodeValue, message: string, options: WardenErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WardenError';
+    this.code = code;
+    this.status = options.status ?? 500;
+    this.headers = options.headers ?? {};
+    this.reason = options.reason ?? message;
+  }
+}
+
+export function isWardenError(err: unknown): err is WardenError {
+  return err instanceof WardenError;
+}
+
+/** Bad configuration value: names the field, the value and what is allowed. Exit code 2. */
+export function configError(field: string, message: string, cause?: unknown): WardenError {
+  return new WardenError(ErrorCode.CONFIG_INVALID, `config: ${field}: ${message}`, { cause, status: 500 });
+}
+
+export function usageError(message: string): WardenError {
+  return new WardenError(ErrorCode.USAGE, message);
+}
+
+export function notFound(what: string): WardenError {
+  return new WardenError(ErrorCode.NOT_FOUND, `${what} not found`, { status: 404 });
+}
+
+/** The exit code the CLI uses for an error: 2 for bad usage or config, 1 for everything else. */
+export function exitCodeFor(err: unknown): number {
+  if (isWardenError(err) && (err.code === ErrorCode.CONFIG_INVALID || err.code === ErrorCode.USAGE)) return 2;
+  return 1;
+}

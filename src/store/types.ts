@@ -1,0 +1,157 @@
+// The store's contract. Callers (auth, admin, CLI, audit) only see these types; the SQLite and
+// PostgreSQL implementations both pass one contract test suite (test/store/contract.ts).
+
+export const SCOPES = ['inference', 'models:read', 'models:manage', 'admin', 'metrics'] as const;
+export type Scope = (typeof SCOPES)[number];
+export const DEFAULT_SCOPES: readonly Scope[] = ['inference', 'models:read'];
+
+export type KeyState = 'active' | 'revoked' | 'expired';
+
+export interface KeyRecord {
+  /** Public id, `key_` + base62; shown in lists and logs. */
+  id: string;
+  name: string;
+  scopes: Scope[];
+  /** Model patterns (`llama3.*`, `qwen2.5:*`); empty = every model. */
+  models: string[];
+  /** hex SHA-256 of the full key string. */
+  secretHash: string;
+  /** During a rotation grace period: the old secret's hash and when it stops working. */
+  previousSecretHash: string | null;
+  previousExpiresAt: Date | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  /** Requests per minute, tokens per minute, concurrent requests; null = unlimited. */
+  rpm: number | null;
+  tpm: number | null;
+  concurrency: number | null;
+  /** SHA-256 fingerprint (hex, lower case, no colons) of the client certificate this key is bound to. */
+  certFingerprint: string | null;
+  /** Registered `ssh-ed25519 AAAA…` public keys of the stock ollama CLI (comment stripped). */
+  ollamaPubkeys: string[];
+}
+
+export type NewKey = Omit<KeyRecord, 'lastUsedAt' | 'revokedAt' | 'previousSecretHash' | 'previousExpiresAt'>;
+
+export type KeyPatch = Partial<
+  Pick<
+    KeyRecord,
+    | 'name'
+    | 'scopes'
+    | 'models'
+    | 'secretHash'
+    | 'previousSecretHash'
+    | 'previousExpiresAt'
+    | 'expiresAt'
+    | 'revokedAt'
+    | 'rpm'
+    | 'tpm'
+    | 'concurrency'
+    | 'certFingerprint'
+    | 'ollamaPubkeys'
+  >
+>;
+
+export function keyState(k: KeyRecord, now: Date = new Date()): KeyState {
+  if (k.revokedAt) return 'revoked';
+  if (k.expiresAt && k.expiresAt.getTime() <= now.getTime()) return 'expired';
+  return 'active';
+}
+
+/** One audit event: a proxied/refused request or a management action. Never a secret, prompt or answer. */
+export interface AuditEvent {
+  time: Date;
+  /** request id, or a generated id for management actions */
+  id: string;
+  /** 'request' for traffic; 'key.create', 'key.rotate', 'key.revoke', 'key.delete', 'key.update',
+   *  'cert.issue', 'cert.revoke', 'config.change', 'tls.client_cert_refused' … */
+  kind: string;
+  keyId: string | null;
+  keyName: string | null;
+  /** bearer | x-api-key | basic | ollama-signature | client-cert | session | none */
+  authMethod: string | null;
+  clientAddress: string | null;
+  tlsVersion: string | null;
+  clientCertSubject: string | null;
+  method: string | null;
+  path: string | null;
+  model: string | null;
+  status: number | null;
+  durationMs: number | null;
+  bytesIn: number | null;
+  bytesOut: number | null;
+  promptTokens: number | null;
+  evalTokens: number | null;
+  /** why a request was refused, or what a management action did */
+  reason: string | null;
+  /** who did a management action: 'cli', 'key_…' (admin API) */
+  actor: string | null;
+}
+
+export interface AuditQuery {
+  keyId?: string;
+  /** 2 → 2xx, 4 → 4xx … */
+  statusClass?: number;
+  pathPrefix?: string;
+  kind?: string;
+  since?: Date;
+  until?: Date;
+  limit?: number;
+  /** return events older than this (exclusive) for paging, newest first */
+  before?: Date;
+}
+
+export interface ClientCertRecord {
+  /** hex serial number, lower case */
+  serial: string;
+  name: string;
+  /** SHA-256 fingerprint, hex lower case without colons */
+  fingerprint: string;
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  createdAt: Date;
+  revokedAt: Date | null;
+  revocationReason: string | null;
+}
+
+export interface KeyRepo {
+  create(k: NewKey): Promise<KeyRecord>;
+  get(id: string): Promise<KeyRecord | null>;
+  list(): Promise<KeyRecord[]>;
+  update(id: string, patch: KeyPatch): Promise<KeyRecord>;
+  delete(id: string): Promise<boolean>;
+  /** Batched last-used stamps; never bumps the change generation (it is not a policy change). */
+  touch(stamps: ReadonlyMap<string, Date>): Promise<void>;
+}
+
+export interface AuditRepo {
+  insert(events: readonly AuditEvent[]): Promise<void>;
+  query(q: AuditQuery): Promise<AuditEvent[]>;
+  /** Delete events older than `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+export interface ClientCertRepo {
+  add(c: Omit<ClientCertRecord, 'revokedAt' | 'revocationReason'>): Promise<ClientCertRecord>;
+  list(): Promise<ClientCertRecord[]>;
+  /** by name or serial */
+  find(nameOrSerial: string): Promise<ClientCertRecord | null>;
+  revoke(serial: string, reason: string, at?: Date): Promise<ClientCertRecord>;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  keys: KeyRepo;
+  audit: AuditRepo;
+  clientCerts: ClientCertRepo;
+  /** A counter bumped (in the same transaction) by every change to keys or client certs.
+   *  Instances poll it (cheap: one indexed row) to refresh their caches within 1 s. */
+  generation(): Promise<number>;
+  /** Free-form settings shared by instances (e.g. CRL number). */
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}
