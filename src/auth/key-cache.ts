@@ -6,6 +6,7 @@
 import type { KeyRecord, Store } from '../store/types.ts';
 import { keyState } from '../store/types.ts';
 import { compileModelPatterns, type ModelMatcher } from '../policy/models.ts';
+import { compileOllamaKeyring, type OllamaKeyring } from './ollama-signature.ts';
 
 export interface CachedKey {
   record: KeyRecord;
@@ -15,6 +16,8 @@ export interface CachedKey {
   hashes: Buffer[];
   /** registered ollama CLI public key blobs (base64 ssh-wire) */
   ollamaBlobs: readonly string[];
+  /** the same keys parsed once, for signature checks */
+  ollamaKeyring: OllamaKeyring;
 }
 
 export interface KeyCacheOptions {
@@ -23,6 +26,8 @@ export interface KeyCacheOptions {
   onError?: (err: unknown) => void;
   /** Called after a reload with the keys that are no longer usable (revoked, deleted, expired). */
   onInvalidated?: (ids: ReadonlySet<string>) => void;
+  /** Called after every reload (the store changed: keys or client certificates). */
+  onReload?: () => void;
 }
 
 function compile(record: KeyRecord): CachedKey {
@@ -34,12 +39,23 @@ function compile(record: KeyRecord): CachedKey {
     scopes: new Set(record.scopes),
     hashes,
     ollamaBlobs: record.ollamaPubkeys.map((k) => k.split(/\s+/)[1] ?? '').filter(Boolean),
+    ollamaKeyring: safeKeyring(record.ollamaPubkeys),
   };
+}
+
+/** A malformed stored key must not stop the whole cache from loading: it just never matches. */
+function safeKeyring(pubkeys: readonly string[]): OllamaKeyring {
+  try {
+    return compileOllamaKeyring(pubkeys);
+  } catch {
+    return new Map();
+  }
 }
 
 export class KeyCache {
   private keys = new Map<string, CachedKey>();
   private byOllamaBlob = new Map<string, CachedKey>();
+  private byCert = new Map<string, CachedKey>();
   private generation = -1;
   private pollTimer: NodeJS.Timeout | null = null;
   private touchTimer: NodeJS.Timeout | null = null;
@@ -67,6 +83,10 @@ export class KeyCache {
 
   byOllamaPubkey(blob: string): CachedKey | undefined {
     return this.byOllamaBlob.get(blob);
+  }
+
+  byCertFingerprint(fp: string): CachedKey | undefined {
+    return this.byCert.get(fp);
   }
 
   counts(now = new Date()): { active: number; revoked: number; expired: number } {
@@ -99,10 +119,12 @@ export class KeyCache {
     const records = await this.store.keys.list();
     const next = new Map<string, CachedKey>();
     const nextBlobs = new Map<string, CachedKey>();
+    const nextCerts = new Map<string, CachedKey>();
     for (const r of records) {
       const c = compile(r);
       next.set(r.id, c);
       for (const b of c.ollamaBlobs) nextBlobs.set(b, c);
+      if (r.certFingerprint) nextCerts.set(r.certFingerprint, c);
     }
     const invalidated = new Set<string>();
     const now = new Date();
@@ -115,8 +137,10 @@ export class KeyCache {
     }
     this.keys = next;
     this.byOllamaBlob = nextBlobs;
+    this.byCert = nextCerts;
     this.generation = gen;
     if (invalidated.size > 0) this.opts.onInvalidated?.(invalidated);
+    this.opts.onReload?.();
     return true;
   }
 

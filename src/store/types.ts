@@ -118,27 +118,36 @@ export interface ClientCertRecord {
 }
 
 export interface KeyRepo {
+  /** Throws CONFLICT (409) when the name or id is taken: key names are unique. */
   create(k: NewKey): Promise<KeyRecord>;
   get(id: string): Promise<KeyRecord | null>;
   list(): Promise<KeyRecord[]>;
+  /** Only the fields present change (`null` clears). NOT_FOUND (404) for a missing id,
+   *  CONFLICT (409) when renaming onto another key's name. */
   update(id: string, patch: KeyPatch): Promise<KeyRecord>;
+  /** false when there was no such key. */
   delete(id: string): Promise<boolean>;
-  /** Batched last-used stamps; never bumps the change generation (it is not a policy change). */
+  /** Batched last-used stamps; only ever moves lastUsedAt forward; never bumps the change
+   *  generation (it is not a policy change). Unknown ids are ignored. */
   touch(stamps: ReadonlyMap<string, Date>): Promise<void>;
 }
 
 export interface AuditRepo {
   insert(events: readonly AuditEvent[]): Promise<void>;
+  /** Newest first; `limit` defaults to 100 and is capped at 1000. */
   query(q: AuditQuery): Promise<AuditEvent[]>;
   /** Delete events older than `before`; returns how many. */
   prune(before: Date): Promise<number>;
 }
 
 export interface ClientCertRepo {
+  /** CONFLICT (409) for a serial or fingerprint already present. */
   add(c: Omit<ClientCertRecord, 'revokedAt' | 'revocationReason'>): Promise<ClientCertRecord>;
   list(): Promise<ClientCertRecord[]>;
-  /** by name or serial */
+  /** By serial (any case, colons allowed) or by name; for a name issued more than once, the
+   *  unrevoked certificate wins, then the newest. */
   find(nameOrSerial: string): Promise<ClientCertRecord | null>;
+  /** NOT_FOUND (404) for an unknown serial; revoking twice keeps the first time and reason. */
   revoke(serial: string, reason: string, at?: Date): Promise<ClientCertRecord>;
 }
 

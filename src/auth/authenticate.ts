@@ -1,0 +1,92 @@
+// Who is calling? Checks in a fixed order, cheapest first (LiteLLM's order, without its size):
+// credential shape → checksum (no lookup for a mistyped or random key) → in-memory key cache →
+// constant-time hash comparison → state (revoked/expired) → client-certificate binding.
+// Every failure gives the same answer, so a caller cannot learn whether a key id exists.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ErrorCode, WardenError } from '../errors.ts';
+import type { Credential } from './credentials.ts';
+import { parseKey } from './key-format.ts';
+import type { CachedKey, KeyCache } from './key-cache.ts';
+import { verifyOllamaSignature } from './ollama-signature.ts';
+import type { ReplayCache } from './replay-cache.ts';
+
+export interface Authenticated {
+  key: CachedKey;
+  method: string;
+}
+
+export interface ConnectionIdentity {
+  /** SHA-256 of the verified client certificate (hex, lower case), or null. */
+  certFingerprint: string | null;
+}
+
+export const WWW_AUTHENTICATE = 'Bearer realm="warden"';
+
+export function unauthorized(reason: string, message = 'invalid API key'): WardenError {
+  return new WardenError(ErrorCode.AUTH_INVALID_KEY, message, { status: 401, headers: { 'www-authenticate': WWW_AUTHENTICATE }, reason });
+}
+
+function usable(k: CachedKey, now: number): string | null {
+  if (k.record.revokedAt) return 'key revoked';
+  if (k.record.expiresAt && k.record.expiresAt.getTime() <= now) return 'key expired';
+  return null;
+}
+
+function checkBinding(k: CachedKey, conn: ConnectionIdentity): string | null {
+  if (k.record.certFingerprint && k.record.certFingerprint !== conn.certFingerprint) return 'key is bound to a client certificate that this connection did not present';
+  return null;
+}
+
+export interface AuthenticateDeps {
+  keys: KeyCache;
+  replay: ReplayCache;
+}
+
+export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: AuthenticateDeps, now = Date.now()): Authenticated | WardenError {
+  switch (cred.kind) {
+    case 'error':
+      return new WardenError(cred.code, cred.message, { status: 400, reason: cred.reason });
+    case 'none': {
+      // A client certificate bound to a key is itself a credential.
+      if (conn.certFingerprint) {
+        const k = deps.keys.byCertFingerprint(conn.certFingerprint);
+        if (k) {
+          const bad = usable(k, now);
+          if (bad) return unauthorized(bad);
+          return { key: k, method: 'client-cert' };
+        }
+      }
+      return new WardenError(ErrorCode.AUTH_MISSING, 'missing API key', {
+        status: 401,
+        headers: { 'www-authenticate': WWW_AUTHENTICATE },
+        reason: 'no credentials',
+      });
+    }
+    case 'key': {
+      const parsed = parseKey(cred.key);
+      if (!parsed) return unauthorized('not a Warden key');
+      if (!parsed.checksumOk) return unauthorized('key checksum mismatch');
+      const k = deps.keys.get(parsed.id);
+      // Hash even when the id is unknown, so timing does not tell the two cases apart.
+      const digest = createHash('sha256').update(cred.key).digest();
+      if (!k) return unauthorized('unknown key id');
+      let match = timingSafeEqual(digest, k.hashes[0]!);
+      if (!match && k.hashes[1] && k.record.previousExpiresAt && k.record.previousExpiresAt.getTime() > now) {
+        match = timingSafeEqual(digest, k.hashes[1]);
+      }
+      if (!match) return unauthorized('wrong secret');
+      const bad = usable(k, now) ?? checkBinding(k, conn);
+      if (bad) return unauthorized(bad);
+      return { key: k, method: cred.method };
+    }
+    case 'ollama-signature': {
+      const k = deps.keys.byOllamaPubkey(cred.publicKey);
+      if (!k) return unauthorized('unknown ollama public key');
+      const verdict = verifyOllamaSignature(cred, k.ollamaKeyring, Math.floor(now / 1000), deps.replay);
+      if (!verdict.ok) return unauthorized(verdict.reason);
+      const bad = usable(k, now) ?? checkBinding(k, conn);
+      if (bad) return unauthorized(bad);
+      return { key: k, method: 'ollama-signature' };
+    }
+  }
+}

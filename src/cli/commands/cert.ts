@@ -1,0 +1,118 @@
+// `warden cert …`: certificate status, trusting the local CA, and client certificates for
+// mutual TLS. Works on the data dir and store, so it works whether or not the server runs;
+// a running server enforces a revocation within 1 s (it watches the store's change counter).
+import type { Command } from 'commander';
+import { clientCertToJson } from '../../admin/serialize.ts';
+import { tlsDir } from '../../config/paths.ts';
+import { issueClientCert, revokeClientCert, listClientCerts } from '../../tls/client-certs.ts';
+import { cliContext, openStoreSession, type GlobalOptions } from '../context.ts';
+import { parsePositiveInt } from '../duration.ts';
+import { printFields, printJson, printTable } from '../output.ts';
+import { collectStatus } from './status.ts';
+import { registerTrustCommand } from './trust.ts';
+
+export function registerCertCommand(program: Command, globals: () => GlobalOptions): void {
+  const cert = program.command('cert').description('certificates: status, trust, client certificates');
+
+  cert
+    .command('status')
+    .description('every certificate in use, mTLS mode, CRL and ACME state')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { json?: boolean }) => {
+      const s = await collectStatus(cliContext(globals()));
+      if (f.json) return printJson({ source: s.source, ...s.tls });
+      const t = s.tls as Record<string, unknown> & {
+        certificate: { source?: string; subject?: string; issuer?: string; sans?: string[]; notBefore?: string; notAfter?: string; daysLeft?: number; fingerprint256?: string } | null;
+        ca?: { path: string; fingerprint256: string; notAfter: string; daysLeft: number; warning?: string };
+        crl?: { nextUpdate: string | null; revoked: number };
+        acme?: Record<string, unknown>;
+      };
+      const c = t.certificate;
+      const rows: Array<[string, string]> = [
+        ['source', s.source === 'server' ? 'running server' : 'files (server not running)'],
+        ['TLS', t.enabled ? `${t.mode}, minimum TLS ${t.minVersion}` : 'OFF'],
+        ['server certificate', c ? `${c.subject ?? '?'} (${c.source ?? t.mode})` : 'none yet'],
+      ];
+      if (c) {
+        rows.push(['  names', (c.sans ?? []).join(', ')]);
+        rows.push(['  issuer', c.issuer ?? '?']);
+        rows.push(['  valid', `${c.notBefore} → ${c.notAfter} (${c.daysLeft} days left)`]);
+        rows.push(['  SHA-256', c.fingerprint256 ?? '?']);
+      }
+      if (t.ca) {
+        rows.push(['local CA', `${t.ca.path}`]);
+        rows.push(['  SHA-256', t.ca.fingerprint256]);
+        rows.push(['  expires', `${t.ca.notAfter} (${t.ca.daysLeft} days)${t.ca.warning ? ' — ' + t.ca.warning : ''}`]);
+      }
+      rows.push(['mTLS', String(t.clientAuth)]);
+      if (t.crl) rows.push(['CRL', `${t.crl.revoked} revoked, next update ${t.crl.nextUpdate ?? '-'}`]);
+      if (t.acme) rows.push(['ACME', JSON.stringify(t.acme)]);
+      printFields(rows);
+    });
+
+  registerTrustCommand(cert, globals);
+
+  const client = cert.command('client').description('client certificates for mutual TLS');
+
+  client
+    .command('issue <name>')
+    .description('issue a client certificate (PEM + PKCS#12 bundle, its password shown once)')
+    .option('--out <dir>', 'where to write NAME.pem, NAME-key.pem and NAME.p12 (default <data-dir>/tls/clients)')
+    .option('--days <n>', 'validity in days', '365')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, f: { out?: string; days: string; json?: boolean }) => {
+      const ctx = cliContext(globals());
+      const s = await openStoreSession(ctx);
+      try {
+        const issued = await issueClientCert({ tlsDir: tlsDir(ctx.dataDir), name, days: parsePositiveInt(f.days, '--days'), store: s.store.clientCerts, outDir: f.out });
+        s.audit.write({ kind: 'cert.issue', actor: 'cli', reason: `client certificate ${name} serial ${issued.record.serial}` });
+        if (f.json) {
+          return printJson({ ...clientCertToJson(issued.record), certPath: issued.certPath, keyPath: issued.keyPath, p12Path: issued.p12Path, p12Password: issued.p12Password });
+        }
+        printFields([
+          ['name', issued.record.name],
+          ['serial', issued.record.serial],
+          ['SHA-256', issued.record.fingerprint],
+          ['expires', issued.record.notAfter.toISOString()],
+          ['certificate', issued.certPath],
+          ['private key', issued.keyPath],
+          ['PKCS#12', issued.p12Path],
+        ]);
+        process.stdout.write(`\nPKCS#12 password (shown once): ${issued.p12Password}\n`);
+        process.stdout.write(`curl: --cert ${JSON.stringify(issued.certPath)} --key ${JSON.stringify(issued.keyPath)}\n`);
+      } finally {
+        await s.close();
+      }
+    });
+
+  client
+    .command('list')
+    .description('list client certificates')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { json?: boolean }) => {
+      const s = await openStoreSession(cliContext(globals()));
+      try {
+        const list = await listClientCerts(s.store.clientCerts);
+        if (f.json) return printJson(list.map((c) => ({ ...clientCertToJson(c), state: c.state })));
+        if (list.length === 0) return void process.stdout.write('no client certificates\n');
+        printTable([['NAME', 'SERIAL', 'STATE', 'EXPIRES', 'SHA-256'], ...list.map((c) => [c.name, c.serial, c.state, c.notAfter.toISOString(), c.fingerprint])]);
+      } finally {
+        await s.close();
+      }
+    });
+
+  client
+    .command('revoke <nameOrSerial>')
+    .description('revoke a client certificate (running servers refuse it within 1 s)')
+    .action(async (nameOrSerial: string) => {
+      const ctx = cliContext(globals());
+      const s = await openStoreSession(ctx);
+      try {
+        const rec = await revokeClientCert({ store: s.store.clientCerts, nameOrSerial, tlsDir: tlsDir(ctx.dataDir) });
+        s.audit.write({ kind: 'cert.revoke', actor: 'cli', reason: `client certificate ${rec.name} serial ${rec.serial}` });
+        process.stdout.write(`revoked ${rec.name} (serial ${rec.serial})\n`);
+      } finally {
+        await s.close();
+      }
+    });
+}

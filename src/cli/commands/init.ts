@@ -1,0 +1,117 @@
+// `warden init`: settings (asked with a terminal, defaults with --yes or without one), the
+// config file, the local CA and server certificate, the store, and the first admin key —
+// printed once, with ready-to-paste client snippets. Never overwrites an existing config, CA
+// or key store: a second run only fills in what is missing.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../../config/schema.ts';
+import { CONFIG_FILE, DEFAULTS, validateConfig, deepMerge, readConfigFile, type ConfigFlags } from '../../config/load.ts';
+import { resolveDataDir, tlsDir } from '../../config/paths.ts';
+import { writeConfigFile } from '../../config/write.ts';
+import { ensureLocalCa } from '../../tls/local-ca.ts';
+import { ensureServerCert } from '../../tls/server-cert.ts';
+import { SCOPES } from '../../store/types.ts';
+import { cliContext, ensureDataDir, openStoreSession, type GlobalOptions } from '../context.ts';
+import { askInitSettings } from './init-prompts.ts';
+import { clientSnippets } from './snippets.ts';
+
+export interface InitOptions extends GlobalOptions {
+  hostname?: string[];
+  upstream?: string;
+  listen?: string;
+  tls?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  yes?: boolean;
+}
+
+export interface InitResult {
+  dataDir: string;
+  created: boolean;
+  adminKey: string | null;
+  caPath: string | null;
+  caFingerprint: string | null;
+}
+
+/** The settings init writes: only what differs from the defaults, so upgrades get new defaults. */
+function settingsFromFlags(o: InitOptions): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  const tls: Record<string, unknown> = {};
+  if (o.listen) s.listen = o.listen;
+  if (o.upstream) s.upstream = o.upstream;
+  if (o.tls) tls.mode = o.tls;
+  if (o.tlsCert) tls.cert = o.tlsCert;
+  if (o.tlsKey) tls.key = o.tlsKey;
+  if (o.hostname && o.hostname.length > 0) tls.hostnames = o.hostname;
+  if (Object.keys(tls).length > 0) s.tls = tls;
+  return s;
+}
+
+export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = {}): Promise<InitResult> {
+  const dataDir = resolveDataDir(o.dataDir);
+  ensureDataDir(dataDir);
+  const configFile = o.config ?? join(dataDir, CONFIG_FILE);
+  const interactive = !o.yes && process.stdin.isTTY === true && process.stdout.isTTY === true;
+
+  const hadConfig = existsSync(configFile);
+  if (!hadConfig) {
+    let settings = settingsFromFlags(o);
+    if (interactive) settings = deepMerge(settings, await askInitSettings(deepMerge(DEFAULTS as unknown as Record<string, unknown>, settings) as unknown as Config));
+    validateConfig(deepMerge(settings, {})); // refuse bad flags before writing anything
+    writeConfigFile(configFile, settings);
+  } else {
+    validateConfig(readConfigFile(configFile));
+  }
+
+  const flags: ConfigFlags = {};
+  const ctx = cliContext({ dataDir, config: configFile }, flags);
+  const config = ctx.config;
+
+  let caPath: string | null = null;
+  let caFingerprint: string | null = null;
+  if (config.tls.mode === 'local' || (config.tls.clientAuth !== 'off' && !config.tls.clientCA)) {
+    const ca = await ensureLocalCa(tlsDir(dataDir));
+    caPath = ca.certPath;
+    caFingerprint = ca.fingerprint256;
+    if (config.tls.mode === 'local') await ensureServerCert(tlsDir(dataDir), config.tls.hostnames, { ca });
+  }
+
+  const session = await openStoreSession(ctx);
+  let adminKey: string | null = null;
+  try {
+    const existing = await session.store.keys.list();
+    if (existing.length === 0) {
+      const issued = await session.keys.create({ name: 'admin', scopes: [...SCOPES] }, 'cli');
+      adminKey = issued.key;
+    }
+  } finally {
+    await session.close();
+  }
+
+  const result: InitResult = { dataDir, created: !hadConfig || adminKey !== null, adminKey, caPath, caFingerprint };
+  if (!(opts.quietIfDone && adminKey === null)) printInitSummary(result, config);
+  return result;
+}
+
+function printInitSummary(r: InitResult, config: Config): void {
+  const out: string[] = [];
+  out.push(`Warden data directory: ${r.dataDir}`);
+  if (r.caPath) {
+    out.push(`Local CA certificate:  ${r.caPath}`);
+    out.push(`CA SHA-256 fingerprint: ${r.caFingerprint}`);
+    out.push('  (trust it on clients: `warden cert trust` prints how for each OS and client)');
+  }
+  if (r.adminKey) {
+    out.push('');
+    out.push('First API key (name "admin", every scope). It is shown ONCE — store it now:');
+    out.push('');
+    out.push(`  ${r.adminKey}`);
+    out.push('');
+    out.push(clientSnippets({ config, key: r.adminKey, caPath: r.caPath, host: 'localhost' }));
+  } else {
+    out.push('Already initialised: existing configuration, CA and keys were kept.');
+  }
+  if (config.tls.mode === 'local') out.push(`Server certificate names: localhost, 127.0.0.1, ::1, ${hostname()}${config.tls.hostnames.length ? ', ' + config.tls.hostnames.join(', ') : ''}`);
+  process.stdout.write(out.join('\n') + '\n');
+}

@@ -1,0 +1,181 @@
+// `warden keys …`: works on the store directly, so it works whether or not the server runs;
+// a running server sees each change within 1 s (it polls the store's change generation).
+import { readFileSync, existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { issuedKeyToJson, keyToJson, type KeyJson } from '../../admin/serialize.ts';
+import type { KeyInput } from '../../auth/key-service.ts';
+import { notFound } from '../../errors.ts';
+import { cliContext, openStoreSession, type GlobalOptions, type StoreSession } from '../context.ts';
+import { parseDuration, parseExpiry, parsePositiveInt } from '../duration.ts';
+import { printFields, printJson, printTable } from '../output.ts';
+
+const collect = (v: string, prev: string[] = []): string[] => prev.concat(v.split(',').map((s) => s.trim()).filter(Boolean));
+
+interface KeyFlags {
+  name?: string;
+  scope?: string[];
+  model?: string[];
+  expires?: string;
+  rpm?: string;
+  tpm?: string;
+  concurrency?: string;
+  ollamaPubkey?: string[];
+  bindCert?: string;
+  json?: boolean;
+}
+
+/** `--ollama-pubkey` takes the key text or the path of a .pub file. */
+function readPubkey(v: string): string {
+  if (!v.startsWith('ssh-') && existsSync(v)) return readFileSync(v, 'utf8').trim();
+  return v;
+}
+
+async function keyInput(f: KeyFlags, session: StoreSession): Promise<Partial<KeyInput>> {
+  const input: Partial<KeyInput> = {};
+  if (f.name !== undefined) input.name = f.name;
+  if (f.scope) input.scopes = f.scope;
+  if (f.model) input.models = f.model;
+  if (f.expires !== undefined) input.expiresAt = f.expires === 'never' ? null : parseExpiry(f.expires);
+  if (f.rpm !== undefined) input.rpm = f.rpm === 'off' ? null : parsePositiveInt(f.rpm, '--rpm');
+  if (f.tpm !== undefined) input.tpm = f.tpm === 'off' ? null : parsePositiveInt(f.tpm, '--tpm');
+  if (f.concurrency !== undefined) input.concurrency = f.concurrency === 'off' ? null : parsePositiveInt(f.concurrency, '--concurrency');
+  if (f.ollamaPubkey) input.ollamaPubkeys = f.ollamaPubkey.map(readPubkey);
+  if (f.bindCert !== undefined) {
+    if (f.bindCert === 'none') input.certFingerprint = null;
+    else {
+      const cert = await session.store.clientCerts.find(f.bindCert);
+      if (!cert) throw notFound(`client certificate ${JSON.stringify(f.bindCert)}`);
+      input.certFingerprint = cert.fingerprint;
+    }
+  }
+  return input;
+}
+
+function printKey(k: KeyJson, secret?: string): void {
+  const fields: Array<[string, string]> = [
+    ['id', k.id],
+    ['name', k.name],
+    ['state', k.state],
+    ['scopes', k.scopes.join(', ')],
+    ['models', k.models.length ? k.models.join(', ') : '(all)'],
+    ['created', k.createdAt],
+    ['last used', k.lastUsedAt ?? 'never'],
+    ['expires', k.expiresAt ?? 'never'],
+    ['limits', `rpm ${k.rpm ?? '-'}, tpm ${k.tpm ?? '-'}, concurrency ${k.concurrency ?? '-'}`],
+  ];
+  if (k.certFingerprint) fields.push(['bound cert', k.certFingerprint]);
+  if (k.ollamaPubkeys.length) fields.push(['ollama keys', k.ollamaPubkeys.map((p) => p.slice(0, 30) + '…').join(', ')]);
+  if (k.graceUntil) fields.push(['old secret until', k.graceUntil]);
+  printFields(fields);
+  if (secret) process.stdout.write(`\nKey (shown once — store it now):\n\n  ${secret}\n\n`);
+}
+
+async function withSession<T>(g: GlobalOptions, fn: (s: StoreSession) => Promise<T>): Promise<T> {
+  const session = await openStoreSession(cliContext(g));
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
+export function registerKeysCommand(program: Command, globals: () => GlobalOptions): void {
+  const keys = program.command('keys').description('create, list, rotate and revoke API keys');
+
+  const withKeyFlags = (c: Command): Command =>
+    c
+      .option('--scope <scope>', 'inference | models:read | models:manage | admin | metrics (repeatable)', collect)
+      .option('--model <pattern>', "allowed model name or glob, e.g. 'llama3.*' (repeatable)", collect)
+      .option('--expires <when>', 'a duration (30d) or a date (2027-01-31), or never')
+      .option('--rpm <n>', 'requests per minute (or off)')
+      .option('--tpm <n>', 'tokens per minute (or off)')
+      .option('--concurrency <n>', 'concurrent requests (or off)')
+      .option('--ollama-pubkey <key>', 'ollama CLI public key text or .pub file (repeatable)', collect)
+      .option('--bind-cert <name>', 'only accept this key over a connection with this client certificate');
+
+  withKeyFlags(keys.command('create').description('create a key; the secret is shown once').requiredOption('--name <name>', 'a name for the key'))
+    .option('--json', 'machine-readable output')
+    .action(async (f: KeyFlags) =>
+      withSession(globals(), async (s) => {
+        const input = (await keyInput(f, s)) as KeyInput;
+        const issued = await s.keys.create(input, 'cli');
+        if (f.json) printJson(issuedKeyToJson(issued));
+        else printKey(keyToJson(issued.record), issued.key);
+      }),
+    );
+
+  keys
+    .command('list')
+    .description('list keys (never their secrets)')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { json?: boolean }) =>
+      withSession(globals(), async (s) => {
+        const list = (await s.store.keys.list()).map((r) => keyToJson(r));
+        if (f.json) return printJson(list);
+        if (list.length === 0) return void process.stdout.write('no keys\n');
+        printTable([
+          ['ID', 'NAME', 'STATE', 'SCOPES', 'MODELS', 'LAST USED', 'EXPIRES'],
+          ...list.map((k) => [k.id, k.name, k.state, k.scopes.join(','), k.models.join(',') || '*', k.lastUsedAt ?? 'never', k.expiresAt ?? 'never']),
+        ]);
+      }),
+    );
+
+  keys
+    .command('show <id>')
+    .description('show one key')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, f: { json?: boolean }) =>
+      withSession(globals(), async (s) => {
+        const k = keyToJson(await s.keys.resolve(id));
+        if (f.json) printJson(k);
+        else printKey(k);
+      }),
+    );
+
+  withKeyFlags(keys.command('update <id>').description('change scopes, models, limits, expiry or bindings').option('--name <name>', 'rename'))
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, f: KeyFlags) =>
+      withSession(globals(), async (s) => {
+        const rec = await s.keys.update(id, await keyInput(f, s), 'cli');
+        if (f.json) printJson(keyToJson(rec));
+        else printKey(keyToJson(rec));
+      }),
+    );
+
+  keys
+    .command('rotate <id>')
+    .description('issue a new secret; the old one works until the grace period ends')
+    .option('--grace <duration>', 'how long the old secret keeps working (e.g. 24h)', '0s')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, f: { grace: string; json?: boolean }) =>
+      withSession(globals(), async (s) => {
+        const grace = f.grace === '0' ? 0 : parseDuration(f.grace, '--grace');
+        const issued = await s.keys.rotate(id, grace, 'cli');
+        if (f.json) printJson(issuedKeyToJson(issued));
+        else printKey(keyToJson(issued.record), issued.key);
+      }),
+    );
+
+  keys
+    .command('revoke <id>')
+    .description('revoke a key at once (running servers refuse it within 1 s)')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, f: { json?: boolean }) =>
+      withSession(globals(), async (s) => {
+        const rec = await s.keys.revoke(id, 'cli');
+        if (f.json) printJson(keyToJson(rec));
+        else process.stdout.write(`revoked ${rec.id} (${rec.name})\n`);
+      }),
+    );
+
+  keys
+    .command('delete <id>')
+    .description('delete a key record')
+    .action(async (id: string) =>
+      withSession(globals(), async (s) => {
+        const rec = await s.keys.resolve(id);
+        await s.keys.delete(rec.id, 'cli');
+        process.stdout.write(`deleted ${rec.id} (${rec.name})\n`);
+      }),
+    );
+}

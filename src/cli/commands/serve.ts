@@ -1,0 +1,71 @@
+// `warden serve`: initialise an empty data dir (as `init --yes`), then run until SIGINT/SIGTERM.
+import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfigFlags } from '../../config/load.ts';
+import { startServer } from '../../server/index.ts';
+import { cliContext, isEmptyDataDir, type GlobalOptions } from '../context.ts';
+import { resolveDataDir } from '../../config/paths.ts';
+import { createLogger } from '../logger.ts';
+import { runInit } from './init.ts';
+
+export interface ServeOptions extends GlobalOptions {
+  listen?: string;
+  upstream?: string;
+  tlsMode?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientAuth?: string;
+  minTls?: string;
+  hostname?: string[];
+  insecureHttp?: boolean;
+  iKnowThisIsExposed?: boolean;
+}
+
+/** Where a running server tells local CLI commands how to reach it. */
+export function runFile(dataDir: string): string {
+  return join(dataDir, 'run', 'server.json');
+}
+
+export async function runServe(o: ServeOptions): Promise<void> {
+  const dataDir = resolveDataDir(o.dataDir);
+  if (isEmptyDataDir(dataDir)) {
+    await runInit({ dataDir, config: o.config, yes: true, listen: o.listen, upstream: o.upstream, hostname: o.hostname, tls: o.insecureHttp ? undefined : o.tlsMode, tlsCert: o.tlsCert, tlsKey: o.tlsKey });
+  }
+  const flags: ConfigFlags = {
+    listen: o.listen,
+    upstream: o.upstream,
+    tlsMode: o.insecureHttp ? 'off' : o.tlsMode,
+    tlsCert: o.tlsCert,
+    tlsKey: o.tlsKey,
+    clientAuth: o.clientAuth,
+    minTls: o.minTls,
+    hostname: o.hostname,
+  };
+  const ctx = cliContext({ dataDir, config: o.config }, flags);
+  const log = createLogger();
+  const server = await startServer({
+    config: ctx.config,
+    dataDir,
+    configFile: ctx.configFile,
+    flags: { insecureHttp: o.insecureHttp === true, exposedOk: o.iKnowThisIsExposed === true },
+    log,
+  });
+  mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
+  writeFileSync(runFile(dataDir), JSON.stringify({ pid: process.pid, url: server.url, port: server.port, startedAt: new Date().toISOString() }), { mode: 0o600 });
+  log.info(`listening on ${server.url}`);
+  if (ctx.config.tls.mode === 'off') log.warn('serving PLAIN HTTP: keys and prompts cross the network unencrypted');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down; in-flight streams get 5 s to finish');
+    void server.close(5000).then(() => {
+      rmSync(runFile(dataDir), { force: true });
+      log.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

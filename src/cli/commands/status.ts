@@ -1,0 +1,78 @@
+// `warden status`: asks the running server when one answers, else reads config and store
+// (and says which). Same object as GET /_warden/api/status (DESIGN §7).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { tlsDir } from '../../config/paths.ts';
+import { describeCertificate } from '../../tls/cert-info.ts';
+import { createUpstreams } from '../../proxy/upstreams.ts';
+import { buildStatus, type StatusObject } from '../../server/status.ts';
+import { keyState } from '../../store/types.ts';
+import { cliContext, openStoreSession, type CliContext, type GlobalOptions } from '../context.ts';
+import { askRunningServer } from '../local-server.ts';
+import { printFields, printJson } from '../output.ts';
+
+function offlineTls(ctx: CliContext): Record<string, unknown> | null {
+  const t = ctx.config.tls;
+  const file = t.mode === 'local' ? join(tlsDir(ctx.dataDir), 'server.pem') : t.mode === 'files' ? t.cert : t.mode === 'acme' ? join(tlsDir(ctx.dataDir), 'acme', 'cert.pem') : null;
+  if (!file || !existsSync(file)) return { certificate: null };
+  try {
+    const source = t.mode === 'local' ? 'local-ca' : t.mode === 'files' ? 'files' : 'acme';
+    return { certificate: describeCertificate(readFileSync(file, 'utf8'), source) };
+  } catch {
+    return { certificate: null };
+  }
+}
+
+export async function collectStatus(ctx: CliContext): Promise<StatusObject> {
+  const live = (await askRunningServer(ctx.dataDir, '/_warden/api/status')) as StatusObject | null;
+  if (live) return live;
+  const session = await openStoreSession(ctx);
+  try {
+    const records = await session.store.keys.list();
+    const counts = { active: 0, revoked: 0, expired: 0 };
+    for (const r of records) counts[keyState(r)]++;
+    const upstreams = createUpstreams(ctx.config.upstreams.length ? ctx.config.upstreams : [ctx.config.upstream], { probeTimeoutMs: 2000 });
+    try {
+      return await buildStatus({
+        config: ctx.config,
+        tls: null,
+        tlsOffline: offlineTls(ctx),
+        upstreams,
+        keys: { counts: () => counts },
+        connections: null,
+        startedAt: null,
+        source: 'offline',
+      });
+    } finally {
+      await upstreams.close();
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('status')
+    .description('TLS, certificate, upstream and key status')
+    .option('--json', 'machine-readable output')
+    .action(async (f: { json?: boolean }) => {
+      const s = await collectStatus(cliContext(globals()));
+      if (f.json) return printJson(s);
+      const cert = s.tls.certificate as { subject?: string; issuer?: string; notAfter?: string; fingerprint256?: string; daysLeft?: number } | null;
+      printFields([
+        ['source', s.source === 'server' ? 'running server' : 'config and store (server not running)'],
+        ['listen', s.listen],
+        ['TLS', s.tls.enabled ? `on (${s.tls.mode}), minimum TLS ${s.tls.minVersion}` : 'OFF (plain HTTP)'],
+        ['mTLS', s.tls.clientAuth],
+        ['certificate', cert ? `${cert.subject ?? ''}` : '-'],
+        ['issuer', cert?.issuer ?? '-'],
+        ['expires', cert ? `${cert.notAfter} (${cert.daysLeft} days)` : '-'],
+        ['fingerprint', cert?.fingerprint256 ?? '-'],
+        ['upstream', `${s.upstream.url} ${s.upstream.reachable ? `reachable, Ollama ${s.upstream.version ?? '?'}` : 'UNREACHABLE'}`],
+        ['keys', `${s.keys.active} active, ${s.keys.revoked} revoked, ${s.keys.expired} expired`],
+        ['connections', s.source === 'server' ? String(s.connections.live) : '-'],
+      ]);
+    });
+}

@@ -1,0 +1,136 @@
+// The running server's side of the admin API contract (src/admin/deps.ts): real key service,
+// certificate authority, connection table, request counter and config writer.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { deepMerge, readConfigFile, validateConfig } from '../config/load.ts';
+import { writeConfigFile } from '../config/write.ts';
+import { timingSafeEqual } from 'node:crypto';
+import { SCOPES, type KeyRecord, type Store } from '../store/types.ts';
+import type { KeyCache } from '../auth/key-cache.ts';
+import type { KeyService } from '../auth/key-service.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import { createReplayCache } from '../auth/replay-cache.ts';
+import { configError, isWardenError } from '../errors.ts';
+import type { TlsManager } from '../tls/manager.ts';
+import { issueClientCert, revokeClientCert } from '../tls/client-certs.ts';
+import { tlsDir } from '../config/paths.ts';
+import type { AuditLog } from '../audit/writer.ts';
+import type { AdminDeps } from '../admin/deps.ts';
+import type { ConnectionTracker } from './connections.ts';
+import type { RequestRate } from './request-rate.ts';
+import type { StatusObject } from './status.ts';
+
+export interface AdminDepsInput {
+  config: Config;
+  configFile: string;
+  dataDir: string;
+  store: Store;
+  keys: KeyCache;
+  keyService: KeyService;
+  tls: TlsManager | null;
+  connections: ConnectionTracker;
+  rate: RequestRate;
+  status: () => Promise<StatusObject>;
+  audit: AuditLog;
+  /** The per-run token in <data>/run/admin-token for CLI commands on this machine. */
+  localToken: string | null;
+}
+
+function localCliRecord(): KeyRecord {
+  return {
+    id: 'local-cli',
+    name: 'local CLI',
+    scopes: [...SCOPES],
+    models: [],
+    secretHash: '',
+    previousSecretHash: null,
+    previousExpiresAt: null,
+    createdAt: new Date(),
+    lastUsedAt: null,
+    expiresAt: null,
+    revokedAt: null,
+    rpm: null,
+    tpm: null,
+    concurrency: null,
+    certFingerprint: null,
+    ollamaPubkeys: [],
+  };
+}
+
+/** Fields whose change the running server cannot apply by itself. */
+function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
+  if (typeof a === 'object' && a !== null && !Array.isArray(a) && typeof b === 'object' && b !== null && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix];
+}
+
+export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
+  const replay = createReplayCache();
+  let current = i.config;
+  return {
+    store: i.store,
+    async authenticateKey(rawKey) {
+      if (i.localToken && rawKey.length === i.localToken.length && timingSafeEqual(Buffer.from(rawKey), Buffer.from(i.localToken))) return localCliRecord();
+      const r = authenticate({ kind: 'key', key: rawKey, method: 'bearer' }, { certFingerprint: null }, { keys: i.keys, replay });
+      return isWardenError(r) ? null : r.key.record;
+    },
+    keys: {
+      create: (input, actor) => i.keyService.create(input, actor),
+      rotate: (id, grace, actor) => i.keyService.rotate(id, grace, actor),
+      update: (id, patch, actor) => i.keyService.update(id, patch, actor),
+      revoke: (id, actor) => i.keyService.revoke(id, actor),
+      delete: (id, actor) => i.keyService.delete(id, actor),
+    },
+    certs: {
+      async issue(name, days, actor) {
+        const issued = await issueClientCert({ tlsDir: tlsDir(i.dataDir), name, days, store: i.store.clientCerts, outDir: join(tlsDir(i.dataDir), 'clients', name) });
+        i.audit.write({ kind: 'cert.issue', actor, reason: `client certificate ${name} serial ${issued.record.serial}` });
+        return {
+          record: issued.record,
+          bundle: readFileSync(issued.p12Path),
+          password: issued.p12Password,
+          certPem: readFileSync(issued.certPath, 'utf8'),
+          keyPem: readFileSync(issued.keyPath, 'utf8'),
+        };
+      },
+      list: () => i.store.clientCerts.list(),
+      async revoke(nameOrSerial, actor) {
+        const rec = await revokeClientCert({ tlsDir: tlsDir(i.dataDir), store: i.store.clientCerts, nameOrSerial });
+        i.audit.write({ kind: 'cert.revoke', actor, reason: `client certificate ${rec.name} serial ${rec.serial}` });
+        return rec;
+      },
+    },
+    status: () => i.status(),
+    connections: () =>
+      i.connections.list().map((c) => ({
+        address: c.address,
+        keyId: c.keyId,
+        tlsVersion: c.tlsVersion,
+        cipher: c.cipher,
+        clientCertSubject: c.clientCertSubject,
+        openStreams: c.openStreams,
+        since: new Date(c.since),
+      })),
+    requestRate: () => i.rate.series(),
+    settings: {
+      get: () => current,
+      async update(patch, actor) {
+        if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+          throw configError('settings', 'expected an object of settings, e.g. {"tls":{"minVersion":"1.3"}}');
+        }
+        const onDisk = readConfigFile(i.configFile);
+        const merged = deepMerge(onDisk, patch as Record<string, unknown>);
+        const next = validateConfig(merged);
+        writeConfigFile(i.configFile, merged);
+        const restartNeeded = changedPaths(current, next);
+        i.audit.write({ kind: 'config.change', actor, reason: `changed: ${restartNeeded.join(', ') || 'nothing'}` });
+        current = next;
+        return { config: next, restartNeeded };
+      },
+    },
+    audit: (event) => i.audit.write(event),
+  };
+}

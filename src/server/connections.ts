@@ -1,0 +1,91 @@
+// Live connections: for the per-address cap (one client cannot hold every socket), for the
+// admin UI's connection list, and so a revoked client certificate can be cut off on sockets
+// that were opened before the revocation.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+
+export interface ConnectionInfo {
+  id: number;
+  address: string;
+  tlsVersion: string | null;
+  cipher: string | null;
+  clientCertSubject: string | null;
+  keyId: string | null;
+  openStreams: number;
+  requests: number;
+  since: string;
+}
+
+export interface ConnState extends ConnectionInfo {
+  socket: Socket;
+}
+
+export class ConnectionTracker {
+  private readonly states = new Map<Socket, ConnState>();
+  private readonly perAddress = new Map<string, number>();
+  private nextId = 1;
+  private readonly maxPerAddress: number;
+
+  constructor(maxPerAddress: number) {
+    this.maxPerAddress = maxPerAddress;
+  }
+
+  /** Registers a new socket; returns false when its address is over the cap. */
+  accept(socket: Socket): boolean {
+    const address = normaliseAddress(socket.remoteAddress);
+    const n = this.perAddress.get(address) ?? 0;
+    if (n >= this.maxPerAddress) return false;
+    this.perAddress.set(address, n + 1);
+    const state: ConnState = {
+      id: this.nextId++,
+      socket,
+      address,
+      tlsVersion: null,
+      cipher: null,
+      clientCertSubject: null,
+      keyId: null,
+      openStreams: 0,
+      requests: 0,
+      since: new Date().toISOString(),
+    };
+    this.states.set(socket, state);
+    socket.once('close', () => {
+      this.states.delete(socket);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
+    return true;
+  }
+
+  /** Fills in TLS details once the handshake is done. */
+  secured(socket: TLSSocket, clientCertSubject: string | null): void {
+    const s = this.states.get(socket);
+    if (!s) return;
+    s.tlsVersion = socket.getProtocol() ?? null;
+    s.cipher = socket.getCipher()?.standardName ?? null;
+    s.clientCertSubject = clientCertSubject;
+  }
+
+  get(socket: Socket): ConnState | undefined {
+    return this.states.get(socket);
+  }
+
+  all(): IterableIterator<ConnState> {
+    return this.states.values();
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+
+  list(): ConnectionInfo[] {
+    return [...this.states.values()].map(({ socket: _socket, ...info }) => info);
+  }
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`, so one client is counted once whichever stack it used. */
+export function normaliseAddress(addr: string | undefined): string {
+  if (!addr) return 'unknown';
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}

@@ -1,0 +1,273 @@
+// The request path, in the order DESIGN §3–§5 fixes: framing → health → lockout → canonical
+// path → client certificate → credentials → authenticate → route (default deny) → limits →
+// body + authorise → forward → audit. Everything it consults was built at start-up; the only
+// per-request work is lookups, one hash, and (when a route needs the model name) one JSON parse.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
+import type { Config } from '../config/schema.ts';
+import type { KeyCache, CachedKey } from '../auth/key-cache.ts';
+import type { ReplayCache } from '../auth/replay-cache.ts';
+import { extractCredential } from '../auth/credentials.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import type { Lockout } from '../auth/lockout.ts';
+import { canonicalPath } from '../policy/path.ts';
+import type { RouteTable, RouteMatch } from '../policy/routes.ts';
+import { authorize, filterModelList } from '../policy/authorize.ts';
+import type { Limiter } from '../policy/limits.ts';
+import type { Upstreams } from '../proxy/upstreams.ts';
+import { forward } from '../proxy/forward.ts';
+import type { AuditLog, AuditInput } from '../audit/writer.ts';
+import type { TlsManager } from '../tls/manager.ts';
+import type { ConnectionTracker } from './connections.ts';
+import { normaliseAddress } from './connections.ts';
+import { checkRequestFraming } from './strict.ts';
+import { readBody, parseJsonBody } from './body.ts';
+import { HSTS, sendError, sendJson, internalError } from './respond.ts';
+import { clientAddress } from './client-address.ts';
+
+export interface GatewayDeps {
+  config: Config;
+  proto: 'https' | 'http';
+  keys: KeyCache;
+  replay: ReplayCache;
+  routes: RouteTable;
+  lockout: Lockout;
+  limiter: Limiter;
+  upstreams: Upstreams;
+  audit: AuditLog;
+  tls: TlsManager | null;
+  connections: ConnectionTracker;
+  /** Fastify's router for /_warden/* (admin API, UI, metrics). */
+  admin: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  log: Logger;
+  /** Counts requests for the UI's per-minute chart. */
+  onRequest?: () => void;
+}
+
+/** Streams in flight per key, so a revocation can cut them (DESIGN §3: within 1 s). */
+export class ActiveStreams {
+  private readonly byKey = new Map<string, Set<AbortController>>();
+
+  add(keyId: string, ac: AbortController): () => void {
+    let set = this.byKey.get(keyId);
+    if (!set) this.byKey.set(keyId, (set = new Set()));
+    set.add(ac);
+    return () => {
+      set.delete(ac);
+      if (set.size === 0 && this.byKey.get(keyId) === set) this.byKey.delete(keyId);
+    };
+  }
+
+  cut(keyIds: Iterable<string>, reason: string): number {
+    let n = 0;
+    for (const id of keyIds) {
+      for (const ac of this.byKey.get(id) ?? []) {
+        ac.abort(new WardenError(ErrorCode.AUTH_INVALID_KEY, reason, { status: 401 }));
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: IncomingMessage, res: ServerResponse) => void {
+  const { config } = deps;
+  const requestTimeoutMs = config.limits.requestTimeoutSeconds * 1000;
+  const trusted = new Set(config.security.trustedProxies.map((a) => normaliseAddress(a)));
+
+  return function handle(req, res) {
+    void handleRequest(req, res).catch((err: unknown) => {
+      deps.log.error({ err }, 'request handler failed');
+      if (!res.headersSent) sendError(res, internalError(err));
+      else res.destroy();
+    });
+  };
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const socket = req.socket;
+    const conn = deps.connections.get(socket);
+    if (conn) conn.requests++;
+    const tlsSocket = deps.proto === 'https' ? (socket as TLSSocket) : null;
+    if (tlsSocket) res.setHeader('strict-transport-security', HSTS);
+    deps.onRequest?.();
+
+    const event: AuditInput = {
+      kind: 'request',
+      id: randomUUID(),
+      method: req.method ?? null,
+      path: (req.url ?? '').split('?')[0] ?? null,
+      clientAddress: clientAddress(req, trusted),
+      tlsVersion: tlsSocket?.getProtocol() ?? null,
+      authMethod: 'none',
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    const finish = (status: number, extra: Partial<AuditInput> = {}): void => {
+      deps.audit.write({ ...event, ...extra, status, durationMs: Math.round((performance.now() - started) * 10) / 10 });
+    };
+    const refuse = (err: WardenError, close = false): void => {
+      sendError(res, err, close);
+      finish(err.status, { reason: err.reason });
+    };
+
+    const framing = checkRequestFraming(req);
+    if (framing) return refuse(framing, true);
+
+    if (req.url === '/_warden/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+
+    const address = event.clientAddress ?? 'unknown';
+    const lockedFor = deps.lockout.isLocked(address);
+    if (lockedFor > 0) {
+      return refuse(
+        new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
+          status: 429,
+          headers: { 'retry-after': String(lockedFor) },
+          reason: 'address locked out after repeated authentication failures',
+        }),
+      );
+    }
+
+    const canon = canonicalPath(req.url ?? '/');
+    if ('error' in canon) {
+      return refuse(new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { status: 400, reason: canon.reason }), true);
+    }
+
+    // Client certificate: checked on every request, so a certificate revoked or expired after
+    // the handshake (or smuggled back in by session resumption) is refused at once.
+    let certFingerprint: string | null = null;
+    if (deps.tls && tlsSocket && config.tls.clientAuth !== 'off') {
+      const verdict = deps.tls.checkClientCert(tlsSocket);
+      if (verdict.state === 'ok') {
+        certFingerprint = verdict.fingerprint;
+        event.clientCertSubject = verdict.subject;
+      } else if (verdict.state === 'refused' || config.tls.clientAuth === 'require') {
+        const reason = verdict.state === 'refused' ? `client certificate refused: ${verdict.reason}` : 'client certificate required';
+        if (verdict.state === 'refused') event.clientCertSubject = verdict.subject ?? null;
+        refuse(new WardenError(ErrorCode.CLIENT_CERT_REFUSED, 'client certificate not accepted', { status: 401, reason }), true);
+        deps.audit.write({ ...event, kind: 'tls.client_cert_refused', reason });
+        return;
+      }
+    }
+
+    if (canon.path.startsWith('/_warden/')) {
+      if (!deps.admin) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
+      res.once('finish', () => finish(res.statusCode, { authMethod: null }));
+      deps.admin(req, res);
+      return;
+    }
+
+    const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
+    const auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
+    if (isWardenError(auth)) {
+      // Wrong or malformed credentials count towards the lockout; a request with none at all
+      // (a client probing before it sends its key) is refused just as cheaply and not counted.
+      if (auth.code !== ErrorCode.AUTH_MISSING) {
+        deps.lockout.fail(address);
+        // Repeated failures from one address are slowed down before they are locked out.
+        const delay = deps.lockout.delayMs(address);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      }
+      return refuse(auth);
+    }
+    deps.lockout.succeed(address);
+    const key = auth.key;
+    event.keyId = key.record.id;
+    event.keyName = key.record.name;
+    event.authMethod = auth.method;
+    if (conn) conn.keyId = key.record.id;
+    deps.keys.touch(key.record.id);
+
+    const route = deps.routes.lookup(req.method ?? '', canon.path);
+    if (!route) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404, reason: 'route not allowed' }));
+
+    const limit = deps.limiter.check(key.record.id, { rpm: key.record.rpm, tpm: key.record.tpm, concurrency: key.record.concurrency });
+    if (!limit.ok) {
+      return refuse(
+        new WardenError(ErrorCode.RATE_LIMITED, 'rate limit exceeded', {
+          status: 429,
+          headers: { 'retry-after': String(limit.retryAfterSeconds) },
+          reason: limit.reason,
+        }),
+      );
+    }
+    try {
+      await proxyRequest(req, res, key, route, canon, event, finish, refuse);
+    } finally {
+      limit.release();
+    }
+  }
+
+  async function proxyRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: CachedKey,
+    route: RouteMatch,
+    canon: { path: string; query: URLSearchParams },
+    event: AuditInput,
+    finish: (status: number, extra?: Partial<AuditInput>) => void,
+    refuse: (err: WardenError, close?: boolean) => void,
+  ): Promise<void> {
+    let body: Buffer | null | 'stream' = null;
+    let json: unknown = undefined;
+    if (route.bodyKind === 'json') {
+      try {
+        body = await readBody(req, config.limits.maxBodyBytes, requestTimeoutMs);
+        json = parseJsonBody(body);
+      } catch (err) {
+        if (isWardenError(err)) return refuse(err, err.status === 413 || err.status === 408);
+        throw err;
+      }
+      event.bytesIn = body.length;
+    } else if (route.bodyKind === 'stream') {
+      body = 'stream';
+    }
+
+    const verdict = authorize(route, key, json, config.policy);
+    if (!verdict.ok) {
+      return refuse(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
+    }
+    event.model = verdict.model;
+
+    canon.query.delete('ts');
+    const qs = canon.query.toString();
+    const path = qs ? `${canon.path}?${qs}` : canon.path;
+    const upstream = deps.upstreams.pick(verdict.model);
+    const ac = new AbortController();
+    const untrack = streams.add(key.record.id, ac);
+    const conn = deps.connections.get(req.socket);
+    if (conn) conn.openStreams++;
+    try {
+      const filterKind = route.filter;
+      const result = await forward(req, res, {
+        upstream,
+        method: req.method ?? 'GET',
+        path,
+        body,
+        maxStreamBytes: config.limits.maxBlobBytes,
+        clientAddress: event.clientAddress ?? '',
+        proto: deps.proto,
+        signal: ac.signal,
+        responseFilter: filterKind ? (data: unknown) => filterModelList(filterKind, data, key.models, { hideCloud: !config.policy.allowAccountRoutes }) : undefined,
+      });
+      const tokens = (result.promptTokens ?? 0) + (result.evalTokens ?? 0);
+      if (tokens > 0) deps.limiter.chargeTokens(key.record.id, tokens);
+      finish(result.status, {
+        bytesIn: event.bytesIn || result.bytesIn,
+        bytesOut: result.bytesOut,
+        promptTokens: result.promptTokens,
+        evalTokens: result.evalTokens,
+        reason: ac.signal.aborted ? 'stream cut: key revoked' : result.aborted ? 'client disconnected' : (result.error ?? null),
+      });
+    } finally {
+      untrack();
+      if (conn) conn.openStreams--;
+    }
+  }
+}

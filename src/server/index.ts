@@ -1,0 +1,257 @@
+// Start-up: validate and build everything once (store, key cache, TLS context, route table,
+// upstream pool, admin app), then open the listener. The returned handle stops it all cleanly.
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import type { TLSSocket, SecureContextOptions } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import type { Config, RuntimeFlags } from '../config/schema.ts';
+import { resolveDataPath } from '../config/load.ts';
+import { ErrorCode, WardenError } from '../errors.ts';
+import { openStore } from '../store/index.ts';
+import type { Store } from '../store/types.ts';
+import { KeyCache } from '../auth/key-cache.ts';
+import { KeyService } from '../auth/key-service.ts';
+import { createReplayCache } from '../auth/replay-cache.ts';
+import { createLockout } from '../auth/lockout.ts';
+import { compileRoutes } from '../policy/routes.ts';
+import { createLimiter } from '../policy/limits.ts';
+import { createUpstreams } from '../proxy/upstreams.ts';
+import { AuditLog } from '../audit/writer.ts';
+import { createTlsManager, type TlsManager } from '../tls/manager.ts';
+import { ConnectionTracker } from './connections.ts';
+import { ActiveStreams, createGateway } from './gateway.ts';
+import { checkListenSafety, parseListen } from './listen.ts';
+import { buildAdminDeps } from './admin-deps.ts';
+import { adminPlugin } from '../admin/plugin.ts';
+import { RequestRate } from './request-rate.ts';
+import { buildStatus, type StatusObject } from './status.ts';
+
+export interface ServerOptions {
+  config: Config;
+  dataDir: string;
+  configFile: string;
+  flags: RuntimeFlags;
+  log: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: Store;
+  status(): Promise<StatusObject>;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const { config, dataDir, log, flags } = opts;
+  const listen = parseListen(config.listen);
+  checkListenSafety(config, listen, flags);
+  const proto: 'https' | 'http' = config.tls.mode === 'off' ? 'http' : 'https';
+
+  const store = await openStore({ url: config.store.url, dataDir });
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    const audit = new AuditLog({
+      enabled: config.audit.enabled,
+      file: resolveDataPath(dataDir, config.audit.file),
+      maxBytes: config.audit.maxBytes,
+      keep: config.audit.keep,
+      repo: store.audit,
+      onError: (err) => log.error({ err }, 'audit write failed; will retry'),
+    });
+    closers.unshift(() => audit.close());
+
+    const streams = new ActiveStreams();
+    let tls: TlsManager | null = null;
+    const connections = new ConnectionTracker(config.limits.maxConnectionsPerAddress);
+    const keys = new KeyCache(store, {
+      onError: (err) => log.error({ err }, 'key cache refresh failed'),
+      onInvalidated: (ids) => {
+        const n = streams.cut(ids, 'key revoked');
+        if (n > 0) log.info({ streams: n }, 'cut streams of revoked keys');
+      },
+      onReload: () => void refreshCertRevocations(),
+    });
+    await keys.start();
+    closers.unshift(() => keys.stop());
+
+    async function refreshCertRevocations(): Promise<void> {
+      if (!tls || config.tls.clientAuth === 'off') return;
+      try {
+        await tls.refreshRevocations();
+        // Connections opened before the revocation are checked again and cut.
+        for (const c of connections.all()) {
+          const verdict = tls.checkClientCert(c.socket as TLSSocket);
+          if (verdict.state === 'refused') {
+            audit.write({ kind: 'tls.client_cert_refused', clientAddress: c.address, clientCertSubject: verdict.subject ?? null, reason: `client certificate ${verdict.reason}; open connection closed` });
+            c.socket.destroy();
+          }
+        }
+      } catch (err) {
+        log.error({ err }, 'refreshing client certificate revocations failed');
+      }
+    }
+
+    if (proto === 'https') {
+      tls = await createTlsManager({
+        config,
+        dataDir,
+        clientCerts: store.clientCerts,
+        log: (level, msg, fields) => log[level]({ ...fields }, msg),
+      });
+      const t = tls;
+      closers.unshift(() => t.close());
+    }
+
+    const upstreams = createUpstreams(config.upstreams.length > 0 ? config.upstreams : [config.upstream], {});
+    closers.unshift(() => upstreams.close());
+
+    const keyService = new KeyService(store, (e) => audit.write(e));
+    const rate = new RequestRate();
+    const startedAt = new Date();
+    const status = (): Promise<StatusObject> => buildStatus({ config, tls, upstreams, keys, connections, startedAt, source: 'server' });
+
+    // A per-run token that lets CLI commands on this machine (status, reload) use the admin API;
+    // the file is readable by the data dir's owner only.
+    const localToken = randomBytes(32).toString('base64url');
+    mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, 'run', 'admin-token'), localToken, { mode: 0o600 });
+    closers.push(async () => rmSync(join(dataDir, 'run', 'admin-token'), { force: true }));
+
+    const admin = Fastify({ logger: false, bodyLimit: 1048576 });
+    await adminPlugin(admin, buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken }));
+    await admin.ready();
+    closers.unshift(() => admin.close());
+
+    const handler = createGateway(
+      {
+        config,
+        proto,
+        keys,
+        replay: createReplayCache(),
+        routes: compileRoutes(config.policy),
+        lockout: createLockout({
+          failures: config.security.lockoutFailures,
+          windowSeconds: config.security.lockoutWindowSeconds,
+          lockoutSeconds: config.security.lockoutSeconds,
+        }),
+        limiter: createLimiter(),
+        upstreams,
+        audit,
+        tls,
+        connections,
+        admin: (req: IncomingMessage, res: ServerResponse) => admin.routing(req, res),
+        log,
+        onRequest: () => rate.hit(),
+      },
+      streams,
+    );
+
+    const common = {
+      maxHeaderSize: config.limits.maxHeaderBytes,
+      headersTimeout: config.limits.headersTimeoutSeconds * 1000,
+      // Whole-request timeouts would kill long blob uploads; bodies have their own timer
+      // (server/body.ts) and idle sockets the inactivity timeout below.
+      requestTimeout: 0,
+      keepAliveTimeout: config.limits.keepAliveTimeoutSeconds * 1000,
+      // No idle timeout under 10 minutes on an active stream (DESIGN §5).
+      connectionsCheckingInterval: 1000,
+    };
+    let server: HttpsServer | HttpServer;
+    if (tls) {
+      server = createHttpsServer({ ...common, ...tls.serverOptions(), handshakeTimeout: 10_000 }, handler);
+      const s = server as HttpsServer;
+      tls.onChange((ctx: SecureContextOptions) => {
+        s.setSecureContext(ctx);
+        log.info('TLS certificate reloaded');
+      });
+      s.on('secureConnection', (socket: TLSSocket) => {
+        let subject: string | null = null;
+        if (config.tls.clientAuth !== 'off' && tls) {
+          const verdict = tls.checkClientCert(socket);
+          if (verdict.state === 'ok') subject = verdict.subject;
+          else if (verdict.state === 'refused' || config.tls.clientAuth === 'require') {
+            const reason = verdict.state === 'refused' ? `client certificate refused: ${verdict.reason}` : 'client certificate required';
+            audit.write({ kind: 'tls.client_cert_refused', clientAddress: socket.remoteAddress ?? null, tlsVersion: socket.getProtocol() ?? null, clientCertSubject: verdict.state === 'refused' ? (verdict.subject ?? null) : null, reason });
+            if (config.tls.clientAuth === 'require') socket.destroy();
+          }
+        }
+        connections.secured(socket, subject);
+      });
+      s.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+        log.debug({ code: err.code, address: socket.remoteAddress }, 'TLS handshake failed');
+      });
+    } else {
+      server = createHttpServer(common, handler);
+    }
+    server.timeout = 600_000;
+    const acceptSocket = (socket: Socket): void => {
+      if (!connections.accept(socket)) {
+        audit.write({ kind: 'connection.refused', clientAddress: socket.remoteAddress ?? null, reason: 'too many connections from this address' });
+        socket.destroy();
+      }
+    };
+    server.on('connection', acceptSocket);
+    // CONNECT and Upgrade never reach the request handler; refuse them here (DESIGN §3).
+    const refuseRaw = (req: IncomingMessage, socket: Socket): void => {
+      audit.write({ kind: 'request', clientAddress: socket.remoteAddress ?? null, method: req.method ?? null, path: (req.url ?? '').slice(0, 200), status: 400, reason: req.method === 'CONNECT' ? 'CONNECT is not allowed' : 'protocol upgrades are not allowed' });
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 25\r\n\r\n{"error":"bad request"}\r\n');
+      socket.destroySoon();
+    };
+    server.on('connect', refuseRaw);
+    server.on('upgrade', refuseRaw);
+    server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      const body = tooLarge ? '{"error":"request headers too large"}' : '{"error":"bad request"}';
+      audit.write({ kind: 'request', clientAddress: socket.remoteAddress ?? null, status: Number(status.slice(0, 3)), reason: `malformed request (${err.code ?? err.message})` });
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      socket.destroySoon();
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new WardenError(ErrorCode.CONFIG_INVALID, `config: listen: cannot listen on ${config.listen} (${err.code ?? err.message})`, { cause: err }));
+      });
+      server.listen({ host: listen.host, port: listen.port }, () => resolve());
+    });
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : listen.port;
+    const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    const url = `${proto}://${shownHost}:${port}`;
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      store,
+      status,
+      close(graceMs = 5000): Promise<void> {
+        closing ??= (async () => {
+          server.close();
+          server.closeIdleConnections();
+          const deadline = Date.now() + graceMs;
+          while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          server.closeAllConnections();
+          for (const c of closers) {
+            try {
+              await c();
+            } catch (err) {
+              log.error({ err }, 'error during shutdown');
+            }
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    for (const c of closers) await c().catch(() => undefined);
+    throw err;
+  }
+}

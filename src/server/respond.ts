@@ -1,0 +1,34 @@
+// Every answer Warden itself gives (as opposed to Ollama's answers it passes through) goes
+// through here: Ollama's error shape {"error": "..."}, security headers, and never a stack trace.
+import type { ServerResponse } from 'node:http';
+import { WardenError, ErrorCode } from '../errors.ts';
+
+/** RFC 6797: tell browsers to use TLS only. Sent on every TLS response. */
+export const HSTS = 'max-age=63072000; includeSubDomains';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: WardenError, closeConnection = false): void {
+  const headers: Record<string, string> = { ...err.headers };
+  if (closeConnection) headers.connection = 'close';
+  sendJson(res, err.status, { error: err.message }, headers);
+}
+
+/** The error for anything not thrown on purpose: logged in full by the caller, shown as one line. */
+export function internalError(cause: unknown): WardenError {
+  return new WardenError(ErrorCode.INTERNAL, 'internal error', { status: 500, cause, reason: cause instanceof Error ? cause.message : String(cause) });
+}

@@ -1,0 +1,42 @@
+// Strict request reading (DESIGN §3). Node's parser already refuses the worst framing tricks
+// (Content-Length together with Transfer-Encoding, differing Content-Lengths, bare CR); these
+// checks cover what it lets through but a front-end proxy must not: a second Host header
+// (Node silently keeps the first), absolute-form targets, TRACE, Upgrade, Transfer-Encoding on
+// HTTP/1.0, and anything but plain `chunked`. Each answer is 400 and the connection is closed,
+// because after ambiguous framing the next bytes on the socket cannot be trusted.
+import type { IncomingMessage } from 'node:http';
+import { ErrorCode, WardenError } from '../errors.ts';
+
+const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+function bad(reason: string): WardenError {
+  return new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { status: 400, reason });
+}
+
+/** Returns an error when the request must be refused before anything else looks at it. */
+export function checkRequestFraming(req: IncomingMessage): WardenError | null {
+  const method = req.method ?? '';
+  if (REFUSED_METHODS.has(method)) return bad(`method ${method} is not allowed`);
+  const url = req.url ?? '';
+  if (!url.startsWith('/')) return bad('request target must be origin-form (/path)');
+  let hosts = 0;
+  let contentLengths = 0;
+  let transferEncodings = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'host') hosts++;
+    else if (name === 'content-length') contentLengths++;
+    else if (name === 'transfer-encoding') transferEncodings++;
+    else if (name === 'upgrade') return bad('protocol upgrades are not allowed');
+  }
+  if (hosts > 1) return bad('more than one Host header');
+  if (contentLengths > 1) return bad('more than one Content-Length header');
+  if (transferEncodings > 1) return bad('more than one Transfer-Encoding header');
+  if (transferEncodings === 1) {
+    if (req.httpVersion === '1.0') return bad('Transfer-Encoding on HTTP/1.0');
+    if ((req.headers['transfer-encoding'] ?? '').toLowerCase() !== 'chunked') return bad('Transfer-Encoding other than chunked');
+    if (contentLengths > 0) return bad('Content-Length together with Transfer-Encoding');
+  }
+  return null;
+}

@@ -1,0 +1,55 @@
+// Audit events for the UI and `warden audit`. Inserts come in batches from the audit writer;
+// queries are newest first and bounded, so a filter typed into the UI can never ask for the
+// whole table.
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Database } from '../kysely-schema.ts';
+import { auditFromRow, auditToRow, ms } from '../row-mapping.ts';
+import type { AuditRepo } from '../types.ts';
+
+export const DEFAULT_AUDIT_LIMIT = 100;
+export const MAX_AUDIT_LIMIT = 1000;
+// 20 columns per row: 200 rows stay far below SQLite's (32766) and PostgreSQL's (65535)
+// bound-parameter limits.
+const INSERT_CHUNK = 200;
+
+export function auditRepo(db: Kysely<Database>): AuditRepo {
+  return {
+    async insert(events) {
+      if (events.length === 0) return;
+      const rows = events.map(auditToRow);
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          await trx.insertInto('warden_audit').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+        }
+      });
+    },
+
+    async query(q) {
+      const limit = Math.min(Math.max(Math.trunc(q.limit ?? DEFAULT_AUDIT_LIMIT), 1), MAX_AUDIT_LIMIT);
+      let s = db.selectFrom('warden_audit').selectAll();
+      if (q.keyId !== undefined) s = s.where('key_id', '=', q.keyId);
+      if (q.kind !== undefined) s = s.where('kind', '=', q.kind);
+      if (q.statusClass !== undefined) {
+        const c = Math.trunc(q.statusClass);
+        s = s.where('status', '>=', c * 100).where('status', '<', (c + 1) * 100);
+      }
+      if (q.pathPrefix !== undefined && q.pathPrefix !== '') {
+        // substr, not LIKE: LIKE would treat % and _ in the prefix as wildcards, and SQLite's
+        // LIKE ignores case where PostgreSQL's does not.
+        const prefix = q.pathPrefix;
+        s = s.where(sql<boolean>`substr(path, 1, ${prefix.length}) = ${prefix}`);
+      }
+      if (q.since !== undefined) s = s.where('time', '>=', ms(q.since));
+      if (q.until !== undefined) s = s.where('time', '<=', ms(q.until));
+      if (q.before !== undefined) s = s.where('time', '<', ms(q.before));
+      const rows = await s.orderBy('time', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(auditFromRow);
+    },
+
+    async prune(before) {
+      const res = await db.deleteFrom('warden_audit').where('time', '<', ms(before)).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// Kysely's SqliteDialect was written for better-sqlite3. Warden cannot ship a native add-on (it
+// would be compiled against the wrong Node headers, and Windows/macOS users would need a
+// compiler), so this file makes Node's built-in `node:sqlite` look like the small part of
+// better-sqlite3 that Kysely calls: `prepare()` returning a statement with `reader`, `all`,
+// `run` and `iterate`, and `close()`.
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+/** Kysely's driver opens every transaction with a bare `begin`. A deferred transaction that
+ *  reads first and writes later fails at once with SQLITE_BUSY (busy_timeout does not help)
+ *  when another process wrote in between, so every transaction takes the write lock up front. */
+const BEGIN = /^\s*begin\s*;?\s*$/i;
+
+export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
+  return {
+    close: () => {
+      if (db.isOpen) db.close();
+    },
+    prepare: (sql: string) => adaptStatement(db.prepare(BEGIN.test(sql) ? 'BEGIN IMMEDIATE' : sql)),
+  };
+}
+
+function adaptStatement(stmt: StatementSync): SqliteStatement {
+  return {
+    // A statement that yields columns (SELECT, RETURNING, most PRAGMAs) is a reader.
+    reader: stmt.columns().length > 0,
+    all: (params) => stmt.all(...toInputs(params)),
+    run: (params) => stmt.run(...toInputs(params)),
+    iterate: (params) => stmt.iterate(...toInputs(params)),
+  };
+}
+
+/** node:sqlite binds only null, numbers, bigints, strings and bytes. */
+function toInputs(params: ReadonlyArray<unknown>): SQLInputValue[] {
+  return params.map((p): SQLInputValue => {
+    if (p === undefined || p === null) return null;
+    if (typeof p === 'boolean') return p ? 1 : 0;
+    if (p instanceof Date) return p.getTime();
+    if (typeof p === 'number' || typeof p === 'bigint' || typeof p === 'string' || ArrayBuffer.isView(p)) {
+      return p as SQLInputValue;
+    }
+    throw new TypeError(`cannot bind a ${typeof p} to a SQLite parameter`);
+  });
+}

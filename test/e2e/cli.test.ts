@@ -1,0 +1,219 @@
+// The `warden` command as a real child process: config validation and precedence, exit codes,
+// the --json shapes of DESIGN §7, plain-HTTP rules, and the audit log reader.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
+import { runCli, startWarden, tempDir, removeDir, waitForKey, type RunningWarden } from '../helpers/warden.ts';
+
+let fake: FakeOllama;
+const dirs: string[] = [];
+function dir(): string {
+  const d = tempDir();
+  dirs.push(d);
+  return d;
+}
+
+before(async () => {
+  fake = await startFakeOllama();
+});
+after(async () => {
+  await fake.close();
+  for (const d of dirs) removeDir(d);
+});
+
+describe('configuration errors', () => {
+  const cases: Array<{ name: string; yaml?: string; env?: Record<string, string>; args?: string[]; field: RegExp }> = [
+    { name: 'a bad tls.minVersion in warden.yaml', yaml: 'tls:\n  minVersion: "1.1"\n', field: /tls\.minVersion.*"1\.1".*"1\.3" \| "1\.2"/ },
+    { name: 'an unknown setting', yaml: 'tls:\n  minVersoin: "1.3"\n', field: /minVersoin/ },
+    { name: 'a bad listen from the environment', env: { WARDEN_LISTEN: 'nonsense' }, field: /listen.*"nonsense"/ },
+    { name: 'a bad client auth flag', args: ['--client-auth', 'sometimes'], field: /tls\.clientAuth.*"sometimes"/ },
+    { name: 'a bad upstream URL', args: ['--upstream', 'ftp://x'], field: /upstream/ },
+    { name: 'YAML that does not parse', yaml: 'tls: [\n', field: /not valid YAML/ },
+  ];
+  for (const c of cases) {
+    it(`stops with exit code 2 naming the field: ${c.name}`, async () => {
+      const d = dir();
+      const init = await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', fake.url], { dataDir: d });
+      assert.equal(init.code, 0, init.stderr);
+      if (c.yaml) writeFileSync(join(d, 'warden.yaml'), c.yaml);
+      const r = await runCli(['serve', ...(c.args ?? [])], { dataDir: d, env: c.env, timeoutMs: 20_000 });
+      assert.equal(r.code, 2, `exit ${r.code}; stderr: ${r.stderr}`);
+      assert.match(r.stderr, c.field);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  it('never prints a secret value in a config error', async () => {
+    const d = dir();
+    await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', fake.url], { dataDir: d });
+    writeFileSync(join(d, 'warden.yaml'), 'store:\n  url: "mysql://user:hunter2@db/x"\n');
+    const r = await runCli(['keys', 'list'], { dataDir: d });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /store\.url/);
+    assert.doesNotMatch(r.stderr, /hunter2/);
+  });
+
+  it('applies flags over environment over the file', async () => {
+    const d = dir();
+    await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:1'], { dataDir: d });
+    // file says port 1 (dead), env says the fake: env wins
+    const w = await startWarden({ upstream: fake.url, dataDir: d, env: { WARDEN_UPSTREAM: fake.url } });
+    try {
+      const key = (JSON.parse((await runCli(['keys', 'create', '--name', 'x', '--json'], { dataDir: d })).stdout) as { key: string }).key;
+      await waitForKey(w, key);
+      const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${key}` }, dispatcher: w.dispatcher });
+      assert.equal(res.statusCode, 200, await res.body.text());
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe('plain HTTP', () => {
+  it('is refused without --insecure-http', async () => {
+    const d = dir();
+    await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', fake.url], { dataDir: d });
+    const r = await runCli(['serve', '--tls-mode', 'off'], { dataDir: d, timeoutMs: 20_000 });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--insecure-http/);
+  });
+
+  it('is refused on a non-loopback address without --i-know-this-is-exposed', async () => {
+    const d = dir();
+    await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', fake.url], { dataDir: d });
+    const r = await runCli(['serve', '--insecure-http', '--listen', '0.0.0.0:0'], { dataDir: d, timeoutMs: 20_000 });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /loopback/);
+  });
+
+  it('serves on loopback with --insecure-http and still needs a key', async () => {
+    const w = await startWarden({ upstream: fake.url, args: ['--insecure-http'] });
+    dirs.push(w.dataDir);
+    try {
+      assert.match(w.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const anon = await request(`${w.url}/api/version`);
+      assert.equal(anon.statusCode, 401);
+      await anon.body.text();
+      const ok = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${w.adminKey}` } });
+      assert.equal(ok.statusCode, 200);
+      await ok.body.text();
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe('keys --json shapes (DESIGN §7)', () => {
+  let d: string;
+  before(async () => {
+    d = dir();
+    const r = await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', fake.url], { dataDir: d });
+    assert.equal(r.code, 0);
+  });
+
+  it('create returns id, name, key, scopes, models, expiresAt', async () => {
+    const r = await runCli(['keys', 'create', '--name', 'ci', '--scope', 'inference', '--model', 'llama3.*', '--model', 'qwen2.5:*', '--expires', '30d', '--rpm', '60', '--json'], { dataDir: d });
+    assert.equal(r.code, 0, r.stderr);
+    const k = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.match(String(k.id), /^key_[A-Za-z0-9]+$/);
+    assert.equal(k.name, 'ci');
+    assert.match(String(k.key), /^owk_[A-Za-z0-9]+_[A-Za-z0-9]+$/);
+    assert.deepEqual(k.scopes, ['inference']);
+    assert.deepEqual(k.models, ['llama3.*', 'qwen2.5:*']);
+    const exp = Date.parse(String(k.expiresAt));
+    assert.ok(Math.abs(exp - (Date.now() + 30 * 86400_000)) < 120_000);
+  });
+
+  it('list returns the keys without secrets, with state, createdAt and lastUsedAt', async () => {
+    const r = await runCli(['keys', 'list', '--json'], { dataDir: d });
+    assert.equal(r.code, 0);
+    const list = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    assert.ok(list.length >= 2);
+    for (const k of list) {
+      assert.equal(k.key, undefined);
+      assert.ok(['active', 'revoked', 'expired'].includes(String(k.state)));
+      assert.ok(!Number.isNaN(Date.parse(String(k.createdAt))));
+      assert.ok('lastUsedAt' in k && 'expiresAt' in k && 'scopes' in k && 'models' in k);
+      assert.doesNotMatch(JSON.stringify(k), /owk_/);
+    }
+    assert.ok(list.some((k) => k.name === 'admin' && (k.scopes as string[]).includes('admin')));
+  });
+
+  it('rejects bad usage with exit code 2 and names the flag', async () => {
+    const bad = await runCli(['keys', 'create', '--name', 'x', '--scope', 'root'], { dataDir: d });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /scope/);
+    const dur = await runCli(['keys', 'create', '--name', 'y', '--expires', 'soon'], { dataDir: d });
+    assert.equal(dur.code, 2);
+    assert.match(dur.stderr, /--expires/);
+    const missing = await runCli(['keys', 'revoke', 'key_doesnotexist'], { dataDir: d });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not found/);
+  });
+
+  it('delete removes the key and the action is in the audit log', async () => {
+    const r = await runCli(['keys', 'create', '--name', 'temp', '--json'], { dataDir: d });
+    const k = JSON.parse(r.stdout) as { id: string };
+    assert.equal((await runCli(['keys', 'delete', k.id], { dataDir: d })).code, 0);
+    const show = await runCli(['keys', 'show', k.id], { dataDir: d });
+    assert.equal(show.code, 1);
+    const audit = await runCli(['audit', '--json'], { dataDir: d });
+    const events = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; keyId: string });
+    assert.ok(events.some((e) => e.kind === 'key.create' && e.keyId === k.id));
+    assert.ok(events.some((e) => e.kind === 'key.delete' && e.keyId === k.id));
+    assert.doesNotMatch(audit.stdout, /owk_/);
+  });
+});
+
+describe('serve', () => {
+  it('initialises an empty data dir, prints the admin key once, and stops cleanly on SIGTERM', async () => {
+    const d = dir();
+    const w = await startWarden({ upstream: fake.url, dataDir: d, skipInit: true, args: ['--listen', '127.0.0.1:0', '--upstream', fake.url] });
+    try {
+      assert.match(w.output(), /owk_[A-Za-z0-9_]+/, 'the first key is printed');
+      assert.match(w.output(), /fingerprint/i);
+      assert.ok(existsSync(join(d, 'warden.db')));
+    } finally {
+      assert.equal(await w.stop('SIGTERM'), 0);
+    }
+    assert.ok(!existsSync(join(d, 'run', 'admin-token')), 'the per-run admin token is removed on shutdown');
+    const again = await startWarden({ upstream: fake.url, dataDir: d, args: ['--listen', '127.0.0.1:0'] });
+    try {
+      assert.doesNotMatch(again.output(), /owk_/, 'a second start must not print a key');
+    } finally {
+      await again.stop('SIGINT');
+    }
+  });
+
+  it('records every request in the audit log, readable with warden audit', async () => {
+    const w: RunningWarden = await startWarden({ upstream: fake.url });
+    dirs.push(w.dataDir);
+    try {
+      const ok = await request(`${w.url}/api/tags`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
+      await ok.body.text();
+      const denied = await request(`${w.url}/api/tags`, { dispatcher: w.dispatcher });
+      await denied.body.text();
+    } finally {
+      await w.stop();
+    }
+    const all = await runCli(['audit', '--json'], { dataDir: w.dataDir });
+    const events = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const req = events.filter((e) => e.kind === 'request' && e.path === '/api/tags');
+    assert.equal(req.length, 2);
+    const okEv = req.find((e) => e.status === 200)!;
+    assert.equal(okEv.keyName, 'admin');
+    assert.equal(okEv.authMethod, 'bearer');
+    assert.equal(okEv.tlsVersion, 'TLSv1.3');
+    assert.ok(typeof okEv.durationMs === 'number');
+    const deniedEv = req.find((e) => e.status === 401)!;
+    assert.equal(deniedEv.keyId, null);
+    assert.ok(deniedEv.reason);
+    const only4xx = await runCli(['audit', '--json', '--status', '4xx'], { dataDir: w.dataDir });
+    assert.ok(only4xx.stdout.trim().split('\n').every((l) => (JSON.parse(l) as { status: number }).status >= 400));
+    const text = readFileSync(join(w.dataDir, 'audit', 'audit.log'), 'utf8');
+    assert.doesNotMatch(text, /owk_/);
+  });
+});
