@@ -17,16 +17,18 @@ import { canonicalPath } from '../policy/path.ts';
 import type { RouteTable, RouteMatch } from '../policy/routes.ts';
 import { authorize, filterModelList } from '../policy/authorize.ts';
 import type { Limiter } from '../policy/limits.ts';
+import type { CompiledCaps } from '../policy/caps.ts';
 import type { Upstreams } from '../proxy/upstreams.ts';
 import { forward } from '../proxy/forward.ts';
 import type { AuditLog, AuditInput } from '../audit/writer.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import type { ConnectionTracker } from './connections.ts';
 import { normaliseAddress } from './connections.ts';
-import { checkRequestFraming } from './strict.ts';
+import { checkJsonKeys, checkRequestFraming } from './strict.ts';
 import { readBody, parseJsonBody } from './body.ts';
 import { HSTS, sendError, sendJson, internalError } from './respond.ts';
 import { clientAddress } from './client-address.ts';
+import type { Metrics } from './metrics.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -36,6 +38,8 @@ export interface GatewayDeps {
   routes: RouteTable;
   lockout: Lockout;
   limiter: Limiter;
+  /** caps on num_ctx / num_predict / keep_alive (config `caps`), compiled at start-up */
+  caps: CompiledCaps;
   upstreams: Upstreams;
   audit: AuditLog;
   tls: TlsManager | null;
@@ -43,6 +47,7 @@ export interface GatewayDeps {
   /** Fastify's router for /_warden/* (admin API, UI, metrics). */
   admin: ((req: IncomingMessage, res: ServerResponse) => void) | null;
   log: Logger;
+  metrics?: Metrics;
   /** Counts requests for the UI's per-minute chart. */
   onRequest?: () => void;
 }
@@ -106,10 +111,14 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       bytesIn: 0,
       bytesOut: 0,
     };
+    let refusedCode: string | null = null;
     const finish = (status: number, extra: Partial<AuditInput> = {}): void => {
-      deps.audit.write({ ...event, ...extra, status, durationMs: Math.round((performance.now() - started) * 10) / 10 });
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      deps.audit.write({ ...event, ...extra, status, durationMs });
+      deps.metrics?.observe(req.method ?? '', status, durationMs, refusedCode, extra.promptTokens ?? null, extra.evalTokens ?? null);
     };
     const refuse = (err: WardenError, close = false): void => {
+      refusedCode = err.code;
       sendError(res, err, close);
       finish(err.status, { reason: err.reason });
     };
@@ -156,7 +165,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       }
     }
 
-    if (canon.path.startsWith('/_warden/')) {
+    if (canon.path.startsWith('/_warden/') && canon.path !== '/_warden/metrics') {
       if (!deps.admin) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
       res.once('finish', () => finish(res.statusCode, { authMethod: null }));
       deps.admin(req, res);
@@ -186,6 +195,16 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     const route = deps.routes.lookup(req.method ?? '', canon.path);
     if (!route) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404, reason: 'route not allowed' }));
+    if (route.handler === 'warden') {
+      // /_warden/metrics: Warden answers itself once the key has the admin or metrics scope.
+      const verdict = authorize(route, key, undefined, config.policy);
+      if (!verdict.ok) return refuse(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
+      if (!deps.metrics) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
+      res.end(text);
+      return finish(200);
+    }
 
     const limit = deps.limiter.check(key.record.id, { rpm: key.record.rpm, tpm: key.record.tpm, concurrency: key.record.concurrency });
     if (!limit.ok) {
@@ -220,6 +239,8 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       try {
         body = await readBody(req, config.limits.maxBodyBytes, requestTimeoutMs);
         json = parseJsonBody(body);
+        const ambiguous = checkJsonKeys(json);
+        if (ambiguous) throw ambiguous;
       } catch (err) {
         if (isWardenError(err)) return refuse(err, err.status === 413 || err.status === 408);
         throw err;
@@ -234,6 +255,18 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       return refuse(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
     }
     event.model = verdict.model;
+
+    // Caps come after authorisation (a refused key learns nothing about them) and work on the
+    // body already parsed; clamping means forwarding the re-serialised body, never the original.
+    let capNote: string | null = null;
+    if (deps.caps.active && Buffer.isBuffer(body)) {
+      const capped = deps.caps.apply(route.name, json);
+      if (!capped.ok) return refuse(new WardenError(ErrorCode.FORBIDDEN_POLICY, capped.message, { status: 403, reason: capped.reason }));
+      if (capped.changed) {
+        body = Buffer.from(JSON.stringify(capped.body));
+        capNote = `capped: ${capped.notes.join(', ')}`;
+      }
+    }
 
     canon.query.delete('ts');
     const qs = canon.query.toString();
@@ -254,6 +287,8 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         clientAddress: event.clientAddress ?? '',
         proto: deps.proto,
         signal: ac.signal,
+        // A client that reads nothing (slow read) holds a socket and an upstream slot for nobody.
+        stallTimeoutMs: config.limits.slowReadSeconds * 1000,
         responseFilter: filterKind ? (data: unknown) => filterModelList(filterKind, data, key.models, { hideCloud: !config.policy.allowAccountRoutes }) : undefined,
       });
       const tokens = (result.promptTokens ?? 0) + (result.evalTokens ?? 0);
@@ -263,7 +298,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         bytesOut: result.bytesOut,
         promptTokens: result.promptTokens,
         evalTokens: result.evalTokens,
-        reason: ac.signal.aborted ? 'stream cut: key revoked' : result.aborted ? 'client disconnected' : (result.error ?? null),
+        reason: ac.signal.aborted ? 'stream cut: key revoked' : (result.error ?? (result.aborted ? 'client disconnected' : capNote)),
       });
     } finally {
       untrack();

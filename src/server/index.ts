@@ -20,6 +20,7 @@ import { createReplayCache } from '../auth/replay-cache.ts';
 import { createLockout } from '../auth/lockout.ts';
 import { compileRoutes } from '../policy/routes.ts';
 import { createLimiter } from '../policy/limits.ts';
+import { compileCaps } from '../policy/caps.ts';
 import { createUpstreams } from '../proxy/upstreams.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { createTlsManager, type TlsManager } from '../tls/manager.ts';
@@ -29,6 +30,7 @@ import { checkListenSafety, parseListen } from './listen.ts';
 import { buildAdminDeps } from './admin-deps.ts';
 import { adminPlugin } from '../admin/plugin.ts';
 import { RequestRate } from './request-rate.ts';
+import { Metrics } from './metrics.ts';
 import { buildStatus, type StatusObject } from './status.ts';
 
 export interface ServerOptions {
@@ -141,6 +143,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           lockoutSeconds: config.security.lockoutSeconds,
         }),
         limiter: createLimiter(),
+        caps: compileCaps(config.caps),
         upstreams,
         audit,
         tls,
@@ -148,6 +151,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         admin: (req: IncomingMessage, res: ServerResponse) => admin.routing(req, res),
         log,
         onRequest: () => rate.hit(),
+        metrics: new Metrics({ connections: () => connections.size, keys: () => keys.counts() }),
       },
       streams,
     );

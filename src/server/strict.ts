@@ -40,3 +40,46 @@ export function checkRequestFraming(req: IncomingMessage): WardenError | null {
   }
   return null;
 }
+
+// Ollama decodes request bodies with Go's encoding/json, which matches object keys to struct
+// fields CASE-INSENSITIVELY (with Unicode simple folding: "\u212A" KELVIN SIGN is a "k", "\u017F"
+// LONG S an "s") and lets a later key overwrite an earlier one. Warden reads keys exactly, as
+// JavaScript does. Without this check `{"model":"allowed","Model":"forbidden"}` passes the model
+// policy on "model" while Ollama runs "Model", and `{"KEEP_ALIVE":-1}` walks past the caps.
+// So: two top-level keys that fold to the same name are refused, and so is any other spelling of
+// a field Warden inspects.
+const INSPECTED_FIELDS = new Set([
+  'model',
+  'name',
+  'source',
+  'destination',
+  'from',
+  'insecure',
+  'options',
+  'keep_alive',
+  'max_tokens',
+  'max_completion_tokens',
+  'max_output_tokens',
+]);
+
+function ambiguousJson(what: string): WardenError {
+  return new WardenError(ErrorCode.BAD_REQUEST, `ambiguous request body: ${what}`, { status: 400, reason: `ambiguous JSON body: ${what}` });
+}
+
+/** Go's encoding/json key folding, for the ASCII field names Ollama uses. */
+export function goFoldKey(key: string): string {
+  return key.replace(/\u212a/g, 'k').replace(/\u017f/g, 's').toLowerCase();
+}
+
+/** Refuses a JSON body whose top-level keys Ollama (Go) would read differently from Warden. */
+export function checkJsonKeys(json: unknown): WardenError | null {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  const seen = new Set<string>();
+  for (const key of Object.keys(json)) {
+    const folded = goFoldKey(key);
+    if (seen.has(folded)) return ambiguousJson(`JSON keys that differ only in case (${JSON.stringify(folded.slice(0, 40))})`);
+    seen.add(folded);
+    if (folded !== key && INSPECTED_FIELDS.has(folded)) return ambiguousJson(`JSON key ${JSON.stringify(key.slice(0, 40))} is another spelling of "${folded}"`);
+  }
+  return null;
+}

@@ -1,0 +1,258 @@
+// Forwards one authenticated, authorised request to Ollama and streams the answer back
+// (DESIGN §5). By the time a request gets here the listener has authenticated it, the policy has
+// allowed it, and the caller has chosen the upstream and the canonical path (without `ts`).
+//
+// Streaming (pump.ts): each chunk from Ollama is written to the client as soon as it arrives, with
+// back-pressure. A client that goes away aborts the upstream request at once — Ollama stops
+// generating when its client leaves. Failures are answered in one place (upstream-error.ts);
+// after the status line is out the only honest signal left is cutting the connection.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
+import { downstreamHeaders, upstreamHeaders } from './headers.ts';
+import { StallError, pump, readLimited } from './pump.ts';
+import { cappedBody, type BodyProgress } from './request-body.ts';
+import { TokenCounter, tokenFormatFor } from './token-counter.ts';
+import { isConnectError, upstreamError } from './upstream-error.ts';
+import type { Upstream } from './upstreams.ts';
+
+export interface ForwardOptions {
+  upstream: Upstream;
+  /** Canonical path plus query, already stripped of Warden's `ts` parameter. */
+  path: string;
+  method: string;
+  /** The body already read (and inspected) by the caller, none, or 'stream' to pipe `req` (blob uploads). */
+  body: Buffer | null | 'stream';
+  /** Cap for a streamed body; beyond it the upload is cut and the client gets 413. Default: no cap. */
+  maxStreamBytes?: number;
+  /** The client's address (X-Forwarded-For). */
+  clientAddress: string;
+  proto: 'https' | 'http';
+  /** Rewrites a small JSON answer (model lists filtered to what the key may see). Applied to 200 answers only. */
+  responseFilter?: (json: unknown) => unknown;
+  /** Largest answer a responseFilter may buffer. Default 16 MiB; larger → 502 (never passed unfiltered). */
+  maxFilterBytes?: number;
+  /** Aborting it cuts the request (a revoked key). A WardenError reason is answered as such if nothing was sent yet. */
+  signal?: AbortSignal;
+  /** Added to every answer, Warden's errors included (e.g. X-Request-Id). */
+  extraResponseHeaders?: Record<string, string>;
+  /** A client that reads nothing for this long is cut off (slow read). Default 10 minutes. */
+  stallTimeoutMs?: number;
+}
+
+export interface ForwardResult {
+  /** Status sent to the client; 499 when the client left before an answer began. */
+  status: number;
+  /** Request body bytes sent to Ollama. */
+  bytesIn: number;
+  /** Response body bytes written to the client. */
+  bytesOut: number;
+  promptTokens: number | null;
+  evalTokens: number | null;
+  /** The exchange was cut short: client gone, request cancelled, or client stopped reading. */
+  aborted: boolean;
+  /** Short machine-readable reason for the audit log when something went wrong. */
+  error?: string;
+}
+
+const DEFAULT_STALL_MS = 10 * 60 * 1000;
+/** DESIGN §5: no idle timeout shorter than this on an active stream (a model may take minutes to load). */
+const MIN_STREAM_IDLE_MS = 10 * 60 * 1000;
+const DEFAULT_FILTER_BYTES = 16 * 1024 * 1024;
+/** nginx's "client closed request": the audit status when the client left before any answer. */
+const CLIENT_CLOSED = 499;
+
+function sendError(res: ServerResponse, err: WardenError, extra: Record<string, string> | undefined, close = false): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(JSON.stringify({ error: err.message }));
+  const headers: OutgoingHttpHeaders = {
+    ...extra,
+    ...err.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': body.length,
+  };
+  // After a refused upload the rest of the body is still on the wire: close instead of reading it.
+  if (close) headers.connection = 'close';
+  res.writeHead(err.status, headers);
+  res.end(body);
+}
+
+export async function forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
+  const up = opts.upstream;
+  const extra = opts.extraResponseHeaders;
+  const result: ForwardResult = { status: 0, bytesIn: 0, bytesOut: 0, promptTokens: null, evalTokens: null, aborted: false };
+  const ac = new AbortController();
+  let clientGone = false;
+  let cancelReason: unknown;
+
+  const onClientClose = (): void => {
+    if (res.writableFinished) return;
+    clientGone = true;
+    ac.abort();
+  };
+  const onCancel = (): void => {
+    cancelReason = opts.signal?.reason ?? new Error('cancelled');
+    ac.abort();
+    // mid-stream there is no status left to send: cut the connection (a revoked key's stream ends now)
+    if (res.headersSent) res.destroy();
+  };
+
+  // A streamed upload with a declared length over the cap is refused before Ollama sees a byte.
+  const progress: BodyProgress = { bytes: 0, overCap: false, clientGone: false };
+  let requestBody: Buffer | Readable | undefined;
+  let contentLength: number | undefined;
+  if (opts.body === 'stream') {
+    const max = opts.maxStreamBytes ?? Number.POSITIVE_INFINITY;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined) {
+      contentLength = Number(declared);
+      if (!(contentLength <= max)) {
+        const err = new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${max} bytes`, { status: 413 });
+        sendError(res, err, extra, true);
+        return { ...result, status: 413, error: 'body too large' };
+      }
+    }
+    // Readable.from pulls the next chunk only when undici asks: back-pressure reaches the client
+    requestBody = Readable.from(cappedBody(req, max, progress), { objectMode: false });
+  } else if (opts.body !== null) {
+    requestBody = opts.body;
+    result.bytesIn = opts.body.length;
+  }
+
+  // The listener's socket timeout guards idle and slow connections; a generation that pauses
+  // (model loading, a long think) is neither. Node resets it for the next keep-alive request.
+  const socket = req.socket as { timeout?: number; setTimeout?: (ms: number) => unknown } | null;
+  if (socket?.timeout && socket.timeout < MIN_STREAM_IDLE_MS) socket.setTimeout?.(MIN_STREAM_IDLE_MS);
+
+  res.on('close', onClientClose);
+  if (opts.signal?.aborted) onCancel();
+  else opts.signal?.addEventListener('abort', onCancel, { once: true });
+  up.begin();
+  try {
+    let response: Dispatcher.ResponseData;
+    try {
+      if (cancelReason !== undefined) throw cancelReason;
+      response = await up.dispatcher.request({
+        path: opts.path,
+        method: opts.method as Dispatcher.HttpMethod,
+        headers: upstreamHeaders(req.rawHeaders, req.headers, {
+          upstreamHost: up.host,
+          clientAddress: opts.clientAddress,
+          proto: opts.proto,
+          contentLength,
+        }),
+        body: requestBody,
+        signal: ac.signal,
+      });
+    } catch (err) {
+      if (opts.body === 'stream') result.bytesIn = progress.bytes;
+      return failBeforeAnswer(err);
+    }
+    if (opts.body === 'stream') result.bytesIn = progress.bytes;
+    up.markReachable();
+    return await relay(response);
+  } finally {
+    up.end();
+    res.off('close', onClientClose);
+    opts.signal?.removeEventListener('abort', onCancel);
+  }
+
+  /** An upload Ollama answered (or failed) before it was fully read: close the connection rather than read the rest. */
+  function uploadUnfinished(): boolean {
+    return opts.body === 'stream' && !req.readableEnded;
+  }
+
+  function failBeforeAnswer(err: unknown): ForwardResult {
+    if (progress.overCap) {
+      sendError(res, new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${opts.maxStreamBytes} bytes`, { status: 413 }), extra, true);
+      return { ...result, status: 413, error: 'body too large' };
+    }
+    if (clientGone || progress.clientGone) {
+      res.destroy();
+      return { ...result, status: CLIENT_CLOSED, aborted: true, error: 'client closed the connection' };
+    }
+    if (cancelReason !== undefined) {
+      const wardenErr = isWardenError(cancelReason) ? cancelReason : null;
+      if (wardenErr) sendError(res, wardenErr, extra);
+      else res.destroy();
+      return { ...result, status: wardenErr?.status ?? CLIENT_CLOSED, aborted: true, error: 'cancelled' };
+    }
+    if (isConnectError(err)) up.markUnreachable(err);
+    const e = upstreamError(up.url, err);
+    sendError(res, e, extra, uploadUnfinished());
+    return { ...result, status: e.status, error: e.reason };
+  }
+
+  async function relay(response: Dispatcher.ResponseData): Promise<ForwardResult> {
+    const { statusCode, headers, body } = response;
+    result.status = statusCode;
+    const noBody = opts.method === 'HEAD' || statusCode === 204 || statusCode === 304 || statusCode < 200;
+    if (opts.responseFilter && statusCode === 200) return relayFiltered(response, noBody);
+    const outHeaders = { ...downstreamHeaders(headers, false), ...extra };
+    if (uploadUnfinished()) outHeaders.connection = 'close';
+    res.writeHead(statusCode, outHeaders);
+    if (noBody) {
+      await body.dump();
+      res.end();
+      return result;
+    }
+    // a stream's client sees the status at once, even if Ollama takes a while to produce the first token
+    if (headers['content-length'] === undefined) res.flushHeaders();
+    const ct = headers['content-type'];
+    const format = tokenFormatFor(Array.isArray(ct) ? ct[0] : ct);
+    const counter = format ? new TokenCounter(format) : null;
+    try {
+      await pump(body, res, (chunk) => {
+        result.bytesOut += chunk.length;
+        counter?.push(chunk);
+      }, opts.stallTimeoutMs ?? DEFAULT_STALL_MS);
+    } catch (err) {
+      ac.abort();
+      res.destroy();
+      result.aborted = clientGone || cancelReason !== undefined || err instanceof StallError;
+      if (err instanceof StallError) result.error = 'client stopped reading';
+      else if (clientGone) result.error = 'client closed the connection';
+      else if (cancelReason !== undefined) result.error = 'cancelled';
+      // headers are out: the only way to tell the client the answer is incomplete is to cut it
+      else result.error = `upstream failed mid-answer: ${err instanceof Error ? err.message : String(err)}`;
+      return result;
+    }
+    res.end();
+    if (counter) Object.assign(result, counter.finish());
+    return result;
+  }
+
+  async function relayFiltered(response: Dispatcher.ResponseData, noBody: boolean): Promise<ForwardResult> {
+    const { statusCode, headers, body } = response;
+    const outHeaders = { ...downstreamHeaders(headers, true), ...extra };
+    if (noBody) {
+      await body.dump();
+      res.writeHead(statusCode, outHeaders);
+      res.end();
+      return result;
+    }
+    let out: Buffer;
+    try {
+      const raw = await readLimited(body, opts.maxFilterBytes ?? DEFAULT_FILTER_BYTES);
+      const filter = opts.responseFilter as (json: unknown) => unknown;
+      out = Buffer.from(JSON.stringify(filter(JSON.parse(raw.toString('utf8')))));
+    } catch (err) {
+      // fail closed: an answer that cannot be filtered is not passed on unfiltered
+      if (clientGone || cancelReason !== undefined) return failBeforeAnswer(err);
+      const e = new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, `upstream Ollama at ${up.url} sent an answer Warden could not filter`, {
+        status: 502,
+        cause: err,
+      });
+      sendError(res, e, extra);
+      return { ...result, status: 502, error: `filter failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    res.writeHead(statusCode, { ...outHeaders, 'content-type': 'application/json; charset=utf-8', 'content-length': out.length });
+    res.end(out);
+    result.bytesOut = out.length;
+    return result;
+  }
+}

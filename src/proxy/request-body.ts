@@ -1,0 +1,71 @@
+// Streams a client's request body (an /api/blobs upload, up to limits.maxBlobBytes) to undici
+// with a byte cap, pulling one chunk at a time so back-pressure reaches the client's socket.
+//
+// It reads with read()/'readable' instead of `for await (… of req)`: leaving a for-await loop
+// early destroys the stream, and destroying an unfinished IncomingMessage destroys its socket —
+// which would leave no way to answer 413.
+import type { Readable } from 'node:stream';
+import { ErrorCode, WardenError } from '../errors.ts';
+
+export interface BodyProgress {
+  /** Bytes read from the client so far. */
+  bytes: number;
+  /** The cap was exceeded: the caller answers 413. */
+  overCap: boolean;
+  /** The client went away before sending the whole body. */
+  clientGone: boolean;
+}
+
+function nextEvent(stream: Readable): Promise<'readable' | 'end'> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onReadable = (): void => {
+      cleanup();
+      resolve('readable');
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve('end');
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      if (stream.readableEnded) resolve('end');
+      else reject(new Error('client closed the connection during the upload'));
+    };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+export async function* cappedBody(stream: Readable, maxBytes: number, progress: BodyProgress): AsyncGenerator<Buffer> {
+  for (;;) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) {
+      progress.bytes += chunk.length;
+      if (progress.bytes > maxBytes) {
+        progress.overCap = true;
+        throw new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${maxBytes} bytes`, { status: 413 });
+      }
+      yield chunk;
+      continue;
+    }
+    if (stream.readableEnded) return;
+    try {
+      if ((await nextEvent(stream)) === 'end') return;
+    } catch (err) {
+      progress.clientGone = true;
+      throw err;
+    }
+  }
+}

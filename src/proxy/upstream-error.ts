@@ -1,0 +1,49 @@
+// Translates a failed upstream request into the one answer the client gets (DESIGN §5): Ollama
+// not reachable → 502 {"error":"upstream Ollama at … is unreachable"}; no response head in time
+// → 504. Done in one place so every route fails the same way.
+import { ErrorCode, WardenError } from '../errors.ts';
+
+/** Errors that mean "could not connect", as opposed to "connected, then it went wrong". */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/** The error's code, looking inside AggregateError (Node's happy-eyeballs connect tries every address). */
+export function errorCode(err: unknown): string | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; errors?: unknown[]; cause?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return errorCode(e.errors[0]);
+  if (e.cause !== undefined) return errorCode(e.cause);
+  return undefined;
+}
+
+export function isConnectError(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && CONNECT_CODES.has(code);
+}
+
+export function upstreamError(upstreamUrl: string, err: unknown): WardenError {
+  const code = errorCode(err);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return new WardenError(ErrorCode.UPSTREAM_TIMEOUT, `upstream Ollama at ${upstreamUrl} did not answer in time`, {
+      status: 504,
+      cause: err,
+      reason: code,
+    });
+  }
+  return new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, `upstream Ollama at ${upstreamUrl} is unreachable`, {
+    status: 502,
+    cause: err,
+    reason: code ?? (err instanceof Error ? err.message : String(err)),
+  });
+}

@@ -1,0 +1,249 @@
+// The Ollama servers Warden forwards to (DESIGN §5). One undici Pool per upstream, built once at
+// start-up and kept alive, so the request path only picks a pool and dispatches on it.
+//
+// With several upstreams each is health-checked (GET /api/version) every few seconds and its
+// model list (GET /api/tags) refreshed less often; pick() prefers a healthy upstream that has the
+// requested model, least in-flight first, and falls back to any healthy one. Health checks use
+// their own one-connection Client so that a pool saturated by long generations does not make a
+// busy upstream look dead.
+import { Client, Pool } from 'undici';
+import { configError } from '../errors.ts';
+
+export interface UpstreamsOptions {
+  /** Most connections per upstream. Default 128. */
+  connections?: number;
+  /** Give up connecting after this long; the client then gets 502 quickly. Default 3000 ms. */
+  connectTimeoutMs?: number;
+  /** Keep idle connections to Ollama this long. Default 30 s. */
+  keepAliveTimeoutMs?: number;
+  /** Longest pause between two chunks of an answer. Default (and minimum) 10 minutes: long generations are normal. */
+  bodyTimeoutMs?: number;
+  /** Longest wait for the response head; 0 (default) = none, since a non-streamed generation may take long. */
+  headersTimeoutMs?: number;
+  /** Health-check interval. Default 5000 ms. Only runs when healthCheck is true. */
+  healthIntervalMs?: number;
+  /** Model-list refresh interval. Default 30000 ms. */
+  modelsIntervalMs?: number;
+  /** Timeout of one health probe. Default 2000 ms. */
+  probeTimeoutMs?: number;
+  /** Run periodic checks. Default: only when there is more than one upstream. */
+  healthCheck?: boolean;
+}
+
+export interface UpstreamStatus {
+  url: string;
+  /** null until the first probe or request says either way. */
+  reachable: boolean | null;
+  version: string | null;
+  inFlight: number;
+  /** Number of models seen in the last /api/tags, null if never fetched. */
+  models: number | null;
+  lastError: string | null;
+}
+
+const MIN_BODY_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** Ollama resolves a bare `llama3.2` to `llama3.2:latest`; compare names in that form. */
+export function normaliseModelName(name: string): string {
+  const lastSlash = name.lastIndexOf('/');
+  return name.indexOf(':', lastSlash + 1) === -1 ? `${name}:latest` : name;
+}
+
+export class Upstream {
+  /** The configured URL without trailing slash, e.g. http://127.0.0.1:11434 — used in messages. */
+  readonly url: string;
+  /** host:port sent as Host to Ollama. */
+  readonly host: string;
+  readonly dispatcher: Pool;
+  readonly probeClient: Client;
+  reachable: boolean | null = null;
+  version: string | null = null;
+  models: Set<string> | null = null;
+  inFlight = 0;
+  lastError: string | null = null;
+
+  constructor(url: string, pool: Pool, probeClient: Client) {
+    const u = new URL(url);
+    this.url = u.origin;
+    this.host = u.host || `${u.hostname}:${u.protocol === 'https:' ? 443 : 80}`;
+    // URL drops a default port from .host; Ollama's Host check accepts either form.
+    this.dispatcher = pool;
+    this.probeClient = probeClient;
+  }
+
+  /** Called by forward() around each request: in-flight counts steer least-loaded routing. */
+  begin(): void {
+    this.inFlight++;
+  }
+
+  end(): void {
+    this.inFlight--;
+  }
+
+  /** Passive health: a failed connect marks the upstream down until the next good probe or request. */
+  markUnreachable(err: unknown): void {
+    this.reachable = false;
+    this.lastError = err instanceof Error ? err.message : String(err);
+  }
+
+  markReachable(): void {
+    this.reachable = true;
+    this.lastError = null;
+  }
+
+  hasModel(model: string): boolean {
+    return this.models?.has(normaliseModelName(model)) ?? false;
+  }
+
+  status(): UpstreamStatus {
+    return {
+      url: this.url,
+      reachable: this.reachable,
+      version: this.version,
+      inFlight: this.inFlight,
+      models: this.models?.size ?? null,
+      lastError: this.lastError,
+    };
+  }
+}
+
+export interface Upstreams {
+  readonly list: readonly Upstream[];
+  /** A healthy upstream that has `model` (least in-flight), else any healthy one, else the least-recently-failed. Never throws. */
+  pick(model: string | null): Upstream;
+  /** Last known state, without network traffic. */
+  status(): UpstreamStatus[];
+  /** Checks every upstream now (version and models) and returns the fresh state — for `warden status`. */
+  probe(): Promise<UpstreamStatus[]>;
+  /** Stops health checks and closes the pools; requests still running after `graceMs` (default 5000) are cut. */
+  close(graceMs?: number): Promise<void>;
+}
+
+async function getJson(client: Client, path: string, timeoutMs: number): Promise<unknown> {
+  const { statusCode, body } = await client.request({ path, method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+  if (statusCode !== 200) {
+    await body.dump();
+    throw new Error(`GET ${path} answered ${statusCode}`);
+  }
+  return body.json();
+}
+
+async function checkVersion(up: Upstream, timeoutMs: number): Promise<void> {
+  try {
+    const v = (await getJson(up.probeClient, '/api/version', timeoutMs)) as { version?: unknown };
+    up.version = typeof v.version === 'string' ? v.version : null;
+    up.markReachable();
+  } catch (err) {
+    up.markUnreachable(err);
+  }
+}
+
+async function refreshModels(up: Upstream, timeoutMs: number): Promise<void> {
+  try {
+    const tags = (await getJson(up.probeClient, '/api/tags', timeoutMs)) as { models?: { name?: unknown; model?: unknown }[] };
+    const names = new Set<string>();
+    for (const m of tags.models ?? []) {
+      const name = typeof m.model === 'string' ? m.model : m.name;
+      if (typeof name === 'string') names.add(normaliseModelName(name));
+    }
+    up.models = names;
+  } catch {
+    // keep the previous list: a slow /api/tags should not make routing forget every model
+  }
+}
+
+export function createUpstreams(urls: string[], opts: UpstreamsOptions = {}): Upstreams {
+  if (urls.length === 0) throw configError('upstreams', 'at least one upstream URL is needed');
+  const bodyTimeout = Math.max(opts.bodyTimeoutMs ?? MIN_BODY_TIMEOUT_MS, MIN_BODY_TIMEOUT_MS);
+  const connectTimeout = opts.connectTimeoutMs ?? 3000;
+  const probeTimeout = opts.probeTimeoutMs ?? 2000;
+  const list = urls.map((url) => {
+    const origin = new URL(url).origin;
+    const pool = new Pool(origin, {
+      connections: opts.connections ?? 128,
+      pipelining: 1,
+      connectTimeout,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
+      keepAliveMaxTimeout: 10 * 60 * 1000,
+      headersTimeout: opts.headersTimeoutMs ?? 0,
+      bodyTimeout,
+    });
+    const probe = new Client(origin, { pipelining: 1, connectTimeout: Math.min(connectTimeout, probeTimeout), headersTimeout: probeTimeout, bodyTimeout: probeTimeout });
+    return new Upstream(url, pool, probe);
+  });
+
+  let rotation = 0;
+  let checking: Promise<void> | null = null;
+  let lastModelsAt = 0;
+  const modelsInterval = opts.modelsIntervalMs ?? 30_000;
+
+  const checkAll = (forceModels: boolean): Promise<void> => {
+    checking ??= (async () => {
+      const now = Date.now();
+      const refresh = forceModels || now - lastModelsAt >= modelsInterval;
+      if (refresh) lastModelsAt = now;
+      await Promise.all(
+        list.map(async (up) => {
+          const wasDown = up.reachable !== true;
+          await checkVersion(up, probeTimeout);
+          // a server that just came back may have a different model list
+          if (up.reachable && (refresh || wasDown || up.models === null)) await refreshModels(up, probeTimeout);
+        }),
+      );
+    })().finally(() => {
+      checking = null;
+    });
+    return checking;
+  };
+
+  const timers: NodeJS.Timeout[] = [];
+  if (opts.healthCheck ?? list.length > 1) {
+    void checkAll(true);
+    const t = setInterval(() => void checkAll(false), opts.healthIntervalMs ?? 5000);
+    t.unref();
+    timers.push(t);
+  }
+
+  /** Least in-flight among `candidates`; ties go round-robin so equal servers share the load. */
+  const leastLoaded = (candidates: Upstream[]): Upstream | undefined => {
+    let best: Upstream | undefined;
+    const n = candidates.length;
+    const start = rotation++ % Math.max(n, 1);
+    for (let i = 0; i < n; i++) {
+      const c = candidates[(start + i) % n] as Upstream;
+      if (best === undefined || c.inFlight < best.inFlight) best = c;
+    }
+    return best;
+  };
+
+  return {
+    list,
+    pick(model) {
+      if (list.length === 1) return list[0] as Upstream;
+      const healthy = list.filter((u) => u.reachable !== false);
+      if (model !== null) {
+        const withModel = leastLoaded(healthy.filter((u) => u.hasModel(model)));
+        if (withModel) return withModel;
+      }
+      return leastLoaded(healthy) ?? leastLoaded(list) ?? (list[0] as Upstream);
+    },
+    status: () => list.map((u) => u.status()),
+    async probe() {
+      await checkAll(true);
+      return list.map((u) => u.status());
+    },
+    async close(graceMs = 5000) {
+      for (const t of timers) clearInterval(t);
+      const closing = Promise.all(list.flatMap((u) => [u.dispatcher.close(), u.probeClient.close()]));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), graceMs);
+      });
+      if ((await Promise.race([closing, late])) === 'late') {
+        // close() waits for running streams; past the grace period they are cut
+        await Promise.all(list.flatMap((u) => [u.dispatcher.destroy(), u.probeClient.destroy()]));
+      }
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// `warden status --json`, `warden cert status`, `warden doctor` and /_warden/metrics against
+// a running server and with the server stopped.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
+import { startWarden, runCli, removeDir, waitForKey, type RunningWarden } from '../helpers/warden.ts';
+
+let fake: FakeOllama;
+let w: RunningWarden;
+
+before(async () => {
+  fake = await startFakeOllama({ version: '0.12.3' });
+  w = await startWarden({ upstream: fake.url });
+});
+after(async () => {
+  await w?.stop();
+  await fake?.close();
+  if (w) removeDir(w.dataDir);
+});
+
+type Status = {
+  source: string;
+  listen: string;
+  tls: { enabled: boolean; minVersion: string; clientAuth: string; certificate: { subject: string; issuer: string; notAfter: string; fingerprint256: string } };
+  upstream: { url: string; reachable: boolean; version: string | null };
+  keys: { active: number; revoked: number };
+};
+
+describe('warden status --json', () => {
+  it('asks the running server and reports TLS, certificate, upstream and keys', async () => {
+    const r = await runCli(['status', '--json'], { dataDir: w.dataDir });
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Status;
+    assert.equal(s.source, 'server');
+    assert.equal(s.tls.enabled, true);
+    assert.equal(s.tls.minVersion, '1.3');
+    assert.equal(s.tls.clientAuth, 'off');
+    const served = new X509Certificate(readFileSync(join(w.dataDir, 'tls', 'server.pem')));
+    assert.equal(s.tls.certificate.fingerprint256, served.fingerprint256);
+    assert.equal(new Date(s.tls.certificate.notAfter).getTime(), new Date(served.validTo).getTime());
+    assert.match(s.tls.certificate.issuer, /Warden/i);
+    assert.equal(s.upstream.url, fake.url);
+    assert.equal(s.upstream.reachable, true);
+    assert.equal(s.upstream.version, '0.12.3');
+    assert.equal(s.keys.active, 1);
+    assert.equal(s.keys.revoked, 0);
+    assert.equal(typeof s.listen, 'string');
+  });
+
+  it('falls back to config and store when the server is not running, and says so', async () => {
+    const d = (await import('../helpers/warden.ts')).tempDir();
+    try {
+      const init = await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:9'], { dataDir: d });
+      assert.equal(init.code, 0);
+      const r = await runCli(['status', '--json'], { dataDir: d });
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout) as Status;
+      assert.equal(s.source, 'offline');
+      assert.equal(s.upstream.reachable, false);
+      assert.equal(s.keys.active, 1);
+      assert.match(s.tls.certificate.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+      const human = await runCli(['status'], { dataDir: d });
+      assert.match(human.stdout, /server not running/);
+      assert.match(human.stdout, /UNREACHABLE/);
+    } finally {
+      removeDir(d);
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('serves Prometheus metrics to an admin or metrics key, and 403 to others', async () => {
+    const get = async (key: string | null): Promise<{ status: number; text: string }> => {
+      const res = await request(`${w.url}/_warden/metrics`, { headers: key ? { authorization: `Bearer ${key}` } : {}, dispatcher: w.dispatcher });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    const admin = await get(w.adminKey);
+    assert.equal(admin.status, 200);
+    assert.match(admin.text, /warden_requests_total/);
+    assert.match(admin.text, /warden_keys\{state="active"\}/);
+    const m = JSON.parse((await runCli(['keys', 'create', '--name', 'prom', '--scope', 'metrics', '--json'], { dataDir: w.dataDir })).stdout) as { key: string };
+    const chat = JSON.parse((await runCli(['keys', 'create', '--name', 'chat', '--json'], { dataDir: w.dataDir })).stdout) as { key: string };
+    await waitForKey(w, chat.key);
+    assert.equal((await get(m.key)).status, 200);
+    assert.equal((await get(chat.key)).status, 403);
+    assert.equal((await get(null)).status, 401);
+  });
+});
+
+describe('doctor', () => {
+  it('checks the upstream, permissions and clock, and exits 0 when nothing fails', async () => {
+    const r = await runCli(['doctor', '--json'], { dataDir: w.dataDir });
+    const checks = JSON.parse(r.stdout) as Array<{ name: string; level: string }>;
+    assert.ok(checks.some((c) => c.name === 'ollama reachable' && c.level === 'ok'));
+    assert.ok(checks.some((c) => c.name === 'file permissions' && c.level === 'ok'));
+    assert.ok(checks.some((c) => c.name === 'clock' && c.level === 'ok'));
+    assert.equal(r.code, checks.some((c) => c.level === 'fail') ? 1 : 0);
+  });
+});
