@@ -77,6 +77,8 @@ export const auditSchema = z.strictObject({
   maxBytes: positiveInt.default(104857600),
   /** How many rotated files to keep. Default 5. */
   keep: z.number().int().min(0).default(5),
+  /** Days of audit events kept in the store for the UI (the file keeps its own rotation). Default 30. */
+  storeDays: positiveInt.default(30),
 });
 
 export const policySchema = z.strictObject({
@@ -94,12 +96,18 @@ export const limitsSchema = z.strictObject({
   maxBlobBytes: positiveInt.default(107374182400),
   /** Largest request header block. Default 16 KiB (answer 431 above it). */
   maxHeaderBytes: z.number().int().min(1024).max(1048576).default(16384),
+  /** Most header lines in one request. Default 100 (answer 431 above it). Node would otherwise keep
+   *  the first 2000 and silently drop the rest, so a header past that point escapes every check. */
+  maxHeaders: z.number().int().min(16).max(2000).default(100),
   /** Most open connections from one client address. Default 64. */
   maxConnectionsPerAddress: positiveInt.default(64),
   /** Seconds a client may take to send its headers. Default 10. */
   headersTimeoutSeconds: positiveInt.default(10),
   /** Seconds a client may take to send its whole body (blobs excepted). Default 60. */
   requestTimeoutSeconds: positiveInt.default(60),
+  /** Seconds a client may leave an answer unread (its TCP window shut) before it is cut off:
+   *  the slow-read attack holds a stream, and the model behind it, for as long as it likes. Default 120. */
+  slowReadSeconds: positiveInt.default(120),
   /** Seconds an idle keep-alive connection stays open. Default 30. */
   keepAliveTimeoutSeconds: positiveInt.default(30),
 });
@@ -112,6 +120,25 @@ export const securitySchema = z.strictObject({
   lockoutSeconds: positiveInt.default(300),
   /** Addresses of reverse proxies whose X-Forwarded-For is believed. Default none. */
   trustedProxies: z.array(z.string().min(1)).default([]),
+});
+
+/** A whole number from YAML, or from the environment (where every value arrives as text). */
+const capInt = z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v), positiveInt.nullable()).default(null);
+
+export const capsSchema = z.strictObject({
+  /** What a request over a cap gets: refuse (403, nothing reaches Ollama; default) or clamp
+   *  (the body is rewritten with the cap and forwarded). */
+  mode: z.enum(['refuse', 'clamp']).default('refuse'),
+  /** Largest options.num_ctx (context window; its KV cache is allocated in GPU memory). Default null: no cap. */
+  numCtx: capInt,
+  /** Largest options.num_predict / max_tokens / max_output_tokens; also filled in when a request names none
+   *  (Ollama's default is unlimited). Default null: no cap. */
+  numPredict: capInt,
+  /** Longest keep_alive, in seconds or as a duration like "30m"; -1 ("forever") counts as over it.
+   *  Default null: no cap. */
+  keepAlive: z
+    .preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v), z.union([positiveInt, z.string().regex(/^(\d+(\.\d*)?(ns|us|µs|ms|s|m|h))+$/, 'expected seconds or a duration like "30m"')]).nullable())
+    .default(null),
 });
 
 export const configSchema = z.strictObject({
@@ -127,6 +154,7 @@ export const configSchema = z.strictObject({
   policy: policySchema.default(() => policySchema.parse({})),
   limits: limitsSchema.default(() => limitsSchema.parse({})),
   security: securitySchema.default(() => securitySchema.parse({})),
+  caps: capsSchema.default(() => capsSchema.parse({})),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -69,6 +69,11 @@ function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
 
 export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
   const replay = createReplayCache();
+  const fresh = async <T>(p: Promise<T>): Promise<T> => {
+    const result = await p;
+    await i.keys.refresh(false);
+    return result;
+  };
   let current = i.config;
   return {
     store: i.store,
@@ -77,12 +82,14 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
       const r = authenticate({ kind: 'key', key: rawKey, method: 'bearer' }, { certFingerprint: null }, { keys: i.keys, replay });
       return isWardenError(r) ? null : r.key.record;
     },
+    // A change made through this server is applied to its own cache before the answer goes
+    // out, so the very next request sees it (other instances see it within 1 s by polling).
     keys: {
-      create: (input, actor) => i.keyService.create(input, actor),
-      rotate: (id, grace, actor) => i.keyService.rotate(id, grace, actor),
-      update: (id, patch, actor) => i.keyService.update(id, patch, actor),
-      revoke: (id, actor) => i.keyService.revoke(id, actor),
-      delete: (id, actor) => i.keyService.delete(id, actor),
+      create: (input, actor) => fresh(i.keyService.create(input, actor)),
+      rotate: (id, grace, actor) => fresh(i.keyService.rotate(id, grace, actor)),
+      update: (id, patch, actor) => fresh(i.keyService.update(id, patch, actor)),
+      revoke: (id, actor) => fresh(i.keyService.revoke(id, actor)),
+      delete: (id, actor) => fresh(i.keyService.delete(id, actor)),
     },
     certs: {
       async issue(name, days, actor) {
@@ -99,6 +106,7 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
       list: () => i.store.clientCerts.list(),
       async revoke(nameOrSerial, actor) {
         const rec = await revokeClientCert({ tlsDir: tlsDir(i.dataDir), store: i.store.clientCerts, nameOrSerial });
+        await i.keys.refresh(false); // re-checks open connections against the new CRL at once
         i.audit.write({ kind: 'cert.revoke', actor, reason: `client certificate ${rec.name} serial ${rec.serial}` });
         return rec;
       },
@@ -106,7 +114,7 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
     status: () => i.status(),
     connections: () =>
       i.connections.list().map((c) => ({
-        address: c.address,
+        address: c.address.includes(':') ? `[${c.address}]:${c.port}` : `${c.address}:${c.port}`,
         keyId: c.keyId,
         tlsVersion: c.tlsVersion,
         cipher: c.cipher,

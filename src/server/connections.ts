@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 export interface ConnectionInfo {
   id: number;
   address: string;
+  port: number;
   tlsVersion: string | null;
   cipher: string | null;
   clientCertSubject: string | null;
@@ -30,16 +31,28 @@ export class ConnectionTracker {
     this.maxPerAddress = maxPerAddress;
   }
 
-  /** Registers a new socket; returns false when its address is over the cap. */
-  accept(socket: Socket): boolean {
+  /** A new TCP connection: counted against its address's cap before any TLS work is done.
+   *  Returns false when the address is over the cap (the caller destroys the socket). */
+  admit(socket: Socket): boolean {
     const address = normaliseAddress(socket.remoteAddress);
     const n = this.perAddress.get(address) ?? 0;
     if (n >= this.maxPerAddress) return false;
     this.perAddress.set(address, n + 1);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
+    return true;
+  }
+
+  /** Starts tracking the socket requests arrive on (the TLS socket for HTTPS, else the TCP one). */
+  track(socket: Socket): ConnState {
     const state: ConnState = {
       id: this.nextId++,
       socket,
-      address,
+      address: normaliseAddress(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
       tlsVersion: null,
       cipher: null,
       clientCertSubject: null,
@@ -49,19 +62,13 @@ export class ConnectionTracker {
       since: new Date().toISOString(),
     };
     this.states.set(socket, state);
-    socket.once('close', () => {
-      this.states.delete(socket);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
-    });
-    return true;
+    socket.once('close', () => this.states.delete(socket));
+    return state;
   }
 
   /** Fills in TLS details once the handshake is done. */
   secured(socket: TLSSocket, clientCertSubject: string | null): void {
-    const s = this.states.get(socket);
-    if (!s) return;
+    const s = this.states.get(socket) ?? this.track(socket);
     s.tlsVersion = socket.getProtocol() ?? null;
     s.cipher = socket.getCipher()?.standardName ?? null;
     s.clientCertSubject = clientCertSubject;

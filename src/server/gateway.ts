@@ -24,7 +24,7 @@ import type { AuditLog, AuditInput } from '../audit/writer.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import type { ConnectionTracker } from './connections.ts';
 import { normaliseAddress } from './connections.ts';
-import { checkJsonKeys, checkRequestFraming } from './strict.ts';
+import { checkJsonKeys, checkRequestFraming, markRefused, wasRefused } from './strict.ts';
 import { readBody, parseJsonBody } from './body.ts';
 import { HSTS, sendError, sendJson, internalError } from './respond.ts';
 import { clientAddress } from './client-address.ts';
@@ -119,11 +119,12 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     };
     const refuse = (err: WardenError, close = false): void => {
       refusedCode = err.code;
+      if (close) markRefused(socket);
       sendError(res, err, close);
       finish(err.status, { reason: err.reason });
     };
 
-    const framing = checkRequestFraming(req);
+    const framing = checkRequestFraming(req, config.limits.maxHeaders);
     if (framing) return refuse(framing, true);
 
     if (req.url === '/_warden/health' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -206,21 +207,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       return finish(200);
     }
 
-    const limit = deps.limiter.check(key.record.id, { rpm: key.record.rpm, tpm: key.record.tpm, concurrency: key.record.concurrency });
-    if (!limit.ok) {
-      return refuse(
-        new WardenError(ErrorCode.RATE_LIMITED, 'rate limit exceeded', {
-          status: 429,
-          headers: { 'retry-after': String(limit.retryAfterSeconds) },
-          reason: limit.reason,
-        }),
-      );
-    }
-    try {
-      await proxyRequest(req, res, key, route, canon, event, finish, refuse);
-    } finally {
-      limit.release();
-    }
+    await proxyRequest(req, res, key, route, canon, event, finish, refuse);
   }
 
   async function proxyRequest(
@@ -242,6 +229,9 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         const ambiguous = checkJsonKeys(json);
         if (ambiguous) throw ambiguous;
       } catch (err) {
+        // Broken chunk framing mid-body: the listener's clientError handler has already answered
+        // and audited it; a second answer or audit line here would be one too many.
+        if (wasRefused(req.socket)) return;
         if (isWardenError(err)) return refuse(err, err.status === 413 || err.status === 408);
         throw err;
       }
@@ -255,6 +245,18 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       return refuse(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
     }
     event.model = verdict.model;
+
+    // Limits are charged only for requests that would be served (a 403 costs the key nothing).
+    const limit = deps.limiter.check(key.record.id, { rpm: key.record.rpm, tpm: key.record.tpm, concurrency: key.record.concurrency });
+    if (!limit.ok) {
+      return refuse(
+        new WardenError(ErrorCode.RATE_LIMITED, 'rate limit exceeded', {
+          status: 429,
+          headers: { 'retry-after': String(limit.retryAfterSeconds) },
+          reason: `over the key's ${limit.reason} limit`,
+        }),
+      );
+    }
 
     // Caps come after authorisation (a refused key learns nothing about them) and work on the
     // body already parsed; clamping means forwarding the re-serialised body, never the original.
@@ -302,6 +304,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       });
     } finally {
       untrack();
+      limit.release();
       if (conn) conn.openStreams--;
     }
   }

@@ -25,6 +25,7 @@ import { createUpstreams } from '../proxy/upstreams.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { createTlsManager, type TlsManager } from '../tls/manager.ts';
 import { ConnectionTracker } from './connections.ts';
+import { markRefused, wasRefused } from './strict.ts';
 import { ActiveStreams, createGateway } from './gateway.ts';
 import { checkListenSafety, parseListen } from './listen.ts';
 import { buildAdminDeps } from './admin-deps.ts';
@@ -67,6 +68,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       onError: (err) => log.error({ err }, 'audit write failed; will retry'),
     });
     closers.unshift(() => audit.close());
+    // The store keeps audit.storeDays of events for the UI; older ones are pruned hourly.
+    const prune = (): void => {
+      store.audit.prune(new Date(Date.now() - config.audit.storeDays * 86_400_000)).catch((err: unknown) => log.error({ err }, 'audit prune failed'));
+    };
+    prune();
+    const pruneTimer = setInterval(prune, 3_600_000).unref();
+    closers.unshift(async () => clearInterval(pruneTimer));
 
     const streams = new ActiveStreams();
     let tls: TlsManager | null = null;
@@ -135,7 +143,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         config,
         proto,
         keys,
-        replay: createReplayCache(),
+        // The CLI signs METHOD,PATH?ts=SECONDS with a deterministic Ed25519 signature, so the
+        // same call twice within a second is byte-identical: accept a copy for 2 s, refuse later ones.
+        replay: createReplayCache({ duplicateGraceSeconds: 2 }),
         routes: compileRoutes(config.policy),
         lockout: createLockout({
           failures: config.security.lockoutFailures,
@@ -194,8 +204,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       server = createHttpServer(common, handler);
     }
     server.timeout = 600_000;
+    // Node keeps only the first maxHeadersCount header lines and drops the rest without a word;
+    // one more than the limit lets strict.ts see that the limit was passed and answer 431.
+    server.maxHeadersCount = config.limits.maxHeaders + 1;
     const acceptSocket = (socket: Socket): void => {
-      if (!connections.accept(socket)) {
+      if (!tls) connections.track(socket);
+      if (!connections.admit(socket)) {
         audit.write({ kind: 'connection.refused', clientAddress: socket.remoteAddress ?? null, reason: 'too many connections from this address' });
         socket.destroy();
       }
@@ -210,7 +224,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.on('connect', refuseRaw);
     server.on('upgrade', refuseRaw);
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-      if (!socket.writable) return socket.destroy();
+      if (!socket.writable || wasRefused(socket)) return socket.destroy();
+      markRefused(socket);
       const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
       const status = tooLarge ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       const body = tooLarge ? '{"error":"request headers too large"}' : '{"error":"bad request"}';

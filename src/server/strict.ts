@@ -13,8 +13,14 @@ function bad(reason: string): WardenError {
   return new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { status: 400, reason });
 }
 
-/** Returns an error when the request must be refused before anything else looks at it. */
-export function checkRequestFraming(req: IncomingMessage): WardenError | null {
+/** Returns an error when the request must be refused before anything else looks at it.
+ *  `maxHeaders`: most header lines allowed (the server keeps at most one more, see index.ts). */
+export function checkRequestFraming(req: IncomingMessage, maxHeaders = Number.POSITIVE_INFINITY): WardenError | null {
+  if (req.rawHeaders.length / 2 > maxHeaders) {
+    return new WardenError(ErrorCode.HEADERS_TOO_LARGE, 'too many request headers', { status: 431, reason: `more than ${maxHeaders} header lines` });
+  }
+  // HTTP/0.9 and anything not 1.x: no headers to authenticate and nothing a client of ours sends.
+  if (req.httpVersionMajor !== 1) return bad(`HTTP version ${req.httpVersion} is not supported`);
   const method = req.method ?? '';
   if (REFUSED_METHODS.has(method)) return bad(`method ${method} is not allowed`);
   const url = req.url ?? '';
@@ -39,6 +45,19 @@ export function checkRequestFraming(req: IncomingMessage): WardenError | null {
     if (contentLengths > 0) return bad('Content-Length together with Transfer-Encoding');
   }
   return null;
+}
+
+// After Warden refuses a request and closes the connection, the bytes still arriving on it are
+// the rest of the same attack (a smuggled body, a broken line), not a new request: the parser's
+// complaint about them must not be answered or audited a second time.
+const refusedSockets = new WeakSet<object>();
+
+export function markRefused(socket: object): void {
+  refusedSockets.add(socket);
+}
+
+export function wasRefused(socket: object): boolean {
+  return refusedSockets.has(socket);
 }
 
 // Ollama decodes request bodies with Go's encoding/json, which matches object keys to struct

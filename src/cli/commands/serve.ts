@@ -2,7 +2,7 @@
 import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigFlags } from '../../config/load.ts';
-import { startServer } from '../../server/index.ts';
+import { startServer, type RunningServer } from '../../server/index.ts';
 import { cliContext, isEmptyDataDir, type GlobalOptions } from '../context.ts';
 import { resolveDataDir } from '../../config/paths.ts';
 import { createLogger } from '../logger.ts';
@@ -27,7 +27,28 @@ export function runFile(dataDir: string): string {
 }
 
 export async function runServe(o: ServeOptions): Promise<void> {
+  // Signals are handled from the first moment, so a stop request during start-up is honoured
+  // once the listener is up instead of killing the process half-initialised.
+  let server: RunningServer | null = null;
+  let stopRequested: string | null = null;
+  const log = createLogger();
   const dataDir = resolveDataDir(o.dataDir);
+  const stop = (signal: string): void => {
+    if (stopRequested && server === null) return;
+    stopRequested = signal;
+    if (!server) return;
+    const s = server;
+    server = null;
+    log.info({ signal }, 'shutting down; in-flight streams get 5 s to finish');
+    void s.close(5000).then(() => {
+      rmSync(runFile(dataDir), { force: true });
+      log.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
   if (isEmptyDataDir(dataDir)) {
     await runInit({ dataDir, config: o.config, yes: true, listen: o.listen, upstream: o.upstream, hostname: o.hostname, tls: o.insecureHttp ? undefined : o.tlsMode, tlsCert: o.tlsCert, tlsKey: o.tlsKey });
   }
@@ -42,8 +63,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
     hostname: o.hostname,
   };
   const ctx = cliContext({ dataDir, config: o.config }, flags);
-  const log = createLogger();
-  const server = await startServer({
+  const running = await startServer({
     config: ctx.config,
     dataDir,
     configFile: ctx.configFile,
@@ -51,21 +71,9 @@ export async function runServe(o: ServeOptions): Promise<void> {
     log,
   });
   mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
-  writeFileSync(runFile(dataDir), JSON.stringify({ pid: process.pid, url: server.url, port: server.port, startedAt: new Date().toISOString() }), { mode: 0o600 });
-  log.info(`listening on ${server.url}`);
+  writeFileSync(runFile(dataDir), JSON.stringify({ pid: process.pid, url: running.url, port: running.port, startedAt: new Date().toISOString() }), { mode: 0o600 });
+  server = running;
+  log.info(`listening on ${running.url}`);
   if (ctx.config.tls.mode === 'off') log.warn('serving PLAIN HTTP: keys and prompts cross the network unencrypted');
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down; in-flight streams get 5 s to finish');
-    void server.close(5000).then(() => {
-      rmSync(runFile(dataDir), { force: true });
-      log.info('stopped');
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (stopRequested) stop(stopRequested);
 }

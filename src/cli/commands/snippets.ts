@@ -17,7 +17,7 @@ export function clientSnippets(o: { config: Config; key: string; caPath: string 
     `  OLLAMA_HOST=${base} OLLAMA_AUTH=1${ca ? ` SSL_CERT_FILE=${ca}` : ''} ollama run llama3.2`,
     '',
     'ollama-js:',
-    `  ${ca ? `NODE_EXTRA_CA_CERTS=${ca} ` : ''}node -e 'const {Ollama}=require("ollama"); new Ollama({host:"${base}",headers:{Authorization:"Bearer ${o.key}"}}).list().then(console.log)'`,
+    `  ${ca ? `NODE_EXTRA_CA_CERTS=${ca} ` : ''}node --input-type=module -e 'import {Ollama} from "ollama"; console.log(await new Ollama({host:"${base}",headers:{Authorization:"Bearer ${o.key}"}}).list())'`,
     '',
     'ollama-python / httpx:',
     `  python3 -c 'import ollama; print(ollama.Client(host="${base}", headers={"Authorization":"Bearer ${o.key}"}${ca ? `, verify=${ca}` : ''}).list())'`,

@@ -1,0 +1,109 @@
+// Who is calling the admin API. Scripts send `Authorization: Bearer <admin key>`; the browser
+// sends the session cookie, plus `X-CSRF-Token` on every state change. A Bearer header cannot be
+// attached by a cross-site form or image, so only cookie requests need the CSRF token.
+// A valid key without the admin scope gets 403, everything else 401 (DESIGN §3, §8).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode, WardenError } from '../errors.ts';
+import { keyState, type KeyRecord } from '../store/types.ts';
+import type { AdminDeps } from './deps.ts';
+import { clientAddress, readSessionCookie } from './http.ts';
+import { csrfMatches, type Session, type SessionStore } from './sessions.ts';
+import type { AttemptLimiter } from './rate-limit.ts';
+
+export interface AdminPrincipal {
+  keyId: string;
+  keyName: string;
+  via: 'bearer' | 'session';
+  /** Present for cookie requests. */
+  session: Session | null;
+  sessionId: string | null;
+}
+
+const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
+
+/** The authenticated caller of a route guarded by `requireAdmin`. */
+export function principalOf(req: FastifyRequest): AdminPrincipal {
+  const p = principals.get(req);
+  if (!p) throw new WardenError(ErrorCode.INTERNAL, 'admin route without authentication');
+  return p;
+}
+
+/** The actor recorded in the audit log for a management action. */
+export function actorOf(req: FastifyRequest): string {
+  return principalOf(req).keyId;
+}
+
+const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="warden"' };
+
+export function unauthenticated(message: string, code: (typeof ErrorCode)[keyof typeof ErrorCode] = ErrorCode.AUTH_MISSING): WardenError {
+  return new WardenError(code, message, { status: 401, headers: WWW_AUTHENTICATE });
+}
+
+export function notAdmin(): WardenError {
+  return new WardenError(ErrorCode.FORBIDDEN_SCOPE, 'this key does not have the admin scope', { status: 403 });
+}
+
+export function isAdminKey(k: KeyRecord, now: Date = new Date()): boolean {
+  return keyState(k, now) === 'active' && k.scopes.includes('admin');
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A browser always sends Origin on cross-origin state changes; when present it must be us. */
+function originMatches(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export interface AuthContext {
+  deps: AdminDeps;
+  sessions: SessionStore;
+  /** Counts failed Bearer attempts per address, so the admin API is no brute-force oracle. */
+  failures: AttemptLimiter;
+}
+
+export function makeRequireAdmin(ctx: AuthContext) {
+  return async function requireAdmin(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const authz = req.headers.authorization;
+    if (authz !== undefined) {
+      const m = /^Bearer +([^\s]+) *$/i.exec(authz);
+      if (!m) throw new WardenError(ErrorCode.AUTH_MALFORMED, 'Authorization header must be "Bearer <admin key>"', { status: 400 });
+      const key = await ctx.deps.authenticateKey(m[1]!);
+      if (!key) {
+        const limited = ctx.failures.hit(clientAddress(req));
+        ctx.deps.audit({ kind: 'admin.auth_failed', authMethod: 'bearer', clientAddress: clientAddress(req), method: req.method, path: req.url.split('?')[0] ?? null, status: 401, reason: 'invalid key' });
+        if (!limited.allowed) {
+          throw new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed attempts; try again later', { status: 429, headers: { 'retry-after': String(limited.retryAfterSeconds) } });
+        }
+        throw unauthenticated('invalid API key', ErrorCode.AUTH_INVALID_KEY);
+      }
+      if (!isAdminKey(key)) throw notAdmin();
+      principals.set(req, { keyId: key.id, keyName: key.name, via: 'bearer', session: null, sessionId: null });
+      return;
+    }
+
+    const sid = readSessionCookie(req);
+    if (!sid) throw unauthenticated('sign in with an admin key');
+    const session = ctx.sessions.get(sid);
+    if (!session) throw unauthenticated('your session has expired; sign in again');
+    // The key behind a session can be revoked, expire or lose its admin scope at any time (from
+    // the CLI or another instance): the session dies with it.
+    const key = await ctx.deps.store.keys.get(session.keyId);
+    if (!key || !isAdminKey(key)) {
+      ctx.sessions.deleteForKey(session.keyId);
+      throw unauthenticated('your session has ended because its key is no longer a valid admin key; sign in again');
+    }
+    if (!SAFE_METHODS.has(req.method)) {
+      if (!originMatches(req)) throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'cross-origin request refused', { status: 403 });
+      if (!csrfMatches(session, req.headers['x-csrf-token'] as string | undefined)) {
+        throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'missing or wrong X-CSRF-Token header', { status: 403, reason: 'csrf' });
+      }
+    }
+    principals.set(req, { keyId: key.id, keyName: key.name, via: 'session', session, sessionId: sid });
+  };
+}

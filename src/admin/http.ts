@@ -1,0 +1,96 @@
+// Response plumbing shared by every admin route: the security headers, the session cookie and the
+// one error shape. Kept apart from the routes so each route file reads as "validate, act, answer".
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
+import { SESSION_COOKIE, SESSION_ABSOLUTE_MS } from './sessions.ts';
+
+export const ADMIN_PREFIX = '/_warden';
+
+/** No inline script or style, no third-party origin, no framing (clickjacking), no <base> tricks. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  // Admin answers carry keys, secrets and audit data: no cache may keep them. Hashed assets
+  // override this with a long max-age.
+  'cache-control': 'no-store',
+});
+
+export function sessionCookie(id: string): string {
+  return `${SESSION_COOKIE}=${id}; Path=${ADMIN_PREFIX}/; Max-Age=${SESSION_ABSOLUTE_MS / 1000}; HttpOnly; Secure; SameSite=Strict`;
+}
+
+export function clearedSessionCookie(): string {
+  return `${SESSION_COOKIE}=; Path=${ADMIN_PREFIX}/; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
+}
+
+/** The session cookie's value, or undefined. Only our cookie is looked at; no decoding is needed
+ *  because our ids are base64url. */
+export function readSessionCookie(req: FastifyRequest): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** The client's address as the socket sees it (the main listener handles trusted proxies). */
+export function clientAddress(req: FastifyRequest): string {
+  return req.raw.socket.remoteAddress ?? 'unknown';
+}
+
+export interface ErrorBody {
+  error: string;
+  code: string;
+  /** The config/form field the message is about, when there is one. */
+  field?: string;
+}
+
+/** Validation errors from the key service and the config loader start with the field name
+ *  ("rpm: got …", "config: tls.minVersion: got …"); the UI puts the message next to that field. */
+function fieldOf(err: WardenError): string | undefined {
+  const m = /^(?:config: )?([A-Za-z][\w.-]*): /.exec(err.message);
+  return m?.[1];
+}
+
+/** Maps any error to a status and a body that is safe to show: never a stack trace, never an
+ *  internal message from a bug. */
+export function errorReply(err: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  if (isWardenError(err)) {
+    // Config and usage errors carry status 500/undefined for the CLI; over HTTP they are the
+    // client's bad input.
+    const status = err.code === ErrorCode.CONFIG_INVALID || err.code === ErrorCode.USAGE ? 400 : err.status;
+    // A WardenError's message is written to be shown (errors.ts); only INTERNAL hides it.
+    const body: ErrorBody = { error: err.code === ErrorCode.INTERNAL ? 'internal error' : err.message, code: err.code };
+    const field = status === 400 ? fieldOf(err) : undefined;
+    if (field) body.field = field;
+    return { status, body, headers: err.headers };
+  }
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    // Fastify's own request errors (bad JSON, wrong content type, body too large): their
+    // messages describe the request, not our code.
+    const code = e.statusCode === 413 ? ErrorCode.BODY_TOO_LARGE : ErrorCode.BAD_REQUEST;
+    return { status: e.statusCode, body: { error: typeof e.message === 'string' ? e.message : 'bad request', code }, headers: {} };
+  }
+  return { status: 500, body: { error: 'internal error', code: ErrorCode.INTERNAL }, headers: {} };
+}
+
+export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const { status, body, headers } = errorReply(err);
+  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
+}
+
+export function badRequest(message: string): WardenError {
+  return new WardenError(ErrorCode.BAD_REQUEST, message, { status: 400 });
+}

@@ -1,0 +1,106 @@
+// Reading JSON bodies and query strings from the admin API into the typed values the key service,
+// CA and store take. Messages follow the CLI's form "FIELD: got VALUE; what is allowed" so the UI
+// can show them next to the field and a user sees the same words in both places.
+import { ErrorCode, WardenError } from '../errors.ts';
+
+export function invalidField(field: string, message: string): WardenError {
+  return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { status: 400 });
+}
+
+// Units and wording as the CLI's flags (src/cli/duration.ts), so both say the same thing.
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** "90s", "15m", "24h", "30d", "2w" or a bare number of seconds → seconds. */
+export function parseDuration(field: string, value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
+  if (typeof value === 'string') {
+    const m = /^\s*(\d{1,9})\s*([smhdw]?)\s*$/.exec(value);
+    if (m) return Number(m[1]) * (UNIT_SECONDS[m[2] || 's'] ?? 1);
+  }
+  throw invalidField(field, `got ${JSON.stringify(value)}; expected a duration like 90s, 15m, 24h, 30d or 2w`);
+}
+
+/** `expires`: a duration from now ("30d"), a date ("2026-12-31") or ISO time, or null/"" = never. */
+export function parseExpires(value: unknown, now: Date = new Date()): Date | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'string' && /^\s*\d+\s*[smhdw]\s*$/.test(value)) {
+    return new Date(now.getTime() + parseDuration('expires', value) * 1000);
+  }
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
+    const d = new Date(value.trim());
+    if (!Number.isNaN(d.getTime())) {
+      if (d.getTime() <= now.getTime()) throw invalidField('expires', `got ${JSON.stringify(value)}; must be in the future`);
+      return d;
+    }
+  }
+  throw invalidField('expires', `got ${JSON.stringify(value)}; expected a duration like 30d or a date like 2027-01-31`);
+}
+
+/** A list of strings; a single comma/newline separated string is split (form fields). */
+export function optStringList(field: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) return [];
+  if (typeof value === 'string') return value.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((s) => s.trim()).filter(Boolean);
+  throw invalidField(field, `got ${JSON.stringify(value)}; a list of strings`);
+}
+
+/** rpm/tpm/concurrency: a whole number above 0, or null/"" for unlimited. Range checks are the
+ *  key service's; here only the JSON type is settled. */
+export function optLimit(field: string, value: unknown): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || value === '') return null;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  throw invalidField(field, `got ${JSON.stringify(value)}; expected a whole number above 0`);
+}
+
+export function requiredString(field: string, value: unknown, max = 200): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
+    throw invalidField(field, `got ${JSON.stringify(value ?? null)}; a non-empty text of at most ${max} characters`);
+  }
+  return value;
+}
+
+export function optString(field: string, value: unknown): string | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || value === '') return null;
+  if (typeof value === 'string') return value;
+  throw invalidField(field, `got ${JSON.stringify(value)}; a text`);
+}
+
+export function intInRange(field: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined || value === '' || value === null) return fallback;
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw invalidField(field, `got ${JSON.stringify(value)}; a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** An object body, or a 400 naming what was sent instead. */
+export function objectBody(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new WardenError(ErrorCode.BAD_REQUEST, 'request body must be a JSON object', { status: 400 });
+  }
+  return body as Record<string, unknown>;
+}
+
+/** Only these fields may appear; anything else is a typo the user should hear about. */
+export function onlyFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const k of Object.keys(body)) {
+    if (!allowed.includes(k)) throw invalidField(k, `unknown field; allowed: ${allowed.join(', ')}`);
+  }
+}
+
+/** An ISO time or a duration back from now ("1h" = one hour ago), for audit filters. */
+export function parseTimeFilter(field: string, value: unknown, now: Date = new Date()): Date | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'string' && /^\s*\d+\s*[smhdw]\s*$/.test(value)) return new Date(now.getTime() - parseDuration(field, value) * 1000);
+  if (typeof value === 'string') {
+    const d = new Date(value);
+    if (!Number.isNaN(d.getTime()) && /^\d{4}-\d{2}-\d{2}/.test(value)) return d;
+  }
+  throw invalidField(field, `got ${JSON.stringify(value)}; an ISO time like 2026-01-31T12:00:00Z or a duration like 1h`);
+}

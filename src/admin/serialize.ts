@@ -1,0 +1,90 @@
+// The JSON shapes of keys, client certificates and audit events. The CLI (`--json`) and the admin
+// API both use these functions, so a script sees the same object whichever it asks (DESIGN §7).
+// None of them can emit a secret: a key's secret and hashes are not read here at all.
+import { keyState, type AuditEvent, type ClientCertRecord, type KeyRecord, type KeyState, type Scope } from '../store/types.ts';
+
+export interface KeyJson {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  models: string[];
+  expiresAt: string | null;
+  state: KeyState;
+  createdAt: string;
+  lastUsedAt: string | null;
+  rpm: number | null;
+  tpm: number | null;
+  concurrency: number | null;
+  certFingerprint: string | null;
+  ollamaPubkeys: string[];
+  /** While a rotation's grace period runs: when the previous secret stops working. */
+  graceUntil: string | null;
+}
+
+/** A key issued by create or rotate: the only shape that carries `key`. */
+export interface IssuedKeyJson extends KeyJson {
+  key: string;
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+export function keyToJson(record: KeyRecord, now: Date = new Date()): KeyJson {
+  const graceOpen = record.previousSecretHash !== null && record.previousExpiresAt !== null && record.previousExpiresAt.getTime() > now.getTime();
+  return {
+    id: record.id,
+    name: record.name,
+    scopes: [...record.scopes],
+    models: [...record.models],
+    expiresAt: iso(record.expiresAt),
+    state: keyState(record, now),
+    createdAt: record.createdAt.toISOString(),
+    lastUsedAt: iso(record.lastUsedAt),
+    rpm: record.rpm,
+    tpm: record.tpm,
+    concurrency: record.concurrency,
+    certFingerprint: record.certFingerprint,
+    ollamaPubkeys: [...record.ollamaPubkeys],
+    graceUntil: graceOpen ? iso(record.previousExpiresAt) : null,
+  };
+}
+
+export function issuedKeyToJson(issued: { record: KeyRecord; key: string }, now: Date = new Date()): IssuedKeyJson {
+  return { ...keyToJson(issued.record, now), key: issued.key };
+}
+
+export interface ClientCertJson {
+  serial: string;
+  name: string;
+  fingerprint: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  createdAt: string;
+  state: 'active' | 'revoked' | 'expired';
+  revokedAt: string | null;
+  revocationReason: string | null;
+}
+
+export function clientCertToJson(c: ClientCertRecord, now: Date = new Date()): ClientCertJson {
+  const state = c.revokedAt ? 'revoked' : c.notAfter.getTime() <= now.getTime() ? 'expired' : 'active';
+  return {
+    serial: c.serial,
+    name: c.name,
+    fingerprint: c.fingerprint,
+    subject: c.subject,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    createdAt: c.createdAt.toISOString(),
+    state,
+    revokedAt: iso(c.revokedAt),
+    revocationReason: c.revocationReason,
+  };
+}
+
+export type AuditEventJson = Omit<AuditEvent, 'time'> & { time: string };
+
+export function auditEventToJson(e: AuditEvent): AuditEventJson {
+  return { ...e, time: e.time.toISOString() };
+}

@@ -1,0 +1,122 @@
+// Per-address brake on failed authentication (DESIGN §3: "Repeated failures from one address are
+// slowed, then refused for a while (429)"). In memory, O(1) per call, bounded: at most
+// `maxEntries` addresses are tracked and the least recently failing one is forgotten first.
+// No store access — an attacker's failures must cost us nothing but a Map entry.
+//
+// - `failures` failures within `windowSeconds` lock the address for `lockoutSeconds`.
+// - From half of `failures` on, each failure asks the caller to wait a little longer before
+//   answering (`delayMs`), doubling up to 2 s: a scanner slows down long before it is cut off.
+// - A success clears the failure count but does NOT end a running lockout: otherwise one valid
+//   key would let an attacker interleave successes and guess other keys without limit.
+// - IPv6 clients are counted per /64 (one subscriber's allocation), IPv4-mapped IPv6 as IPv4,
+//   so rotating through addresses one host owns does not escape the count.
+import { isIPv6 } from 'node:net';
+
+export interface LockoutOptions {
+  failures: number;
+  windowSeconds: number;
+  lockoutSeconds: number;
+  /** clock in milliseconds (tests) */
+  now?: () => number;
+  maxEntries?: number;
+}
+
+export interface Lockout {
+  /** seconds until the address may try again (0 if not locked); use for Retry-After */
+  isLocked(addr: string): number;
+  /** record a failure; returns the seconds locked (0 if this failure did not lock) */
+  fail(addr: string): number;
+  /** milliseconds to wait before answering this address's failure (progressive slow-down) */
+  delayMs(addr: string): number;
+  succeed(addr: string): void;
+  readonly size: number;
+}
+
+interface Entry {
+  count: number;
+  windowStart: number;
+  lockedUntil: number;
+}
+
+const MAX_DELAY_MS = 2000;
+
+/** The unit we count per: IPv4 address, or the /64 of an IPv6 address. */
+export function addressKey(addr: string): string {
+  const a = addr.trim().toLowerCase();
+  if (a.startsWith('::ffff:') && a.includes('.')) return a.slice(7);
+  if (!isIPv6(a)) return a;
+  const [head = '', tail = ''] = a.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = a.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+export function createLockout(options: LockoutOptions): Lockout {
+  const { failures, windowSeconds, lockoutSeconds } = options;
+  for (const [name, v] of Object.entries({ failures, windowSeconds, lockoutSeconds })) {
+    if (!Number.isInteger(v) || v <= 0) throw new TypeError(`lockout: ${name} must be a positive integer, got ${String(v)}`);
+  }
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? 100_000;
+  const entries = new Map<string, Entry>();
+  const slowFrom = Math.max(1, Math.ceil(failures / 2));
+
+  function current(key: string, t: number): Entry | undefined {
+    const e = entries.get(key);
+    if (!e) return undefined;
+    if (e.lockedUntil <= t && t - e.windowStart >= windowSeconds * 1000) {
+      entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  return {
+    isLocked(addr) {
+      const t = now();
+      const e = current(addressKey(addr), t);
+      return e && e.lockedUntil > t ? Math.ceil((e.lockedUntil - t) / 1000) : 0;
+    },
+    fail(addr) {
+      const key = addressKey(addr);
+      const t = now();
+      let e = current(key, t);
+      if (e) {
+        entries.delete(key); // re-insert below: Map order = least recently failing first
+      } else {
+        if (entries.size >= maxEntries) {
+          const oldest = entries.keys().next();
+          if (!oldest.done) entries.delete(oldest.value);
+        }
+        e = { count: 0, windowStart: t, lockedUntil: 0 };
+      }
+      e.count++;
+      entries.set(key, e);
+      if (e.count >= failures && e.lockedUntil <= t) {
+        e.lockedUntil = t + lockoutSeconds * 1000;
+        // the lockout starts a fresh window: after it ends the address gets a clean count
+        e.count = 0;
+        e.windowStart = e.lockedUntil;
+        return lockoutSeconds;
+      }
+      return 0;
+    },
+    delayMs(addr) {
+      const e = current(addressKey(addr), now());
+      if (!e || e.count < slowFrom) return 0;
+      return Math.min(MAX_DELAY_MS, 100 * 2 ** (e.count - slowFrom));
+    },
+    succeed(addr) {
+      const key = addressKey(addr);
+      const e = entries.get(key);
+      if (e && e.lockedUntil <= now()) entries.delete(key);
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}

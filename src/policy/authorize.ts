@@ -1,0 +1,166 @@
+// What may this key do (DESIGN §4)? One pure function over precompiled inputs: the route match
+// from the route table, the key's scopes and compiled model matcher, the parsed JSON body.
+// Checks run in a fixed order — policy-blocked route → scope → path parameters → body shape →
+// credential in body → each named model (cloud, then pattern) → insecure registries — and the
+// first failure is the answer. Messages are safe for the client: they name the scope or model
+// that is missing, never a key id or whether one exists; `reason` is for the audit log.
+import { ErrorCode, WardenError, type ErrorCodeValue } from '../errors.ts';
+import { findCredentialInBody } from '../auth/credentials.ts';
+import type { Config } from '../config/schema.ts';
+import { isCloudModel, modelsInBody, type ModelMatcher } from './models.ts';
+import type { ListFilter, RouteMatch } from './routes.ts';
+
+export interface AuthorizeKey {
+  scopes: ReadonlySet<string> | readonly string[];
+  models: ModelMatcher;
+}
+
+export type PolicyConfig = Config['policy'];
+
+export type Refusal = {
+  ok: false;
+  status: 400 | 403 | 404;
+  code: ErrorCodeValue;
+  message: string;
+  reason: string;
+};
+
+export type AuthorizeResult = { ok: true; model: string | null } | Refusal;
+
+function refuse(status: 400 | 403 | 404, code: ErrorCodeValue, message: string, reason = message): Refusal {
+  return { ok: false, status, code, message, reason };
+}
+
+/** The refusal as the program's one error type, for callers that throw. */
+export function refusalError(r: Refusal): WardenError {
+  return new WardenError(r.code, r.message, { status: r.status, reason: r.reason });
+}
+
+function hasScope(held: ReadonlySet<string> | readonly string[], wanted: string): boolean {
+  return held instanceof Set ? held.has(wanted) : (held as readonly string[]).includes(wanted);
+}
+
+const show = (s: string): string => JSON.stringify(s.length > 128 ? `${s.slice(0, 128)}…` : s);
+
+/**
+ * `key` null means unauthenticated; only routes with no scopes (/_warden/health) pass then.
+ * `body`: the parsed JSON body for bodyKind 'json' routes (undefined when there was none).
+ */
+export function authorize(
+  route: RouteMatch,
+  key: AuthorizeKey | null,
+  body: unknown,
+  policy: PolicyConfig,
+): AuthorizeResult {
+  if (route.blocked) {
+    return refuse(
+      403,
+      ErrorCode.FORBIDDEN_POLICY,
+      'this route is disabled on this server (policy.allowAccountRoutes)',
+      `account route ${route.name} blocked by policy`,
+    );
+  }
+  if (route.scopes.length > 0) {
+    if (!key) return refuse(403, ErrorCode.FORBIDDEN_SCOPE, 'credentials required', 'no key for a scoped route');
+    if (!route.scopes.some((s) => hasScope(key.scopes, s))) {
+      return refuse(
+        403,
+        ErrorCode.FORBIDDEN_SCOPE,
+        `this key lacks the ${route.scopes.join(' or ')} scope`,
+        `missing scope ${route.scopes.join('|')} for ${route.name}`,
+      );
+    }
+  }
+  if (route.invalid) return refuse(400, ErrorCode.BAD_REQUEST, route.invalid);
+
+  let models: string[] = [];
+  if (route.bodyKind === 'json') {
+    if (body === undefined) return refuse(400, ErrorCode.BAD_REQUEST, 'a JSON request body is required');
+    const where = findCredentialInBody(body);
+    if (where) {
+      return refuse(
+        400,
+        ErrorCode.AUTH_AMBIGUOUS,
+        'credentials are not accepted in the request body; send them in the Authorization or X-API-Key header',
+        `credential in body at ${where}`,
+      );
+    }
+  }
+  if (route.modelField === 'body') {
+    const found = modelsInBody(route, body);
+    if ('invalid' in found) return refuse(400, ErrorCode.BAD_REQUEST, found.invalid);
+    if (found.models.length === 0) return refuse(400, ErrorCode.BAD_REQUEST, 'model is required');
+    models = found.models;
+  } else if (route.modelField === 'path') {
+    const m = route.params.model;
+    if (!m) return refuse(400, ErrorCode.BAD_REQUEST, 'model is required');
+    models = [m];
+  }
+
+  for (const m of models) {
+    if (isCloudModel(m) && !policy.allowAccountRoutes) {
+      return refuse(
+        403,
+        ErrorCode.FORBIDDEN_POLICY,
+        `cloud model ${show(m)} is disabled on this server (policy.allowAccountRoutes)`,
+        `cloud model ${m.slice(0, 128)} blocked by policy`,
+      );
+    }
+    if (key && !key.models.allows(m)) {
+      return refuse(
+        403,
+        ErrorCode.FORBIDDEN_MODEL,
+        `this key may not use model ${show(m)}`,
+        `model ${m.slice(0, 128)} not in the key's model patterns`,
+      );
+    }
+  }
+
+  if (route.checkInsecure && !policy.allowInsecureRegistries && body && typeof body === 'object') {
+    const insecure = (body as Record<string, unknown>).insecure;
+    // Anything but absent/false is refused: plain-HTTP registries let a network attacker swap weights.
+    if (insecure !== undefined && insecure !== false && insecure !== null) {
+      return refuse(
+        403,
+        ErrorCode.FORBIDDEN_POLICY,
+        'insecure registries are disabled on this server (policy.allowInsecureRegistries)',
+        'insecure: true refused by policy',
+      );
+    }
+  }
+
+  return { ok: true, model: models[0] ?? null };
+}
+
+export interface FilterOptions {
+  /** also hide ollama.com cloud models (when policy.allowAccountRoutes is false) */
+  hideCloud?: boolean;
+}
+
+function visible(entry: unknown, field: 'name' | 'id', matcher: ModelMatcher, hideCloud: boolean): boolean {
+  if (entry === null || typeof entry !== 'object') return false;
+  const e = entry as Record<string, unknown>;
+  const name = e[field] ?? e.model;
+  if (typeof name !== 'string') return false;
+  if (hideCloud && (isCloudModel(name) || (typeof e.remote_host === 'string' && e.remote_host !== ''))) return false;
+  return matcher.allows(name);
+}
+
+/**
+ * Filter a model list response to what the key may see (DESIGN §4):
+ * `tags` and `ps` → `{ models: [{ name, model, … }] }`, `v1models` → `{ object, data: [{ id, … }] }`.
+ * Returns a new object; an unexpected shape yields an empty list (fail closed), never the input.
+ */
+export function filterModelList(kind: ListFilter, json: unknown, matcher: ModelMatcher, options: FilterOptions = {}): unknown {
+  const hideCloud = options.hideCloud ?? false;
+  const listField = kind === 'v1models' ? 'data' : 'models';
+  const nameField = kind === 'v1models' ? 'id' : 'name';
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return kind === 'v1models' ? { object: 'list', data: [] } : { models: [] };
+  }
+  const obj = json as Record<string, unknown>;
+  const list = obj[listField];
+  if (!Array.isArray(list)) return { ...obj, [listField]: [] };
+  if (matcher.allowsAll && !hideCloud) return obj;
+  return { ...obj, [listField]: list.filter((e) => visible(e, nameField, matcher, hideCloud)) };
+}

@@ -1,0 +1,163 @@
+// Client certificates for mutual TLS: issue (the bundle, its password and the private key can be
+// downloaded only from the answer of that one request), list and revoke.
+import { useEffect, useState } from 'preact/hooks';
+import { api, type CertJson, type IssuedCert } from '../api.ts';
+import { Badge, Banner, Confirm, CopyButton, Empty, Field, base64ToBytes, download, errorText, fieldError, fmtTime, stateTone } from '../ui.tsx';
+
+function IssueForm({ onIssued }: { onIssued: (c: IssuedCert) => void }) {
+  const [name, setName] = useState('');
+  const [days, setDays] = useState('365');
+  const [err, setErr] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(null);
+    try {
+      onIssued(await api<IssuedCert>('POST', '/certs', { name: name.trim(), days: days.trim() }));
+      setName('');
+    } catch (x) {
+      setErr(x);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="form" onSubmit={(e) => void submit(e)} data-testid="cert-form" noValidate>
+      {err && !fieldError(err, 'name', 'days') ? <Banner tone="error">{errorText(err)}</Banner> : null}
+      <div class="form-grid">
+        <Field label="Name" error={fieldError(err, 'name')} hint="The client, e.g. laptop; becomes the certificate's CN">
+          <input name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} autoComplete="off" />
+        </Field>
+        <Field label="Valid for (days)" error={fieldError(err, 'days')} hint="1 to 825">
+          <input name="days" inputMode="numeric" value={days} onInput={(e) => setDays((e.target as HTMLInputElement).value)} />
+        </Field>
+      </div>
+      <div class="actions">
+        <button type="submit" class="btn btn-primary" disabled={busy || name.trim() === ''}>
+          {busy ? 'Issuing…' : 'Issue certificate'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Issued({ c, onDone }: { c: IssuedCert; onDone: () => void }) {
+  const n = c.certificate.name;
+  return (
+    <div class="secret-once" data-testid="cert-issued">
+      <h3>Certificate “{n}” issued</h3>
+      <p>Download the files now. Warden keeps the certificate record but not the private key, so they cannot be downloaded again.</p>
+      <div class="actions left">
+        <button type="button" class="btn btn-primary" onClick={() => download(`${n}.p12`, base64ToBytes(c.bundle), 'application/x-pkcs12')}>
+          Download {n}.p12
+        </button>
+        <button type="button" class="btn" onClick={() => download(`${n}.pem`, c.certPem, 'application/x-pem-file')}>
+          Certificate (PEM)
+        </button>
+        <button type="button" class="btn" onClick={() => download(`${n}-key.pem`, c.keyPem, 'application/x-pem-file')}>
+          Private key (PEM)
+        </button>
+      </div>
+      <div class="secret-row">
+        <span class="field-label">Bundle password</span>
+        <code class="secret">{c.password}</code>
+        <CopyButton text={c.password} />
+      </div>
+      <div class="actions">
+        <button type="button" class="btn" onClick={onDone}>Done</button>
+      </div>
+    </div>
+  );
+}
+
+export function CertsPage() {
+  const [certs, setCerts] = useState<CertJson[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [issued, setIssued] = useState<IssuedCert | null>(null);
+  const [revoking, setRevoking] = useState<CertJson | null>(null);
+
+  const load = async () => {
+    try {
+      setCerts(await api<CertJson[]>('GET', '/certs'));
+      setError(null);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  useEffect(() => void load(), []);
+
+  return (
+    <div class="stack">
+      {error ? <Banner tone="error">{error}</Banner> : null}
+      {issued ? <Issued c={issued} onDone={() => setIssued(null)} /> : null}
+      <section class="card">
+        <h2>Issue a client certificate</h2>
+        <p class="muted">
+          Client certificates are checked when mutual TLS is on (Settings → client certificates). A revoked certificate is refused at once, also on
+          open connections.
+        </p>
+        <IssueForm
+          onIssued={(c) => {
+            setIssued(c);
+            void load();
+          }}
+        />
+      </section>
+      <section class="card flush">
+        {certs === null ? (
+          <div class="loading">Loading…</div>
+        ) : certs.length === 0 ? (
+          <Empty>No client certificates yet.</Empty>
+        ) : (
+          <div class="table-wrap">
+            <table class="responsive" data-testid="certs-table">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Subject</th>
+                  <th>Serial</th>
+                  <th>Expires</th>
+                  <th>State</th>
+                  <th class="right">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {certs.map((c) => (
+                  <tr key={c.serial}>
+                    <td data-label="Name" class="strong">{c.name}</td>
+                    <td data-label="Subject" class="small">{c.subject}</td>
+                    <td data-label="Serial" class="mono small" title={`SHA-256 ${c.fingerprint}`}>{c.serial.slice(0, 16)}…</td>
+                    <td data-label="Expires" class="small">{fmtTime(c.notAfter)}</td>
+                    <td data-label="State">
+                      <Badge tone={stateTone(c.state)}>{c.state}</Badge>
+                    </td>
+                    <td data-label="Actions" class="right">
+                      {c.state === 'active' ? (
+                        <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setRevoking(c)}>Revoke</button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      {revoking ? (
+        <Confirm
+          title={`Revoke “${revoking.name}”?`}
+          text="The certificate goes on the revocation list; connections presenting it are refused and open ones are closed."
+          action="Revoke certificate"
+          danger
+          onClose={() => setRevoking(null)}
+          onConfirm={async () => {
+            await api('POST', `/certs/${revoking.serial}/revoke`, {});
+            setRevoking(null);
+            await load();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}

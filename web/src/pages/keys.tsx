@@ -1,0 +1,292 @@
+// Keys: create (secret shown once), edit scopes/models/limits/expiry, rotate with a grace
+// period, revoke and delete. Validation is the server's: its field-named message appears
+// under the field, in the same words as `warden keys create`.
+import { useEffect, useState } from 'preact/hooks';
+import { api, type KeyJson } from '../api.ts';
+import { Badge, Banner, Confirm, Empty, Field, Modal, SecretOnce, errorText, fieldError, fmtRelative, fmtTime, stateTone } from '../ui.tsx';
+
+const SCOPES = [
+  { id: 'inference', hint: 'chat, generate, embeddings' },
+  { id: 'models:read', hint: 'list and show models' },
+  { id: 'models:manage', hint: 'pull, push, create, delete models' },
+  { id: 'admin', hint: 'this console and its API' },
+  { id: 'metrics', hint: 'Prometheus metrics' },
+];
+
+interface FormState {
+  name: string;
+  scopes: string[];
+  models: string;
+  expires: string;
+  rpm: string;
+  tpm: string;
+  concurrency: string;
+}
+
+function toForm(k: KeyJson | null): FormState {
+  return {
+    name: k?.name ?? '',
+    scopes: k ? [...k.scopes] : ['inference', 'models:read'],
+    models: k ? k.models.join(', ') : '',
+    expires: k?.expiresAt ? k.expiresAt.slice(0, 10) : '',
+    rpm: k?.rpm?.toString() ?? '',
+    tpm: k?.tpm?.toString() ?? '',
+    concurrency: k?.concurrency?.toString() ?? '',
+  };
+}
+
+function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSaved: (k: KeyJson) => void; onCancel: () => void }) {
+  const [f, setF] = useState<FormState>(toForm(initial));
+  const [err, setErr] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const orig = toForm(initial);
+  const set = (k: keyof FormState) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value });
+  const toggleScope = (s: string) => setF({ ...f, scopes: f.scopes.includes(s) ? f.scopes.filter((x) => x !== s) : [...f.scopes, s] });
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setErr(null);
+    const body: Record<string, unknown> = {};
+    const changed = (k: keyof FormState) => !initial || JSON.stringify(f[k]) !== JSON.stringify(orig[k]);
+    if (changed('name')) body.name = f.name;
+    if (changed('scopes')) body.scopes = f.scopes;
+    if (changed('models')) body.models = f.models;
+    if (changed('expires')) body.expires = f.expires.trim() === '' ? null : f.expires.trim();
+    for (const k of ['rpm', 'tpm', 'concurrency'] as const) if (changed(k)) body[k] = f[k].trim() === '' ? null : f[k].trim();
+    try {
+      const saved = initial ? await api<KeyJson>('PATCH', `/keys/${initial.id}`, body) : await api<KeyJson>('POST', '/keys', body);
+      onSaved(saved);
+    } catch (x) {
+      setErr(x);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const general = err && !fieldError(err, 'name', 'scope', 'model', 'expires', 'rpm', 'tpm', 'concurrency') ? errorText(err) : null;
+  return (
+    <form class="form" onSubmit={(e) => void submit(e)} data-testid="key-form" noValidate>
+      {general ? <Banner tone="error">{general}</Banner> : null}
+      <div class="form-grid">
+        <Field label="Name" error={fieldError(err, 'name')} hint="Who or what uses this key, e.g. laptop or open-webui">
+          <input name="name" value={f.name} onInput={set('name')} autoComplete="off" required />
+        </Field>
+        <Field label="Expires" error={fieldError(err, 'expires')} hint="A duration like 30d, a date like 2027-01-31, or empty for never">
+          <input name="expires" value={f.expires} onInput={set('expires')} placeholder="never" autoComplete="off" />
+        </Field>
+        <fieldset class={`field wide${fieldError(err, 'scope') ? ' has-error' : ''}`}>
+          <legend class="field-label">Scopes</legend>
+          <div class="checks">
+            {SCOPES.map((s) => (
+              <label class="check" key={s.id}>
+                <input type="checkbox" name="scope" value={s.id} checked={f.scopes.includes(s.id)} onChange={() => toggleScope(s.id)} />
+                <span>
+                  <strong>{s.id}</strong> <span class="muted">{s.hint}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+          {fieldError(err, 'scope') ? <span class="field-error">{fieldError(err, 'scope')}</span> : null}
+        </fieldset>
+        <Field label="Models" wide error={fieldError(err, 'model')} hint="Comma-separated names or patterns like llama3.*, qwen2.5:* — empty for every model">
+          <input name="models" value={f.models} onInput={set('models')} placeholder="every model" autoComplete="off" />
+        </Field>
+        <Field label="Requests / minute" error={fieldError(err, 'rpm')}>
+          <input name="rpm" inputMode="numeric" value={f.rpm} onInput={set('rpm')} placeholder="unlimited" />
+        </Field>
+        <Field label="Tokens / minute" error={fieldError(err, 'tpm')}>
+          <input name="tpm" inputMode="numeric" value={f.tpm} onInput={set('tpm')} placeholder="unlimited" />
+        </Field>
+        <Field label="Concurrent requests" error={fieldError(err, 'concurrency')}>
+          <input name="concurrency" inputMode="numeric" value={f.concurrency} onInput={set('concurrency')} placeholder="unlimited" />
+        </Field>
+      </div>
+      <div class="actions">
+        <button type="button" class="btn btn-ghost" onClick={onCancel}>Cancel</button>
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? 'Saving…' : initial ? 'Save changes' : 'Create key'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function RotateDialog({ k, onDone, onClose }: { k: KeyJson; onDone: (issued: KeyJson) => void; onClose: () => void }) {
+  const [grace, setGrace] = useState('0');
+  const [err, setErr] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      onDone(await api<KeyJson>('POST', `/keys/${k.id}/rotate`, { grace }));
+    } catch (x) {
+      setErr(x);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={`Rotate “${k.name}”`} onClose={onClose}>
+      <form class="form" onSubmit={(e) => void submit(e)} data-testid="rotate-form">
+        {err && !fieldError(err, 'grace') ? <Banner tone="error">{errorText(err)}</Banner> : null}
+        <p>A new secret replaces the current one. Clients keep working with the old secret until the grace period ends.</p>
+        <Field label="Grace period" error={fieldError(err, 'grace')} hint="0 stops the old secret at once; or 15m, 24h, 7d">
+          <input name="grace" value={grace} onInput={(e) => setGrace((e.target as HTMLInputElement).value)} />
+        </Field>
+        <div class="actions">
+          <button type="button" class="btn btn-ghost" onClick={onClose}>Cancel</button>
+          <button type="submit" class="btn btn-primary" disabled={busy}>Rotate</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+export function KeysPage() {
+  const [keys, setKeys] = useState<KeyJson[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<KeyJson | 'new' | null>(null);
+  const [secret, setSecret] = useState<{ title: string; key: string } | null>(null);
+  const [rotating, setRotating] = useState<KeyJson | null>(null);
+  const [confirm, setConfirm] = useState<{ kind: 'revoke' | 'delete'; k: KeyJson } | null>(null);
+
+  const load = async () => {
+    try {
+      setKeys(await api<KeyJson[]>('GET', '/keys'));
+      setError(null);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  useEffect(() => void load(), []);
+
+  return (
+    <div class="stack">
+      {error ? <Banner tone="error">{error}</Banner> : null}
+      {secret ? (
+        <SecretOnce title={secret.title} secret={secret.key} onDone={() => setSecret(null)}>
+          <p class="muted small">
+            Use it as <code>Authorization: Bearer …</code>, <code>X-API-Key</code>, or in a URL as <code>https://x:KEY@host:11443</code>.
+          </p>
+        </SecretOnce>
+      ) : null}
+      <div class="toolbar">
+        <p class="muted">API keys let clients use Ollama through Warden. Secrets are shown once, when created or rotated.</p>
+        {editing === null ? (
+          <button type="button" class="btn btn-primary" onClick={() => setEditing('new')} data-testid="new-key">
+            + New key
+          </button>
+        ) : null}
+      </div>
+      {editing !== null ? (
+        <section class="card">
+          <h2>{editing === 'new' ? 'New key' : `Edit “${editing.name}”`}</h2>
+          <KeyForm
+            initial={editing === 'new' ? null : editing}
+            onCancel={() => setEditing(null)}
+            onSaved={(k) => {
+              if (k.key) setSecret({ title: `Key “${k.name}” created`, key: k.key });
+              setEditing(null);
+              void load();
+            }}
+          />
+        </section>
+      ) : null}
+      <section class="card flush">
+        {keys === null ? (
+          <div class="loading">Loading…</div>
+        ) : keys.length === 0 ? (
+          <Empty>No keys yet.</Empty>
+        ) : (
+          <div class="table-wrap">
+            <table class="responsive" data-testid="keys-table">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Scopes</th>
+                  <th>Models</th>
+                  <th>State</th>
+                  <th>Expires</th>
+                  <th>Last used</th>
+                  <th>Limits</th>
+                  <th class="right">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.map((k) => (
+                  <tr key={k.id} data-key-id={k.id} data-key-name={k.name}>
+                    <td data-label="Name">
+                      <div class="strong">{k.name}</div>
+                      <div class="mono small muted">{k.id}</div>
+                    </td>
+                    <td data-label="Scopes">
+                      <div class="chips">
+                        {k.scopes.map((s) => (
+                          <span class="chip" key={s}>{s}</span>
+                        ))}
+                      </div>
+                    </td>
+                    <td data-label="Models" class="small">{k.models.length ? k.models.join(', ') : <span class="muted">all</span>}</td>
+                    <td data-label="State">
+                      <Badge tone={stateTone(k.state)}>{k.state}</Badge>
+                      {k.graceUntil ? <div class="small muted">old secret until {fmtTime(k.graceUntil)}</div> : null}
+                    </td>
+                    <td data-label="Expires" class="small">{k.expiresAt ? fmtTime(k.expiresAt) : <span class="muted">never</span>}</td>
+                    <td data-label="Last used" class="small">{fmtRelative(k.lastUsedAt)}</td>
+                    <td data-label="Limits" class="small">
+                      {[k.rpm ? `${k.rpm} rpm` : null, k.tpm ? `${k.tpm} tpm` : null, k.concurrency ? `${k.concurrency} conc.` : null].filter(Boolean).join(' · ') || <span class="muted">none</span>}
+                    </td>
+                    <td data-label="Actions" class="right nowrap">
+                      {k.state !== 'revoked' ? (
+                        <>
+                          <button type="button" class="btn btn-small btn-ghost" onClick={() => setEditing(k)}>Edit</button>
+                          <button type="button" class="btn btn-small btn-ghost" onClick={() => setRotating(k)}>Rotate</button>
+                          <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setConfirm({ kind: 'revoke', k })}>Revoke</button>
+                        </>
+                      ) : (
+                        <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setConfirm({ kind: 'delete', k })}>Delete</button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      {rotating ? (
+        <RotateDialog
+          k={rotating}
+          onClose={() => setRotating(null)}
+          onDone={(issued) => {
+            setRotating(null);
+            if (issued.key) setSecret({ title: `New secret for “${issued.name}”`, key: issued.key });
+            void load();
+          }}
+        />
+      ) : null}
+      {confirm ? (
+        <Confirm
+          title={confirm.kind === 'revoke' ? `Revoke “${confirm.k.name}”?` : `Delete “${confirm.k.name}”?`}
+          text={
+            confirm.kind === 'revoke'
+              ? 'Every client using this key is refused from the next request on, and running streams are cut. This cannot be undone.'
+              : 'The key record is removed. Its audit entries stay.'
+          }
+          action={confirm.kind === 'revoke' ? 'Revoke key' : 'Delete key'}
+          danger
+          onClose={() => setConfirm(null)}
+          onConfirm={async () => {
+            if (confirm.kind === 'revoke') await api('POST', `/keys/${confirm.k.id}/revoke`, {});
+            else await api('DELETE', `/keys/${confirm.k.id}`);
+            setConfirm(null);
+            await load();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
