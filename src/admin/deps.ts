@@ -77,6 +77,8 @@ export interface AdminDeps {
      *  `restartNeeded` lists the dotted fields that only take effect after a restart. */
     update(patch: unknown, actor: string): Promise<{ config: Config; restartNeeded: string[] }>;
   };
+  /** Re-read keys, revocations and certificate files now; says what was reloaded. */
+  reload(): Promise<{ reloaded: string[] }>;
   /** Write an audit event (sign-in failures, sign-ins, sign-outs). */
   audit(event: Partial<AuditEvent> & { kind: string }): void;
 }

@@ -12,6 +12,7 @@ import { registerAuditCommand } from './commands/audit.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerCertCommand } from './commands/cert.ts';
 import { registerServiceCommand } from './commands/service.ts';
+import { registerReloadCommand } from './commands/reload.ts';
 import { WARDEN_VERSION } from '../server/status.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => prev.concat(v);
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program, globals);
   registerAuditCommand(program, globals);
   registerDoctorCommand(program, globals);
+  registerReloadCommand(program, globals);
   registerServiceCommand(program);
   return program;
 }

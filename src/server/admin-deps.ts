@@ -140,5 +140,15 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
       },
     },
     audit: (event) => i.audit.write(event),
+    async reload() {
+      const reloaded = ['keys'];
+      await i.keys.refresh(true);
+      if (i.tls) {
+        await i.tls.refreshRevocations();
+        reloaded.push('client certificate revocations');
+      }
+      i.audit.write({ kind: 'config.reload', actor: 'admin-api', reason: reloaded.join(', ') });
+      return { reloaded };
+    },
   };
 }

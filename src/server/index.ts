@@ -124,7 +124,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const keyService = new KeyService(store, (e) => audit.write(e));
     const rate = new RequestRate();
     const startedAt = new Date();
-    const status = (): Promise<StatusObject> => buildStatus({ config, tls, upstreams, keys, connections, startedAt, source: 'server' });
+    let bound: { listen: string; url: string } | null = null;
+    const status = (): Promise<StatusObject> =>
+      buildStatus({ config, tls, upstreams, keys, connections, startedAt, source: 'server', boundListen: bound?.listen ?? null, url: bound?.url ?? null });
 
     // A per-run token that lets CLI commands on this machine (status, reload) use the admin API;
     // the file is readable by the data dir's owner only.
@@ -244,6 +246,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const port = typeof addr === 'object' && addr ? addr.port : listen.port;
     const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const url = `${proto}://${shownHost}:${port}`;
+    bound = { listen: `${shownHost}:${port}`, url };
 
     let closing: Promise<void> | null = null;
     return {

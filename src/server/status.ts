@@ -28,6 +28,8 @@ export interface StatusInputs {
   startedAt: Date | null;
   source: 'server' | 'offline';
   url?: string | null;
+  /** the address actually bound (port 0 resolved), when listening */
+  boundListen?: string | null;
   /** offline: certificate details read from disk */
   tlsOffline?: Record<string, unknown> | null;
 }
@@ -40,7 +42,7 @@ export async function buildStatus(i: StatusInputs): Promise<StatusObject> {
   return {
     source: i.source,
     version: WARDEN_VERSION,
-    listen: i.config.listen,
+    listen: i.boundListen ?? i.config.listen,
     url: i.url ?? null,
     tls: {
       ...(tlsStatus ?? {}),

@@ -112,6 +112,7 @@ export async function startHarness(opts: AdminPluginOptions = {}): Promise<Harne
   let requests = 0;
   const deps: AdminDeps = {
     store,
+    reload: async () => ({ reloaded: ['keys'] }),
     async authenticateKey(raw) {
       const parsed = parseKey(raw);
       if (!parsed || !parsed.checksumOk) return null;

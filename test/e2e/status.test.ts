@@ -101,3 +101,23 @@ describe('doctor', () => {
     assert.equal(r.code, checks.some((c) => c.level === 'fail') ? 1 : 0);
   });
 });
+
+describe('reload', () => {
+  it('asks the running server to re-read keys and revocations (no signal needed, so it works on Windows)', async () => {
+    const r = await runCli(['reload'], { dataDir: w.dataDir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /reloaded: keys/);
+  });
+
+  it('fails clearly when no server runs for the data dir', async () => {
+    const d = (await import('../helpers/warden.ts')).tempDir();
+    try {
+      await runCli(['init', '--yes', '--listen', '127.0.0.1:0'], { dataDir: d });
+      const r = await runCli(['reload'], { dataDir: d });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /no running server/);
+    } finally {
+      removeDir(d);
+    }
+  });
+});

@@ -15,4 +15,8 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: AdminContext): v
   );
 
   app.get(`${ADMIN_PREFIX}/api/request-rate`, guard, async () => deps.requestRate());
+
+  // `warden reload`: re-read keys, client-certificate revocations and certificate files now,
+  // without a signal (Windows has none to send).
+  app.post(`${ADMIN_PREFIX}/api/reload`, guard, async () => deps.reload());
 }
