@@ -1,91 +1,11 @@
 #!/usr/bin/env node
-// The `warden` command. This file only parses arguments and maps errors to exit codes
-// (0 ok, 1 operation failed, 2 bad usage or config); each command lives in commands/.
-import { Command, CommanderError, Option } from 'commander';
-import { ErrorCode, exitCodeFor, isWardenError } from '../errors.ts';
-import type { GlobalOptions } from './context.ts';
-import { runInit, type InitOptions } from './commands/init.ts';
-import { runServe, type ServeOptions } from './commands/serve.ts';
-import { registerKeysCommand } from './commands/keys.ts';
-import { registerStatusCommand } from './commands/status.ts';
-import { registerAuditCommand } from './commands/audit.ts';
-import { registerDoctorCommand } from './commands/doctor.ts';
-import { registerCertCommand } from './commands/cert.ts';
-import { registerServiceCommand } from './commands/service.ts';
-import { registerReloadCommand } from './commands/reload.ts';
-import { WARDEN_VERSION } from '../server/status.ts';
-
-const collect = (v: string, prev: string[] = []): string[] => prev.concat(v);
-
-export function buildProgram(): Command {
-  const program = new Command('warden')
-    .description('TLS and API-key authentication in front of Ollama')
-    .version(WARDEN_VERSION)
-    .option('--data-dir <dir>', 'data directory (env WARDEN_DATA_DIR)')
-    .option('--config <file>', 'config file (default <data-dir>/warden.yaml)')
-    .showHelpAfterError()
-    .exitOverride();
-  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-
-  program
-    .command('init')
-    .description('create the config, local CA and first admin key')
-    .option('--hostname <name>', 'extra name or IP for the server certificate (repeatable)', collect)
-    .option('--upstream <url>', 'Ollama address (default http://127.0.0.1:11434)')
-    .option('--listen <addr>', 'listen address (default 0.0.0.0:11443)')
-    .addOption(new Option('--tls <mode>', 'certificate source').choices(['local', 'files', 'acme']))
-    .option('--tls-cert <file>', 'certificate (with --tls files)')
-    .option('--tls-key <file>', 'private key (with --tls files)')
-    .option('--yes', 'take the defaults without asking')
-    .action(async (o: InitOptions) => {
-      await runInit({ ...globals(), ...o });
-    });
-
-  program
-    .command('serve')
-    .description('run the gateway (initialises an empty data dir first)')
-    .option('--listen <addr>', 'listen address')
-    .option('--upstream <url>', 'Ollama address')
-    .option('--tls-mode <mode>', 'local | files | acme')
-    .option('--tls-cert <file>', 'certificate file (PEM)')
-    .option('--tls-key <file>', 'private key file (PEM)')
-    .option('--client-auth <mode>', 'off | optional | require')
-    .option('--min-tls <version>', '1.3 | 1.2')
-    .option('--hostname <name>', 'extra name for the local certificate (repeatable)', collect)
-    .option('--insecure-http', 'serve PLAIN HTTP (loopback only)')
-    .option('--i-know-this-is-exposed', 'allow plain HTTP on a non-loopback address')
-    .action(async (o: ServeOptions) => {
-      await runServe({ ...globals(), ...o });
-    });
-
-  registerKeysCommand(program, globals);
-  registerCertCommand(program, globals);
-  registerStatusCommand(program, globals);
-  registerAuditCommand(program, globals);
-  registerDoctorCommand(program, globals);
-  registerReloadCommand(program, globals);
-  registerServiceCommand(program);
-  return program;
+// Entry point of the `warden` command. It checks the Node.js version before anything else is
+// loaded: the store needs node:sqlite, unflagged from Node.js 22.13 on, and an older Node
+// would otherwise fail with an obscure module error.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 13)) {
+  process.stderr.write(`warden: Node.js ${process.versions.node} is too old; Warden needs Node.js 22.13 or newer (24 LTS recommended).\n`);
+  process.exit(2);
 }
-
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    if (isWardenError(err)) {
-      process.stderr.write(`warden: ${err.message}\n`);
-      if (err.code === ErrorCode.INTERNAL && err.cause) process.stderr.write(`${String(err.cause)}\n`);
-      return exitCodeFor(err);
-    }
-    process.stderr.write(`warden: internal error (this is a bug): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
-  }
-}
-
+const { main } = await import('./program.ts');
 process.exitCode = await main(process.argv);
