@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real: PostgreSQL (store contract),
 # Chromium (admin UI), pebble (ACME), testssl.sh + dnsutils, nmap, openssl (TLS scans),
-# openssh-client (ollama CLI keys), shellcheck (installer scripts).
+# openssh-client (ollama CLI keys), shellcheck, jq, systemd-analyze, ss (installer and docs
+# tests), python3 (a pseudo-terminal for the interactive init test).
 # Does nothing when they are all present. Needs root (or sudo) when something is missing.
 set -euo pipefail
 
@@ -19,6 +20,10 @@ have ssh-keygen || need+=(openssh-client)
 have shellcheck || need+=(shellcheck)
 have curl || need+=(curl)
 have wrk || need+=(wrk)
+have jq || need+=(jq)
+have systemd-analyze || need+=(systemd)
+have ss || need+=(iproute2)
+have python3 || need+=(python3)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -61,6 +61,7 @@ export class KeyCache {
   private touchTimer: NodeJS.Timeout | null = null;
   private touched = new Map<string, Date>();
   private polling = false;
+  private lastOnDemand = 0;
   private readonly store: Store;
   private readonly opts: KeyCacheOptions;
 
@@ -109,6 +110,22 @@ export class KeyCache {
       this.opts.onError?.(err);
     } finally {
       this.polling = false;
+    }
+  }
+
+  /** For a key id the cache does not know, or a secret it does not match: a key created or
+   *  rotated a moment ago in another process may not have been polled yet. Checks the store's
+   *  generation now — at most every `minIntervalMs`, so a flood of unknown keys costs at most
+   *  that many tiny queries — and says whether anything changed. */
+  async refreshIfStale(minIntervalMs = 100): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.lastOnDemand < minIntervalMs) return false;
+    this.lastOnDemand = now;
+    try {
+      return await this.refresh(false);
+    } catch (err) {
+      this.opts.onError?.(err);
+      return false;
     }
   }
 

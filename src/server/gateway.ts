@@ -174,7 +174,10 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     }
 
     const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
-    const auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
+    let auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
+    if (isWardenError(auth) && (auth.reason === 'unknown key id' || auth.reason === 'wrong secret') && (await deps.keys.refreshIfStale())) {
+      auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
+    }
     if (isWardenError(auth)) {
       // Wrong or malformed credentials count towards the lockout; a request with none at all
       // (a client probing before it sends its key) is refused just as cheaply and not counted.
