@@ -35,6 +35,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--tls <mode>', 'certificate source').choices(['local', 'files', 'acme']))
     .option('--tls-cert <file>', 'certificate (with --tls files)')
     .option('--tls-key <file>', 'private key (with --tls files)')
+    .option('--client-auth <mode>', 'client certificates: off | optional | require')
+    .option('--acme-domain <name>', 'domain for the ACME certificate (repeatable, with --tls acme)', collect)
+    .option('--acme-email <address>', 'ACME account contact')
+    .option('--no-audit', 'turn the audit log off (not recommended)')
     .option('--yes', 'take the defaults without asking')
     .action(async (o: InitOptions) => {
       await runInit({ ...globals(), ...o });

@@ -26,7 +26,11 @@ import type { ConnectionTracker } from './connections.ts';
 import { normaliseAddress } from './connections.ts';
 import { checkJsonKeys, checkRequestFraming, markRefused, wasRefused } from './strict.ts';
 import { readBody, parseJsonBody } from './body.ts';
-import { HSTS, sendError, sendJson, internalError } from './respond.ts';
+import { sendError, sendJson, internalError } from './respond.ts';
+import { SECURITY_HEADERS } from '../tls/security-headers.ts';
+
+/** HSTS and friends on every TLS response (a testssl scan finds their absence). */
+const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
 import { clientAddress } from './client-address.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -97,7 +101,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     const conn = deps.connections.get(socket);
     if (conn) conn.requests++;
     const tlsSocket = deps.proto === 'https' ? (socket as TLSSocket) : null;
-    if (tlsSocket) res.setHeader('strict-transport-security', HSTS);
+    if (tlsSocket) for (const [name, value] of SECURITY_HEADER_LIST) res.setHeader(name, value);
     deps.onRequest?.();
 
     const event: AuditInput = {

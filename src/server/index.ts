@@ -145,9 +145,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         config,
         proto,
         keys,
-        // The CLI signs METHOD,PATH?ts=SECONDS with a deterministic Ed25519 signature, so the
-        // same call twice within a second is byte-identical: accept a copy for 2 s, refuse later ones.
-        replay: createReplayCache({ duplicateGraceSeconds: 2 }),
+        // DESIGN §3 / issue "Abuse resistance": an exact replay inside the ±300 s window is
+        // refused. The CLI's Ed25519 signature over METHOD,PATH?ts=SECONDS is deterministic, so a
+        // client repeating the very same call within one second is refused too (README).
+        replay: createReplayCache(),
         routes: compileRoutes(config.policy),
         lockout: createLockout({
           failures: config.security.lockoutFailures,
@@ -201,6 +202,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
       s.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
         log.debug({ code: err.code, address: socket.remoteAddress }, 'TLS handshake failed');
+        // Node reports a handshake timeout here but leaves the socket open: a client that never
+        // sends its ClientHello (slowloris at the TLS layer) would hold its slot for ever.
+        socket.destroy();
       });
     } else {
       server = createHttpServer(common, handler);

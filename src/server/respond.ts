@@ -3,9 +3,6 @@
 import type { ServerResponse } from 'node:http';
 import { WardenError, ErrorCode } from '../errors.ts';
 
-/** RFC 6797: tell browsers to use TLS only. Sent on every TLS response. */
-export const HSTS = 'max-age=63072000; includeSubDomains';
-
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();

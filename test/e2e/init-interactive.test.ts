@@ -70,3 +70,21 @@ describe('warden init without a terminal', () => {
     assert.match(readFileSync(join(d, 'warden.yaml'), 'utf8'), /11501/);
   });
 });
+
+describe('warden init flags', () => {
+  it('writes every answer given as a flag, validated like the config file', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const r = await runCli(['init', '--yes', '--tls', 'acme', '--acme-domain', 'llm.example.org', '--acme-email', 'ops@example.org', '--client-auth', 'optional', '--no-audit'], { dataDir: d });
+    assert.equal(r.code, 0, r.stderr);
+    const cfg = parse(readFileSync(join(d, 'warden.yaml'), 'utf8')) as { tls: { mode: string; clientAuth: string; acme: { domains: string[]; email: string } }; audit: { enabled: boolean } };
+    assert.equal(cfg.tls.mode, 'acme');
+    assert.deepEqual(cfg.tls.acme.domains, ['llm.example.org']);
+    assert.equal(cfg.tls.acme.email, 'ops@example.org');
+    assert.equal(cfg.tls.clientAuth, 'optional');
+    assert.equal(cfg.audit.enabled, false);
+    const bad = await runCli(['init', '--yes', '--client-auth', 'maybe'], { dataDir: tempDir() });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /tls\.clientAuth/);
+  });
+});

@@ -41,7 +41,7 @@ describe('printed snippets', () => {
   it('prints the CA path, its SHA-256 fingerprint and the key once', () => {
     assert.match(printed, /tls\/ca\.pem/);
     assert.match(printed, /fingerprint: ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
-    assert.match(printed, /shown ONCE[^\n]*\n\n  owk_[A-Za-z0-9]+_[A-Za-z0-9]+\n/);
+    assert.match(printed, /shown ONCE[^\n]*\n\n {2}owk_[A-Za-z0-9]+_[A-Za-z0-9]+\n/);
   });
 
   it('the curl command works as printed', async () => {

@@ -8,6 +8,8 @@ import { issueClientCert, revokeClientCert, listClientCerts } from '../../tls/cl
 import { cliContext, openStoreSession, type GlobalOptions } from '../context.ts';
 import { parsePositiveInt } from '../duration.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { formatCertStatus } from '../../tls/status.ts';
+import type { CertStatus } from '../../tls/manager.ts';
 import { collectStatus } from './status.ts';
 import { registerTrustCommand } from './trust.ts';
 
@@ -21,33 +23,9 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
     .action(async (f: { json?: boolean }) => {
       const s = await collectStatus(cliContext(globals()));
       if (f.json) return printJson({ source: s.source, ...s.tls });
-      const t = s.tls as Record<string, unknown> & {
-        certificate: { source?: string; subject?: string; issuer?: string; sans?: string[]; notBefore?: string; notAfter?: string; daysLeft?: number; fingerprint256?: string } | null;
-        ca?: { path: string; fingerprint256: string; notAfter: string; daysLeft: number; warning?: string };
-        crl?: { nextUpdate: string | null; revoked: number };
-        acme?: Record<string, unknown>;
-      };
-      const c = t.certificate;
-      const rows: Array<[string, string]> = [
-        ['source', s.source === 'server' ? 'running server' : 'files (server not running)'],
-        ['TLS', t.enabled ? `${t.mode}, minimum TLS ${t.minVersion}` : 'OFF'],
-        ['server certificate', c ? `${c.subject ?? '?'} (${c.source ?? t.mode})` : 'none yet'],
-      ];
-      if (c) {
-        rows.push(['  names', (c.sans ?? []).join(', ')]);
-        rows.push(['  issuer', c.issuer ?? '?']);
-        rows.push(['  valid', `${c.notBefore} → ${c.notAfter} (${c.daysLeft} days left)`]);
-        rows.push(['  SHA-256', c.fingerprint256 ?? '?']);
-      }
-      if (t.ca) {
-        rows.push(['local CA', `${t.ca.path}`]);
-        rows.push(['  SHA-256', t.ca.fingerprint256]);
-        rows.push(['  expires', `${t.ca.notAfter} (${t.ca.daysLeft} days)${t.ca.warning ? ' — ' + t.ca.warning : ''}`]);
-      }
-      rows.push(['mTLS', String(t.clientAuth)]);
-      if (t.crl) rows.push(['CRL', `${t.crl.revoked} revoked, next update ${t.crl.nextUpdate ?? '-'}`]);
-      if (t.acme) rows.push(['ACME', JSON.stringify(t.acme)]);
-      printFields(rows);
+      process.stdout.write(`source:        ${s.source === 'server' ? 'running server' : 'files (server not running)'}\n`);
+      if (!s.tls.enabled || !s.tls.certificate) return void process.stdout.write('TLS is off or no certificate is in use yet\n');
+      process.stdout.write(formatCertStatus(s.tls as unknown as CertStatus) + '\n');
     });
 
   registerTrustCommand(cert, globals);

@@ -23,6 +23,11 @@ export interface InitOptions extends GlobalOptions {
   tls?: string;
   tlsCert?: string;
   tlsKey?: string;
+  clientAuth?: string;
+  acmeDomain?: string[];
+  acmeEmail?: string;
+  /** commander's --no-audit */
+  audit?: boolean;
   yes?: boolean;
 }
 
@@ -44,7 +49,10 @@ function settingsFromFlags(o: InitOptions): Record<string, unknown> {
   if (o.tlsCert) tls.cert = o.tlsCert;
   if (o.tlsKey) tls.key = o.tlsKey;
   if (o.hostname && o.hostname.length > 0) tls.hostnames = o.hostname;
+  if (o.clientAuth) tls.clientAuth = o.clientAuth;
+  if (o.acmeDomain?.length || o.acmeEmail) tls.acme = { ...(o.acmeDomain?.length ? { domains: o.acmeDomain } : {}), ...(o.acmeEmail ? { email: o.acmeEmail } : {}) };
   if (Object.keys(tls).length > 0) s.tls = tls;
+  if (o.audit === false) s.audit = { enabled: false };
   return s;
 }
 

@@ -1,10 +1,7 @@
 // `warden status`: asks the running server when one answers, else reads config and store
 // (and says which). Same object as GET /_warden/api/status (DESIGN §7).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { tlsDir } from '../../config/paths.ts';
-import { describeCertificate } from '../../tls/cert-info.ts';
+import { readCertStatus } from '../../tls/status.ts';
 import { createUpstreams } from '../../proxy/upstreams.ts';
 import { buildStatus, type StatusObject } from '../../server/status.ts';
 import { keyState } from '../../store/types.ts';
@@ -12,13 +9,10 @@ import { cliContext, openStoreSession, type CliContext, type GlobalOptions } fro
 import { askRunningServer } from '../local-server.ts';
 import { printFields, printJson } from '../output.ts';
 
-function offlineTls(ctx: CliContext): Record<string, unknown> | null {
-  const t = ctx.config.tls;
-  const file = t.mode === 'local' ? join(tlsDir(ctx.dataDir), 'server.pem') : t.mode === 'files' ? t.cert : t.mode === 'acme' ? join(tlsDir(ctx.dataDir), 'acme', 'cert.pem') : null;
-  if (!file || !existsSync(file)) return { certificate: null };
+async function offlineTls(ctx: CliContext): Promise<Record<string, unknown> | null> {
+  if (ctx.config.tls.mode === 'off') return { certificate: null };
   try {
-    const source = t.mode === 'local' ? 'local-ca' : t.mode === 'files' ? 'files' : 'acme';
-    return { certificate: describeCertificate(readFileSync(file, 'utf8'), source) };
+    return (await readCertStatus(ctx.config, ctx.dataDir)) as unknown as Record<string, unknown>;
   } catch {
     return { certificate: null };
   }
@@ -37,7 +31,7 @@ export async function collectStatus(ctx: CliContext): Promise<StatusObject> {
       return await buildStatus({
         config: ctx.config,
         tls: null,
-        tlsOffline: offlineTls(ctx),
+        tlsOffline: await offlineTls(ctx),
         upstreams,
         keys: { counts: () => counts },
         connections: null,

@@ -1,0 +1,134 @@
+// Client certificates for mutual TLS (DESIGN §2): `warden cert client issue|list|revoke`.
+// Issued by the local CA with EKU clientAuth; recorded in the store (which every instance reads)
+// and, when revoked, listed on tls/crl.pem.
+import { X509Certificate, randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import { tlsDir as tlsDirOf } from '../config/paths.ts';
+import { ErrorCode, WardenError, usageError } from '../errors.ts';
+import type { ClientCertRecord, ClientCertRepo } from '../store/types.ts';
+import { caSigner, ensureLocalCa, loadLocalCa } from './local-ca.ts';
+import { writeCrl } from './crl.ts';
+import { writeFileAtomic } from './files.ts';
+import { buildPkcs12 } from './pkcs12.ts';
+import { dnText } from './cert-info.ts';
+import { x509, SIGNING_ALG, fingerprintHex, generateEcKey, normalizeSerial, randomSerial } from './x509-util.ts';
+
+export const CLIENT_DIR = 'clients';
+export const CLIENT_CERT_DEFAULT_DAYS = 365;
+export const CLIENT_CERT_MAX_DAYS = 825;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+export interface IssueClientCertOptions {
+  /** the data directory's tls/ folder (holds the CA) */
+  tlsDir: string;
+  name: string;
+  days?: number;
+  store: ClientCertRepo;
+  /** where to write NAME.pem, NAME-key.pem, NAME.p12; default tls/clients/ */
+  outDir?: string;
+}
+
+export interface IssuedClientCert {
+  record: ClientCertRecord;
+  certPath: string;
+  keyPath: string;
+  p12Path: string;
+  /** shown once by the CLI; never stored */
+  p12Password: string;
+}
+
+/** 24 base62 characters ≈ 143 bits, uniform (randomInt has no modulo bias). */
+function randomPassword(): string {
+  let s = '';
+  for (let i = 0; i < 24; i++) s += BASE62[randomInt(62)];
+  return s;
+}
+
+export async function issueClientCert(opts: IssueClientCertOptions): Promise<IssuedClientCert> {
+  const { name } = opts;
+  if (!NAME_RE.test(name)) throw usageError(`client certificate name "${name.slice(0, 70)}" is not allowed: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  const days = opts.days ?? CLIENT_CERT_DEFAULT_DAYS;
+  if (!Number.isInteger(days) || days < 1 || days > CLIENT_CERT_MAX_DAYS) throw usageError(`--days must be a whole number from 1 to ${CLIENT_CERT_MAX_DAYS}, got ${String(days)}`);
+  const existing = await opts.store.find(name);
+  if (existing && existing.revokedAt === null && existing.notAfter.getTime() > Date.now())
+    throw new WardenError(ErrorCode.CONFLICT, `a client certificate named "${name}" is already active (serial ${existing.serial}); revoke it first or choose another name`, { status: 409 });
+
+  const ca = await ensureLocalCa(opts.tlsDir);
+  const { cert: caCert, signingKey } = await caSigner(ca);
+  const { keys, keyPem } = await generateEcKey();
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(notBefore.getTime() + days * 86_400_000);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: `CN=${name}, O=Ollama Warden client`,
+    issuer: caCert.subject,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey,
+    signingAlgorithm: SIGNING_ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  const certPem = cert.toString('pem') + '\n';
+  const node = new X509Certificate(certPem);
+
+  const outDir = opts.outDir ?? join(opts.tlsDir, CLIENT_DIR);
+  const certPath = join(outDir, `${name}.pem`);
+  const keyPath = join(outDir, `${name}-key.pem`);
+  const p12Path = join(outDir, `${name}.p12`);
+  const p12Password = randomPassword();
+  writeFileAtomic(keyPath, keyPem, 0o600);
+  writeFileAtomic(certPath, certPem, 0o644);
+  writeFileAtomic(p12Path, buildPkcs12({ keyPem, certPems: [certPem, ca.certPem], password: p12Password, friendlyName: name }), 0o600);
+
+  const record = await opts.store.add({
+    serial: normalizeSerial(node.serialNumber),
+    name,
+    fingerprint: fingerprintHex(node),
+    subject: dnText(node.subject),
+    notBefore: new Date(node.validFrom),
+    notAfter: new Date(node.validTo),
+    createdAt: new Date(),
+  });
+  return { record, certPath, keyPath, p12Path, p12Password };
+}
+
+export interface RevokeClientCertOptions {
+  store: ClientCertRepo;
+  nameOrSerial: string;
+  /** where the CA and crl.pem live; given → the CRL is re-signed at once */
+  tlsDir?: string;
+  /** data dir, as an alternative to tlsDir */
+  dataDir?: string;
+  reason?: string;
+}
+
+/** Marks the certificate revoked in the store and re-signs tls/crl.pem. A running server enforces
+ *  it within ~1 s: it watches crl.pem and re-reads the store on a generation change. */
+export async function revokeClientCert(opts: RevokeClientCertOptions): Promise<ClientCertRecord> {
+  const key = opts.nameOrSerial.trim();
+  const found = (await opts.store.find(key)) ?? (/^[0-9a-fA-F:]+$/.test(key) ? await opts.store.find(normalizeSerial(key)) : null);
+  if (!found) throw new WardenError(ErrorCode.NOT_FOUND, `no client certificate named or with serial "${key.slice(0, 70)}"`, { status: 404 });
+  const record = found.revokedAt ? found : await opts.store.revoke(found.serial, opts.reason ?? 'revoked by operator');
+  const dir = opts.tlsDir ?? (opts.dataDir ? tlsDirOf(opts.dataDir) : undefined);
+  if (dir) {
+    const ca = loadLocalCa(dir);
+    if (ca) {
+      const revoked = (await opts.store.list()).filter((c) => c.revokedAt !== null).map((c) => ({ serial: c.serial, revokedAt: c.revokedAt! }));
+      await writeCrl(dir, ca, revoked);
+    }
+  }
+  return record;
+}
+
+/** For `cert client list [--json]`. */
+export async function listClientCerts(store: ClientCertRepo, now: Date = new Date()): Promise<Array<ClientCertRecord & { state: 'active' | 'revoked' | 'expired' }>> {
+  return (await store.list()).map((c) => ({ ...c, state: c.revokedAt ? 'revoked' : c.notAfter.getTime() <= now.getTime() ? 'expired' : 'active' }));
+}

@@ -1,0 +1,62 @@
+// Certificate source "local": the local CA's server certificate, renewed by a timer at 2/3 of
+// its life and hot-swapped into the listener (DESIGN §2, issue "Certificates" item 3).
+import type { LocalCa } from './local-ca.ts';
+import { ensureServerCert } from './server-cert.ts';
+import type { CertSourceHandle, ServingPair, SwapFn, TlsLog } from './types.ts';
+
+/** setTimeout's ceiling (2^31-1 ms ≈ 24.8 days); longer waits are chained. */
+const MAX_TIMEOUT = 2_147_483_647;
+const RETRY_MS = 3_600_000;
+
+export interface LocalSourceOptions {
+  tlsDir: string;
+  ca: LocalCa;
+  hostnames: readonly string[];
+  log: TlsLog;
+  swap: SwapFn;
+  /** tests: issue short-lived certificates to watch renewal happen */
+  lifetimeMs?: number;
+}
+
+export async function createLocalSource(opts: LocalSourceOptions): Promise<CertSourceHandle> {
+  const issueOpts = { ca: opts.ca, ...(opts.lifetimeMs === undefined ? {} : { lifetimeMs: opts.lifetimeMs }) };
+  const first = await ensureServerCert(opts.tlsDir, opts.hostnames, issueOpts);
+  let pair: ServingPair = { certPem: first.certPem, keyPem: first.keyPem, source: 'local-ca' };
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const schedule = (at: Date): void => {
+    if (closed) return;
+    const wait = Math.max(0, at.getTime() - Date.now());
+    timer = setTimeout(() => (wait > MAX_TIMEOUT ? schedule(at) : void renew()), Math.min(wait, MAX_TIMEOUT));
+    timer.unref();
+  };
+
+  const renew = async (): Promise<void> => {
+    try {
+      const next = await ensureServerCert(opts.tlsDir, opts.hostnames, issueOpts);
+      if (closed) return;
+      if (!next.reused) {
+        pair = { certPem: next.certPem, keyPem: next.keyPem, source: 'local-ca' };
+        opts.log('info', 'tls: server certificate renewed', { notAfter: next.notAfter.toISOString() });
+        opts.swap(pair);
+      }
+      schedule(next.renewAt);
+    } catch (err) {
+      // The current certificate still has a third of its life: keep it and try again later.
+      opts.log('error', `tls: server certificate renewal failed: ${err instanceof Error ? err.message : String(err)}`);
+      schedule(new Date(Date.now() + Math.min(RETRY_MS, opts.lifetimeMs ?? RETRY_MS)));
+    }
+  };
+
+  schedule(first.renewAt);
+  return {
+    get pair() {
+      return pair;
+    },
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

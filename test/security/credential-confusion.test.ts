@@ -1,0 +1,158 @@
+// Credential confusion and parser differentials (DESIGN §3 "Exactly one credential per request",
+// §4 model patterns). A front proxy and the server behind it that disagree about which credential
+// or which model a request names can be played against each other; Warden refuses every request
+// where such a disagreement is possible, before Ollama sees it.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
+import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { assertStillServes, createKeyViaCli, head, rawExchange, waitForAudit } from './helpers.ts';
+
+let fake: FakeOllama;
+let w: RunningWarden;
+let restricted: { id: string; key: string };
+let other: { id: string; key: string };
+
+before(async () => {
+  fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
+  w = await startWarden({ upstream: fake.url });
+  restricted = await createKeyViaCli(w, ['--name', 'llama-only', '--model', 'llama3.*']);
+  other = await createKeyViaCli(w, ['--name', 'other']);
+});
+
+after(async () => {
+  await w?.stop();
+  await fake?.close();
+  if (w) removeDir(w.dataDir);
+});
+
+async function post(path: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
+  const res = await request(`${w.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, dispatcher: w.dispatcher });
+  return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
+}
+
+describe('more than one credential', () => {
+  it('refuses two Authorization headers with 400 (first-wins vs last-wins confusion)', async () => {
+    const before = fake.requests.length;
+    const r = await rawExchange(w, head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `Authorization: Bearer ${w.adminKey}`, `Authorization: Bearer ${other.key}`, 'Connection: close'));
+    assert.equal(r.statuses[0], 400, r.text);
+    assert.equal(fake.requests.length, before);
+  });
+
+  it('refuses two X-API-Key headers with 400 (Node joins them with ", ")', async () => {
+    const before = fake.requests.length;
+    const r = await rawExchange(w, head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `X-API-Key: ${w.adminKey}`, `X-API-Key: ${other.key}`, 'Connection: close'));
+    assert.equal(r.statuses[0], 400, r.text);
+    assert.equal(fake.requests.length, before);
+  });
+
+  it('refuses Authorization together with X-API-Key with 400, even when both are valid', async () => {
+    const before = fake.requests.length;
+    const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${other.key}`, 'x-api-key': w.adminKey }, dispatcher: w.dispatcher });
+    assert.equal(res.statusCode, 400);
+    await res.body.text();
+    assert.equal(fake.requests.length, before);
+  });
+
+  for (const q of ['key', 'api_key', 'access_token', 'token']) {
+    it(`refuses a key in the query string (?${q}=) with 400: keys in URLs leak into logs`, async () => {
+      const before = fake.requests.length;
+      const res = await request(`${w.url}/api/version?${q}=${w.adminKey}`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
+      assert.equal(res.statusCode, 400);
+      await res.body.text();
+      assert.equal(fake.requests.length, before);
+    });
+  }
+
+  it('refuses a key anywhere in the JSON body with 400 (credential in body)', async () => {
+    const before = fake.requests.length;
+    for (const body of [
+      { model: 'llama3.2:latest', api_key: w.adminKey },
+      { model: 'llama3.2:latest', messages: [{ role: 'user', content: w.adminKey }] },
+    ]) {
+      const r = await post('/api/chat', JSON.stringify(body), { authorization: `Bearer ${w.adminKey}` });
+      assert.equal(r.status, 400, r.text);
+    }
+    assert.equal(fake.requests.length, before);
+  });
+});
+
+describe('no key-existence oracle', () => {
+  it('answers a wrong secret for a real key id, an unknown key id, a bad checksum and a revoked key identically (401)', async () => {
+    const victim = await createKeyViaCli(w, ['--name', 'victim']);
+    const m = /^(owk_[0-9A-Za-z]+_)([0-9A-Za-z]+)$/.exec(victim.key)!;
+    const flip = (s: string): string => s.slice(0, -8) + (s.at(-8) === 'A' ? 'B' : 'A') + s.slice(-7);
+    const wrongSecret = m[1]! + flip(m[2]!);
+    const unknownId = 'owk_' + 'Z'.repeat(16) + '_' + m[2]!;
+    const revoke = await runCli(['keys', 'revoke', victim.id], { dataDir: w.dataDir });
+    assert.equal(revoke.code, 0, revoke.stderr);
+    await new Promise((r) => setTimeout(r, 1200)); // revocation reaches the server within 1 s
+    const answers = [];
+    for (const k of [wrongSecret, unknownId, victim.key, 'owk_garbage']) {
+      const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${k}` }, dispatcher: w.dispatcher });
+      answers.push({ status: res.statusCode, body: await res.body.text(), www: res.headers['www-authenticate'] });
+    }
+    for (const a of answers) assert.deepEqual(a, answers[0], `answers differ: ${JSON.stringify(answers)}`);
+    assert.equal(answers[0]!.status, 401);
+  });
+});
+
+describe('credentials never reach Ollama', () => {
+  it('strips Authorization, X-API-Key and Proxy-Authorization before forwarding (credential forwarding)', async () => {
+    const before = fake.requests.length;
+    for (const headers of [{ authorization: `Bearer ${w.adminKey}` }, { 'x-api-key': w.adminKey }, { authorization: `Basic ${Buffer.from(`u:${w.adminKey}`).toString('base64')}` }]) {
+      const res = await request(`${w.url}/api/version`, { headers: { ...headers, 'proxy-authorization': 'Basic Zm9vOmJhcg==' }, dispatcher: w.dispatcher });
+      assert.equal(res.statusCode, 200);
+      await res.body.text();
+    }
+    const seen = fake.requests.slice(before);
+    assert.equal(seen.length, 3);
+    for (const r of seen) {
+      assert.equal(r.headers.authorization, undefined);
+      assert.equal(r.headers['x-api-key'], undefined);
+      assert.equal(r.headers['proxy-authorization'], undefined);
+      assert.doesNotMatch(JSON.stringify(r.headers), /owk_/, 'a Warden key reached Ollama');
+    }
+  });
+});
+
+// Ollama decodes JSON with Go's encoding/json: object keys match struct fields case-insensitively
+// (with Unicode folding: U+212A KELVIN SIGN is "k", U+017F LONG S is "s") and a later key wins.
+// JavaScript reads keys exactly. Without a check, the policy reads one model and Ollama runs another.
+describe('JSON parser differential with Go (model-policy bypass)', () => {
+  const cases: Array<{ name: string; body: string }> = [
+    { name: '"Model" after "model"', body: '{"model":"llama3.2:latest","Model":"qwen2.5:7b","messages":[]}' },
+    { name: '"MODEL" after "model"', body: '{"model":"llama3.2:latest","MODEL":"qwen2.5:7b","messages":[]}' },
+    { name: '"OPTIONS" after "options"', body: '{"model":"llama3.2:latest","options":{"num_ctx":2048},"OPTIONS":{"num_ctx":999999},"messages":[]}' },
+    { name: '"\u212aeep_alive" (KELVIN SIGN) as keep_alive', body: '{"model":"llama3.2:latest","\u212aeep_alive":-1,"messages":[]}' },
+    { name: '"Keep_Alive" alone', body: '{"model":"llama3.2:latest","Keep_Alive":-1,"messages":[]}' },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.name} with 400 and forwards nothing`, async () => {
+      const before = fake.requests.length;
+      const r = await post('/api/chat', c.body, { authorization: `Bearer ${restricted.key}` });
+      assert.equal(r.status, 400, r.text);
+      assert.match((JSON.parse(r.text) as { error: string }).error, /ambiguous/);
+      assert.equal(fake.requests.length, before, 'the ambiguous body reached Ollama');
+    });
+  }
+
+  it('judges a repeated "model" key by its last value, as Go does (403 for the model the key may not use)', async () => {
+    const before = fake.requests.length;
+    const r = await post('/api/chat', '{"model":"llama3.2:latest","model":"qwen2.5:7b","messages":[]}', { authorization: `Bearer ${restricted.key}` });
+    assert.equal(r.status, 403, r.text);
+    assert.equal(fake.requests.length, before);
+  });
+
+  it('audits the refusal with the key id and the reason', async () => {
+    const line = await waitForAudit(w, (l) => l.keyId === restricted.id && (l.reason ?? '').includes('ambiguous'));
+    assert.equal(line.status, 400);
+  });
+
+  it('still lets the restricted key use its own model', async () => {
+    const r = await post('/api/chat', '{"model":"llama3.2:latest","messages":[],"stream":false}', { authorization: `Bearer ${restricted.key}` });
+    assert.equal(r.status, 200, r.text);
+    await assertStillServes(w, fake);
+  });
+});
