@@ -83,9 +83,22 @@ export class OllamaCliSigner {
     return `${this.publicKeyBlob}:${sign(null, Buffer.from(challenge), this.priv).toString('base64')}`;
   }
 
+  private readonly used = new Set<string>();
+
+  /** A timestamp this signer has not yet used for `method path`: Warden refuses an exact replay,
+   *  and the real CLI's identical calls within one second would be one. Tests that are not about
+   *  replays get a fresh signature by stepping back a second (still well inside ±300 s). */
+  private freshTs(method: string, path: string): number {
+    let ts = Math.floor(Date.now() / 1000);
+    while (this.used.has(`${method},${path},${ts}`)) ts--;
+    return ts;
+  }
+
   /** client.do / client.stream for `method path` at Unix time `now` (seconds). */
-  sign(method: string, path: string, now = Math.floor(Date.now() / 1000), stream = false): SignedRequest {
-    const ts = String(now);
+  sign(method: string, path: string, now?: number, stream = false): SignedRequest {
+    const at = now ?? this.freshTs(method, path);
+    this.used.add(`${method},${path},${at}`);
+    const ts = String(at);
     const token = this.token(`${method},${path}?ts=${ts}`);
     const q = path.indexOf('?');
     const params = new URLSearchParams(q === -1 ? '' : path.slice(q + 1));
