@@ -3,20 +3,12 @@
 // and the tests wire in small stand-ins over a real store.
 import type { Config } from '../config/schema.ts';
 import type { AuditEvent, ClientCertRecord, KeyRecord, Store } from '../store/types.ts';
+import type { KeyInput } from '../auth/key-service.ts';
 
-/** Fields a key can be created with. Raw values: the key service validates them and throws a
- *  WardenError (status 400) whose message starts with the field name, exactly as the CLI shows it. */
-export interface AdminKeyInput {
-  name: string;
-  scopes?: readonly string[];
-  models?: readonly string[];
-  expiresAt?: Date | null;
-  rpm?: number | null;
-  tpm?: number | null;
-  concurrency?: number | null;
-  certFingerprint?: string | null;
-  ollamaPubkeys?: readonly string[];
-}
+/** Fields a key can be created with: the key service's own input (raw values; it validates
+ *  them and throws a WardenError, status 400, whose message starts with the field name, exactly
+ *  as the CLI shows it). */
+export type AdminKeyInput = KeyInput;
 
 export type AdminKeyPatch = Partial<AdminKeyInput>;
 
