@@ -57,9 +57,16 @@ export class AuditLog {
   private readonly opts: AuditLogOptions;
   private closed = false;
 
+  private on: boolean;
+
   constructor(opts: AuditLogOptions) {
     this.opts = opts;
-    if (!opts.enabled) return;
+    this.on = opts.enabled;
+    if (opts.enabled) this.open();
+  }
+
+  private open(): void {
+    const opts = this.opts;
     mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
     if (!existsSync(opts.file)) closeSync(openSync(opts.file, 'a', 0o600));
     chmodSync(opts.file, 0o600);
@@ -69,11 +76,18 @@ export class AuditLog {
   }
 
   get enabled(): boolean {
-    return this.opts.enabled;
+    return this.on;
+  }
+
+  /** Turns the log on or off while running (admin settings). Queued events are still written. */
+  setEnabled(on: boolean): void {
+    if (on === this.on || this.closed) return;
+    this.on = on;
+    if (on && !this.timer) this.open();
   }
 
   write(input: AuditInput): void {
-    if (!this.opts.enabled || this.closed) return;
+    if (!this.on || this.closed) return;
     this.queue.push(completeEvent(input));
     if (this.queue.length >= 1000) void this.flush();
   }

@@ -133,8 +133,14 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
         const merged = deepMerge(onDisk, patch as Record<string, unknown>);
         const next = validateConfig(merged);
         writeConfigFile(i.configFile, merged);
-        const restartNeeded = changedPaths(current, next);
-        i.audit.write({ kind: 'config.change', actor, reason: `changed: ${restartNeeded.join(', ') || 'nothing'}` });
+        const changed = changedPaths(current, next);
+        // Applied at once: the audit switch. The listener, TLS and upstream settings are built
+        // into the running listener and pool at start-up, so they take a restart.
+        const applied: string[] = changed.filter((f) => f === 'audit.enabled');
+        const restartNeeded = changed.filter((f) => !applied.includes(f));
+        // Written before the audit switch moves, so turning the log off is itself recorded.
+        i.audit.write({ kind: 'config.change', actor, reason: `changed: ${changed.join(', ') || 'nothing'}; applied now: ${applied.join(', ') || 'none'}` });
+        if (applied.includes('audit.enabled')) i.audit.setEnabled(next.audit.enabled);
         current = next;
         return { config: next, restartNeeded };
       },

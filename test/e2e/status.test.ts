@@ -121,3 +121,39 @@ describe('reload', () => {
     }
   });
 });
+
+describe('settings through the admin API', () => {
+  it('applies the audit switch at once, marks TLS changes "restart needed", and refuses bad values by field', async () => {
+    const patch = async (body: unknown): Promise<{ status: number; json: { restartNeeded?: string[]; error?: string } }> => {
+      const res = await request(`${w.url}/_warden/api/settings`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        dispatcher: w.dispatcher,
+      });
+      return { status: res.statusCode, json: (await res.body.json()) as { restartNeeded?: string[]; error?: string } };
+    };
+    const auditLines = (): number => readFileSync(join(w.dataDir, 'audit', 'audit.log'), 'utf8').split('\n').filter(Boolean).length;
+    const hit = async (): Promise<void> => {
+      const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
+      await res.body.text();
+    };
+    const off = await patch({ audit: { enabled: false } });
+    assert.equal(off.status, 200, JSON.stringify(off.json));
+    assert.deepEqual(off.json.restartNeeded, []);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = auditLines();
+    await hit();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(auditLines(), before, 'the audit log was still written after it was switched off');
+    const on = await patch({ audit: { enabled: true }, tls: { minVersion: '1.2' } });
+    assert.deepEqual(on.json.restartNeeded, ['tls.minVersion']);
+    await hit();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(auditLines() > before, 'the audit log did not resume');
+    const bad = await patch({ tls: { minVersion: '1.1' } });
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.json.error), /tls\.minVersion/);
+    assert.match(readFileSync(join(w.dataDir, 'warden.yaml'), 'utf8'), /minVersion: "?1\.2"?/);
+  });
+});
