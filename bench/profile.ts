@@ -85,9 +85,33 @@ export function analyseProfile(file: string, top = 25, skipMs = 0): ProfileSumma
   };
 }
 
+/** Areas folded into the few buckets that decide what to change (first matching rule wins). */
+const GROUPS: [RegExp, string][] = [
+  [/native: (writev|writeLatin1String|writeUtf8String|writeBuffer|shutdown|close)$|stream_base_commons|^node: net$/, 'socket writes: TLS encryption + syscalls'],
+  [/tls\//, 'TLS handshakes and TLSSocket set-up (JS side)'],
+  [/npm: undici|^wasm:/, 'undici: the upstream HTTP client (+ its llhttp wasm)'],
+  [/src\/(audit|store)\/|npm: kysely/, 'audit log: JSON lines + SQLite insert (kysely)'],
+  [/src\/proxy\/forward/, 'src/proxy/forward (incl. /api/tags parse + filter + stringify)'],
+  [/src\/|crypto\/|npm: prom-client/, 'rest of Warden\'s request path (gateway, key hash, headers, policy, metrics)'],
+  [/^GC$/, 'garbage collection'],
+  [/^node: |native: runMicrotasks|^\(program\)$/, 'Node http server, streams, events, timers, VM'],
+];
+
+export function groupAreas(areas: ProfileSummary['areas']): { group: string; pct: number }[] {
+  const totals = new Map<string, number>();
+  for (const a of areas) {
+    const g = GROUPS.find(([re]) => re.test(a.area))?.[1] ?? 'other';
+    totals.set(g, (totals.get(g) ?? 0) + a.pct);
+  }
+  return [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([group, pct]) => ({ group, pct }));
+}
+
 export function summariseProfile(file: string, top = 25, skipMs = 0): string {
   const s = analyseProfile(file, top, skipMs);
-  const lines = [`Busy time sampled: ${s.totalMs.toFixed(0)} ms (idle excluded)`, '', '| self % | self ms | function | where |', '|---:|---:|---|---|'];
+  const all = analyseProfile(file, Number.MAX_SAFE_INTEGER, skipMs);
+  const lines = ['| self % | where the time goes |', '|---:|---|'];
+  for (const g of groupAreas(all.areas)) lines.push(`| ${g.pct.toFixed(1)} | ${g.group} |`);
+  lines.push('', `Busy time sampled: ${s.totalMs.toFixed(0)} ms (idle excluded)`, '', '| self % | self ms | function | where |', '|---:|---:|---|---|');
   for (const f of s.functions) lines.push(`| ${f.pct.toFixed(1)} | ${f.selfMs.toFixed(0)} | \`${f.name}\` | ${f.where} |`);
   lines.push('', '| self % | self ms | area |', '|---:|---:|---|');
   for (const a of s.areas) lines.push(`| ${a.pct.toFixed(1)} | ${a.selfMs.toFixed(0)} | ${a.area} |`);

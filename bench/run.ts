@@ -10,7 +10,7 @@
 // load generator (wrk) and the fake Ollama share core 0. Every system gets the same treatment.
 // Needs Linux (/proc, taskset) and wrk; nginx and Caddy are measured when installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -150,7 +150,12 @@ async function main(): Promise<void> {
     // spreads over every system instead of favouring whichever ran first.
     for (let rep = 1; rep <= reps; rep++) {
       for (const w of workloads) {
-        for (const name of w.systems) {
+        // direct first, then the proxies in an order that rotates with each repetition, so no
+        // proxy always runs right after another's load (sockets in TIME_WAIT, a warm cache).
+        const proxies = w.systems.filter((n) => n !== 'direct');
+        const shift = (rep - 1) % Math.max(1, proxies.length);
+        const order = [...w.systems.filter((n) => n === 'direct'), ...proxies.slice(shift), ...proxies.slice(0, shift)];
+        for (const name of order) {
           const sys = systems.get(name);
           if (!sys || (wanted && !want(name))) continue;
           const s = await measure(sys, w, { durationSeconds, loadCpu: LOAD_CPU, auth: authFor(sys), floodKeys: flood, rep });
@@ -206,6 +211,7 @@ async function profile(entry: string, durationSeconds: number, workload: string)
   const upstream = await startUpstream(LOAD_CPU);
   let warden: RunningWarden | null = null;
   let skipMs: number;
+  let header: string;
   try {
     const spawned = Date.now();
     warden = await startWarden({ cpu: PROXY_CPU, upstreamPort: Number(new URL(upstream.url).port), env: WARDEN_ENV, entry, cpuProfDir: dir });
@@ -215,15 +221,22 @@ async function profile(entry: string, durationSeconds: number, workload: string)
     await measure(warden, w, { durationSeconds: 2, loadCpu: LOAD_CPU, auth: `Bearer ${warden.key}`, floodKeys: [], rep: 0 });
     skipMs = Date.now() - spawned;
     const s = await measure(warden, w, { durationSeconds, loadCpu: LOAD_CPU, auth: `Bearer ${warden.key}`, floodKeys: [], rep: 1 });
-    console.log(`(${w.id}) under --cpu-prof: ${Math.round(s.rps)} req/s, ${s.cpuUsPerReq?.toFixed(1)} µs/req, errors ${s.errors}`);
+    header = `(${w.id}) under --cpu-prof for ${durationSeconds} s: ${Math.round(s.rps)} req/s, ${s.cpuUsPerReq?.toFixed(1)} µs CPU/req, errors ${s.errors}, load average ${s.loadAvg.toFixed(1)}; Warden ${gitRevision()}.`;
+    console.log(header);
   } finally {
     await warden?.stop();
     await upstream.stop();
   }
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
-  console.log(`profile: ${join(dir, file)}\n`);
-  console.log(summariseProfile(join(dir, file), 30, skipMs));
+  const text = summariseProfile(join(dir, file), 30, skipMs);
+  console.log(`profile: ${join(dir, file)} (first ${skipMs} ms skipped: start-up and warm-up)\n`);
+  console.log(text);
+  const outDir = join(import.meta.dirname, 'results');
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `${new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}-cpu-prof-${workload}.md`);
+  writeFileSync(out, `# Warden under node --cpu-prof, workload (${workload})\n\n${header}\n\n${text}\n`);
+  console.log(`\nwrote ${out}`);
 }
 
 main().catch((err: unknown) => {

@@ -197,7 +197,11 @@ export async function startWarden(o: WardenOptions): Promise<RunningWarden> {
   const created = JSON.parse(cli(entry, dataDir, ['keys', 'create', '--name', 'bench', '--json'])) as { key: string };
   const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
   const child = pinned(o.cpu, NODE, [...nodeArgs, entry, '--data-dir', dataDir, 'serve'], { ...process.env, ...o.env });
-  await waitForLine(child, /listening on https:\/\//, 30_000, 'warden serve');
+  await waitForLine(child, /listening on https:\/\//, 30_000, 'warden serve').catch(async (err: unknown) => {
+    await stopChild(child, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   drain(child);
   const sys = running(o.name ?? 'warden', child, port, 'https', async () => {
     await stopChild(child);
@@ -240,7 +244,11 @@ export async function startNginx(o: ProxyOptions): Promise<RunningSystem> {
   });
   writeFileSync(join(dir, 'nginx.conf'), conf, { mode: 0o600 });
   const child = pinned(o.cpu, 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]);
-  await waitForPort(child, port, '127.0.0.1', 15_000, 'nginx', join(dir, 'error.log'));
+  await waitForPort(child, port, '127.0.0.1', 15_000, 'nginx', join(dir, 'error.log')).catch(async (err: unknown) => {
+    await stopChild(child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   drain(child);
   // SIGQUIT: graceful stop (SIGTERM would be fast stop; either ends the worker too)
   return running('nginx', child, port, 'https', async () => {
@@ -265,7 +273,11 @@ export async function startCaddy(o: ProxyOptions): Promise<RunningSystem> {
   writeFileSync(file, conf, { mode: 0o600 });
   const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
   const child = pinned(o.cpu, 'caddy', ['run', '--config', file, '--adapter', 'caddyfile'], env);
-  await waitForPort(child, port, '127.0.0.1', 15_000, 'caddy');
+  await waitForPort(child, port, '127.0.0.1', 15_000, 'caddy').catch(async (err: unknown) => {
+    await stopChild(child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   drain(child);
   return running('caddy', child, port, 'https', async () => {
     await stopChild(child);

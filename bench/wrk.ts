@@ -2,7 +2,7 @@
 // Lua scripts in bench/lua/ plus lua/common.lua, whose done() prints a JSON line we parse instead
 // of wrk's human-readable table.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -45,7 +45,11 @@ let scriptDir: string | null = null;
 
 /** wrk takes one script: write workload + common.lua to a temp file once per script name. */
 function scriptPath(name: string): string {
-  scriptDir ??= mkdtempSync(join(tmpdir(), 'warden-bench-lua-'));
+  if (scriptDir === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-bench-lua-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scriptDir = dir;
+  }
   const out = join(scriptDir, name);
   writeFileSync(out, readFileSync(join(LUA_DIR, name), 'utf8') + '\n' + readFileSync(join(LUA_DIR, 'common.lua'), 'utf8'));
   return out;
