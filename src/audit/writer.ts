@@ -41,7 +41,7 @@ const EMPTY: Omit<AuditEvent, 'time' | 'id' | 'kind'> = {
 };
 
 export function completeEvent(input: AuditInput): AuditEvent {
-  return { ...EMPTY, time: new Date(), id: randomUUID(), ...input };
+  return { ...EMPTY, time: new Date(), ...input, id: input.id ?? randomUUID() };
 }
 
 /** The file form of an event: stable key order, ISO time, no nulls dropped (easy to grep and parse). */

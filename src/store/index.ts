@@ -2,7 +2,6 @@
 // `postgres://…`. Callers get the same Store either way.
 import { isAbsolute, resolve } from 'node:path';
 import { configError } from '../errors.ts';
-import { openPostgresStore } from './postgres/open.ts';
 import { openSqliteStore } from './sqlite/open.ts';
 import type { Store } from './types.ts';
 
@@ -17,7 +16,8 @@ export interface OpenStoreOptions {
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const readOnly = opts.readOnly ?? false;
-  if (/^postgres(ql)?:\/\//i.test(opts.url)) return openPostgresStore(opts.url, { readOnly });
+  // pg is loaded only when a PostgreSQL store is configured (memory for everyone else).
+  if (/^postgres(ql)?:\/\//i.test(opts.url)) return (await import('./postgres/open.ts')).openPostgresStore(opts.url, { readOnly });
   if (opts.url.startsWith('sqlite:')) return openSqliteStore(sqlitePath(opts.url, opts.dataDir), { readOnly });
   throw configError('store.url', `expected sqlite:FILE or postgres://user@host/db, got ${JSON.stringify(opts.url.split(':')[0] + ':…')}`);
 }

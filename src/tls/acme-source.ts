@@ -19,7 +19,9 @@ import { AlpnChallenges } from './acme-alpn.ts';
 import { startHttp01Responder } from './acme-http01.ts';
 import type { CertSourceHandle, ServingPair, SwapFn, TlsLog } from './types.ts';
 
-export const ACME_DIR = 'acme';
+import { ACME_DIR } from './acme-paths.ts';
+
+export { ACME_DIR };
 const MAX_TIMEOUT = 2_147_483_647;
 
 export interface AcmeStatus {

@@ -9,7 +9,6 @@ import type { ClientCertRecord, ClientCertRepo } from '../store/types.ts';
 import { caSigner, ensureLocalCa, loadLocalCa } from './local-ca.ts';
 import { writeCrl } from './crl.ts';
 import { writeFileAtomic } from './files.ts';
-import { buildPkcs12 } from './pkcs12.ts';
 import { dnText } from './cert-info.ts';
 import { x509, SIGNING_ALG, fingerprintHex, generateEcKey, normalizeSerial, randomSerial } from './x509-util.ts';
 
@@ -86,6 +85,8 @@ export async function issueClientCert(opts: IssueClientCertOptions): Promise<Iss
   const p12Password = randomPassword();
   writeFileAtomic(keyPath, keyPem, 0o600);
   writeFileAtomic(certPath, certPem, 0o644);
+  // node-forge (PKCS#12) is loaded only when a client certificate is issued.
+  const { buildPkcs12 } = await import('./pkcs12.ts');
   writeFileAtomic(p12Path, buildPkcs12({ keyPem, certPems: [certPem, ca.certPem], password: p12Password, friendlyName: name }), 0o600);
 
   const record = await opts.store.add({

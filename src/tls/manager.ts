@@ -11,7 +11,7 @@ import { tlsProfile, type TlsProfile } from './profile.ts';
 import { caExpiryWarning, ensureLocalCa, type LocalCa } from './local-ca.ts';
 import { createLocalSource } from './local-source.ts';
 import { createFilesSource } from './files-source.ts';
-import { createAcmeSource, type AcmeSourceHandle, type AcmeStatus } from './acme-source.ts';
+import type { AcmeSourceHandle, AcmeStatus } from './acme-source.ts';
 import { ClientCertVerifier, type ClientCertCheck } from './client-verify.ts';
 import { CRL_RESIGN_MS, CRL_VALIDITY_DAYS, crlPath, readCrl, writeCrl, type CrlInfo } from './crl.ts';
 import { describeCertificate, type CertificateInfo } from './cert-info.ts';
@@ -141,6 +141,8 @@ export async function createTlsManager(opts: TlsManagerOptions): Promise<TlsMana
       ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
     });
   } else {
+    // acme-client is loaded only in ACME mode.
+    const { createAcmeSource } = await import('./acme-source.ts');
     acme = await createAcmeSource({ config, dataDir: opts.dataDir, tlsDir, log, swap, ...(opts.acmeRetryMs === undefined ? {} : { retryMs: opts.acmeRetryMs }) });
     source = acme;
   }

@@ -9,7 +9,7 @@ import { caExpiryWarning, loadLocalCa } from './local-ca.ts';
 import { readCrl } from './crl.ts';
 import { fileExists, readTextFile, tlsError } from './files.ts';
 import { SERVER_CERT_FILE } from './server-cert.ts';
-import { ACME_DIR } from './acme-source.ts';
+import { ACME_DIR } from './acme-paths.ts';
 import { splitPemCerts } from './x509-util.ts';
 import type { CertStatus } from './manager.ts';
 

@@ -9,9 +9,22 @@ import type { AuditRepo } from '../types.ts';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 export const MAX_AUDIT_LIMIT = 1000;
-// 20 columns per row: 200 rows stay far below SQLite's (32766) and PostgreSQL's (65535)
-// bound-parameter limits.
-const INSERT_CHUNK = 200;
+// Batches are cut into chunks of a few fixed sizes so the SQL text repeats and its prepared
+// statement is reused (SQLite) instead of compiled for every batch length. 20 columns per row:
+// 200 rows stay far below SQLite's (32766) and PostgreSQL's (65535) bound-parameter limits.
+const CHUNK_SIZES = [200, 50, 10, 1];
+
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = [];
+  let i = 0;
+  for (const size of CHUNK_SIZES) {
+    while (rows.length - i >= size) {
+      out.push(rows.slice(i, i + size));
+      i += size;
+    }
+  }
+  return out;
+}
 
 export function auditRepo(db: Kysely<Database>): AuditRepo {
   return {
@@ -19,9 +32,7 @@ export function auditRepo(db: Kysely<Database>): AuditRepo {
       if (events.length === 0) return;
       const rows = events.map(auditToRow);
       await db.transaction().execute(async (trx) => {
-        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          await trx.insertInto('warden_audit').values(rows.slice(i, i + INSERT_CHUNK)).execute();
-        }
+        for (const chunk of chunks(rows)) await trx.insertInto('warden_audit').values(chunk).execute();
       });
     },
 

@@ -11,12 +11,25 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
  *  when another process wrote in between, so every transaction takes the write lock up front. */
 const BEGIN = /^\s*begin\s*;?\s*$/i;
 
+/** Prepared statements kept per SQL text: the same few queries (generation poll, audit insert,
+ *  key list) run again and again, and preparing is most of their cost. */
+const STATEMENT_CACHE = 64;
+
 export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
   return {
     close: () => {
+      cache.clear();
       if (db.isOpen) db.close();
     },
-    prepare: (sql: string) => adaptStatement(db.prepare(BEGIN.test(sql) ? 'BEGIN IMMEDIATE' : sql)),
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (stmt) return stmt;
+      stmt = adaptStatement(db.prepare(BEGIN.test(sql) ? 'BEGIN IMMEDIATE' : sql));
+      if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      cache.set(sql, stmt);
+      return stmt;
+    },
   };
 }
 
