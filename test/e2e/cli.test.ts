@@ -174,6 +174,7 @@ describe('serve', () => {
     const w = await startWarden({ upstream: fake.url, dataDir: d, skipInit: true, args: ['--listen', '127.0.0.1:0', '--upstream', fake.url] });
     try {
       assert.match(w.output(), /owk_[A-Za-z0-9_]+/, 'the first key is printed');
+      assert.match(w.output(), /^listening on https:\/\/127\.0\.0\.1:\d+$/m, 'one plain "listening on https://HOST:PORT" line');
       assert.match(w.output(), /fingerprint/i);
       assert.ok(existsSync(join(d, 'warden.db')));
     } finally {

@@ -73,7 +73,9 @@ export async function runServe(o: ServeOptions): Promise<void> {
   mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
   writeFileSync(runFile(dataDir), JSON.stringify({ pid: process.pid, url: running.url, port: running.port, startedAt: new Date().toISOString() }), { mode: 0o600 });
   server = running;
-  log.info(`listening on ${running.url}`);
+  // The one line scripts and service managers wait for (DESIGN §7), as plain text so it reads
+  // the same to a person and a regex; the structured logs around it are JSON.
+  process.stdout.write(`listening on ${running.url}\n`);
   if (ctx.config.tls.mode === 'off') log.warn('serving PLAIN HTTP: keys and prompts cross the network unencrypted');
   if (stopRequested) stop(stopRequested);
 }
