@@ -31,6 +31,10 @@ export interface ForwardOptions {
   proto: 'https' | 'http';
   /** Rewrites a small JSON answer (model lists filtered to what the key may see). Applied to 200 answers only. */
   responseFilter?: (json: unknown) => unknown;
+  /** Names what the filter does (e.g. the key's model patterns): while Ollama's raw answer is
+   *  byte-for-byte the same, the filtered bytes for the same key are reused instead of parsing,
+   *  filtering and re-serialising /api/tags on every request. */
+  responseFilterKey?: string;
   /** Largest answer a responseFilter may buffer. Default 16 MiB; larger → 502 (never passed unfiltered). */
   maxFilterBytes?: number;
   /** Aborting it cuts the request (a revoked key). A WardenError reason is answered as such if nothing was sent yet. */
@@ -57,6 +61,15 @@ export interface ForwardResult {
 }
 
 const DEFAULT_STALL_MS = 10 * 60 * 1000;
+
+/** Filtered model lists by filter key: the raw answer they came from and the bytes sent. */
+const filterCache = new Map<string, { raw: Buffer; out: Buffer }>();
+const FILTER_CACHE_MAX = 256;
+
+function rememberFiltered(key: string, raw: Buffer, out: Buffer): void {
+  if (!filterCache.has(key) && filterCache.size >= FILTER_CACHE_MAX) filterCache.delete(filterCache.keys().next().value!);
+  filterCache.set(key, { raw, out });
+}
 /** DESIGN §5: no idle timeout shorter than this on an active stream (a model may take minutes to load). */
 const MIN_STREAM_IDLE_MS = 10 * 60 * 1000;
 const DEFAULT_FILTER_BYTES = 16 * 1024 * 1024;
@@ -253,7 +266,13 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     try {
       const raw = await readLimited(body, opts.maxFilterBytes ?? DEFAULT_FILTER_BYTES);
       const filter = opts.responseFilter as (json: unknown) => unknown;
-      out = Buffer.from(JSON.stringify(filter(JSON.parse(raw.toString('utf8')))));
+      const cached = opts.responseFilterKey === undefined ? undefined : filterCache.get(opts.responseFilterKey);
+      if (cached && cached.raw.equals(raw)) {
+        out = cached.out;
+      } else {
+        out = Buffer.from(JSON.stringify(filter(JSON.parse(raw.toString('utf8')))));
+        if (opts.responseFilterKey !== undefined) rememberFiltered(opts.responseFilterKey, raw, out);
+      }
     } catch (err) {
       // fail closed: an answer that cannot be filtered is not passed on unfiltered
       if (clientGone || cancelReason !== undefined) return failBeforeAnswer(err);

@@ -299,6 +299,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         // A client that reads nothing (slow read) holds a socket and an upstream slot for nobody.
         stallTimeoutMs: config.limits.slowReadSeconds * 1000,
         responseFilter: filterKind ? (data: unknown) => filterModelList(filterKind, data, key.models, { hideCloud: !config.policy.allowAccountRoutes }) : undefined,
+        responseFilterKey: filterKind ? `${upstream.url}|${filterKind}|${key.record.models.join('\n')}` : undefined,
       });
       const tokens = (result.promptTokens ?? 0) + (result.evalTokens ?? 0);
       if (tokens > 0) deps.limiter.chargeTokens(key.record.id, tokens);

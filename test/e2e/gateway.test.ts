@@ -199,6 +199,19 @@ describe('routes, scopes and models', () => {
     assert.deepEqual(v1.data.map((m) => m.id), ['llama3.2:latest']);
   });
 
+  it('reflects a changed model list at once (the filtered answer is reused only while Ollama’s is unchanged)', async () => {
+    const names = async (): Promise<string[]> => ((await call('/api/tags', { key: llamaOnly.key })).json() as { models: Array<{ name: string }> }).models.map((m) => m.name);
+    assert.deepEqual(await names(), ['llama3.2:latest']);
+    assert.deepEqual(await names(), ['llama3.2:latest']);
+    fake.setModels(['llama3.2:latest', 'llama3.3:70b', 'qwen2.5:7b']);
+    try {
+      assert.deepEqual((await names()).sort(), ['llama3.2:latest', 'llama3.3:70b']);
+    } finally {
+      fake.setModels(['llama3.2:latest', 'qwen2.5:7b', 'nomic-embed-text:latest', 'gpt-oss:120b-cloud']);
+    }
+    assert.deepEqual(await names(), ['llama3.2:latest']);
+  });
+
   it('refuses cloud models and account routes by default (they spend the owner’s ollama.com account)', async () => {
     const cloud = await call('/api/chat', { body: { model: 'gpt-oss:120b-cloud', messages: [] } });
     assert.equal(cloud.status, 403);
