@@ -116,3 +116,15 @@ export function caExpiryWarning(ca: LocalCa, now: Date = new Date()): string | u
   if (days < 0) return `the local CA expired on ${ca.notAfter.toISOString()}; create a new one and re-trust it on every client`;
   return `the local CA expires in ${days} days (${ca.notAfter.toISOString()}); plan a new CA and re-trust it on every client`;
 }
+
+/** The CA as `cert status` and `warden status` show it, with the 90-day expiry warning. */
+export function caStatus(ca: LocalCa, now: Date = new Date()): { path: string; fingerprint256: string; notAfter: string; daysLeft: number; warning?: string } {
+  const warning = caExpiryWarning(ca, now);
+  return {
+    path: ca.certPath,
+    fingerprint256: ca.fingerprint256,
+    notAfter: ca.notAfter.toISOString(),
+    daysLeft: Math.floor((ca.notAfter.getTime() - now.getTime()) / 86_400_000),
+    ...(warning ? { warning } : {}),
+  };
+}

@@ -8,7 +8,7 @@ import { resolveDataPath as resolveDataDirPath } from '../config/load.ts';
 import { tlsDir as tlsDirOf } from '../config/paths.ts';
 import type { ClientCertRepo } from '../store/types.ts';
 import { tlsProfile, type TlsProfile } from './profile.ts';
-import { caExpiryWarning, ensureLocalCa, type LocalCa } from './local-ca.ts';
+import { caStatus, ensureLocalCa, type LocalCa } from './local-ca.ts';
 import { createLocalSource } from './local-source.ts';
 import { createFilesSource } from './files-source.ts';
 import type { AcmeSourceHandle, AcmeStatus } from './acme-source.ts';
@@ -229,14 +229,7 @@ export async function createTlsManager(opts: TlsManagerOptions): Promise<TlsMana
         chain: chain.map((p) => describeCertificate(p, current.source)),
       };
       if (ca) {
-        const warning = caExpiryWarning(ca);
-        st.ca = {
-          path: ca.certPath,
-          fingerprint256: ca.fingerprint256,
-          notAfter: ca.notAfter.toISOString(),
-          daysLeft: Math.floor((ca.notAfter.getTime() - Date.now()) / 86_400_000),
-          ...(warning ? { warning } : {}),
-        };
+        st.ca = caStatus(ca);
       }
       if (clientCaPem && clientCaPath) st.clientCA = { path: clientCaPath, subjects: splitPemCerts(clientCaPem).map((p) => describeCertificate(p, 'ca').subject) };
       if (crl) st.crl = { path: crl.path, thisUpdate: crl.thisUpdate.toISOString(), nextUpdate: crl.nextUpdate?.toISOString() ?? null, revoked: crl.serials.size };

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { resolveDataPath } from '../config/load.ts';
 import { tlsDir as tlsDirOf } from '../config/paths.ts';
 import { describeCertificate, type CertificateInfo } from './cert-info.ts';
-import { caExpiryWarning, loadLocalCa } from './local-ca.ts';
+import { caStatus, loadLocalCa } from './local-ca.ts';
 import { readCrl } from './crl.ts';
 import { fileExists, readTextFile, tlsError } from './files.ts';
 import { SERVER_CERT_FILE } from './server-cert.ts';
@@ -44,14 +44,7 @@ export async function readCertStatus(config: Config, dataDir: string): Promise<C
     chain: chain.map((p) => describeCertificate(p, source)),
   };
   if (ca) {
-    const warning = caExpiryWarning(ca);
-    st.ca = {
-      path: ca.certPath,
-      fingerprint256: ca.fingerprint256,
-      notAfter: ca.notAfter.toISOString(),
-      daysLeft: Math.floor((ca.notAfter.getTime() - Date.now()) / 86_400_000),
-      ...(warning ? { warning } : {}),
-    };
+    st.ca = caStatus(ca);
     const crl = await readCrl(dir, ca);
     if (crl) st.crl = { path: crl.path, thisUpdate: crl.thisUpdate.toISOString(), nextUpdate: crl.nextUpdate?.toISOString() ?? null, revoked: crl.serials.size };
   }
