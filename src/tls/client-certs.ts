@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { tlsDir as tlsDirOf } from '../config/paths.ts';
 import { ErrorCode, WardenError, usageError } from '../errors.ts';
 import type { ClientCertRecord, ClientCertRepo } from '../store/types.ts';
-import { caSigner, ensureLocalCa, loadLocalCa } from './local-ca.ts';
+import { ensureLocalCa, loadLocalCa } from './local-ca.ts';
+import { signLeafCert } from './leaf-cert.ts';
 import { writeCrl } from './crl.ts';
 import { writeFileAtomic } from './files.ts';
 import { dnText } from './cert-info.ts';
-import { x509, SIGNING_ALG, fingerprintHex, generateEcKey, normalizeSerial, randomSerial } from './x509-util.ts';
+import { fingerprintHex, normalizeSerial } from './x509-util.ts';
 
 export const CLIENT_DIR = 'clients';
 export const CLIENT_CERT_DEFAULT_DAYS = 365;
@@ -54,28 +55,9 @@ export async function issueClientCert(opts: IssueClientCertOptions): Promise<Iss
     throw new WardenError(ErrorCode.CONFLICT, `a client certificate named "${name}" is already active (serial ${existing.serial}); revoke it first or choose another name`, { status: 409 });
 
   const ca = await ensureLocalCa(opts.tlsDir);
-  const { cert: caCert, signingKey } = await caSigner(ca);
-  const { keys, keyPem } = await generateEcKey();
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + days * 86_400_000);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${name}, O=Ollama Warden client`,
-    issuer: caCert.subject,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey,
-    signingAlgorithm: SIGNING_ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
-  });
-  const certPem = cert.toString('pem') + '\n';
+  const { certPem, keyPem } = await signLeafCert(ca, { subject: `CN=${name}, O=Ollama Warden client`, purpose: 'clientAuth', notBefore, notAfter });
   const node = new X509Certificate(certPem);
 
   const outDir = opts.outDir ?? join(opts.tlsDir, CLIENT_DIR);

@@ -4,8 +4,9 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { x509, SIGNING_ALG, certSans, generateEcKey, randomSerial, sanEntries } from './x509-util.ts';
-import { caSigner, ensureLocalCa, type LocalCa } from './local-ca.ts';
+import { certSans } from './x509-util.ts';
+import { ensureLocalCa, type LocalCa } from './local-ca.ts';
+import { signLeafCert } from './leaf-cert.ts';
 import { renewalTime } from './cert-info.ts';
 import { fileExists, readFileOrNull, writeFileAtomic } from './files.ts';
 
@@ -49,28 +50,8 @@ export async function issueServerCert(ca: LocalCa, hostnames: readonly string[],
   // Backdated a little for clients whose clock is behind (a short test lifetime gets less).
   const notBefore = new Date(Date.now() - Math.min(60_000, lifetime / 10));
   const notAfter = new Date(notBefore.getTime() + lifetime);
-  const { cert: caCert, signingKey } = await caSigner(ca);
-  const { keys, keyPem } = await generateEcKey();
   const cn = names.find((n) => n !== 'localhost' && !/^[\d.:]+$/.test(n)) ?? 'localhost';
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${cn}, O=Ollama Warden`,
-    issuer: caCert.subject,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey,
-    signingAlgorithm: SIGNING_ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      new x509.SubjectAlternativeNameExtension(sanEntries(names), false),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
-  });
-  return { certPem: cert.toString('pem') + '\n', keyPem };
+  return signLeafCert(ca, { subject: `CN=${cn}, O=Ollama Warden`, purpose: 'serverAuth', notBefore, notAfter, sans: names });
 }
 
 /** Why the certificate on disk cannot be reused, or null when it can. */
