@@ -3,7 +3,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { issuedKeyToJson, keyToJson, type KeyJson } from '../../admin/serialize.ts';
-import type { KeyInput } from '../../auth/key-service.ts';
+import type { IssuedKey, KeyInput } from '../../auth/key-service.ts';
+import type { KeyRecord } from '../../store/types.ts';
 import { notFound } from '../../errors.ts';
 import { cliContext, openStoreSession, type GlobalOptions, type StoreSession } from '../context.ts';
 import { parseDuration, parseExpiry, parsePositiveInt } from '../duration.ts';
@@ -70,6 +71,17 @@ function printKey(k: KeyJson, secret?: string): void {
   if (secret) process.stdout.write(`\nKey (shown once — store it now):\n\n  ${secret}\n\n`);
 }
 
+/** create/rotate: the only output that carries the secret. */
+function showIssued(issued: IssuedKey, json: boolean | undefined): void {
+  if (json) printJson(issuedKeyToJson(issued));
+  else printKey(keyToJson(issued.record), issued.key);
+}
+
+function showKey(rec: KeyRecord, json: boolean | undefined): void {
+  if (json) printJson(keyToJson(rec));
+  else printKey(keyToJson(rec));
+}
+
 async function withSession<T>(g: GlobalOptions, fn: (s: StoreSession) => Promise<T>): Promise<T> {
   const session = await openStoreSession(cliContext(g));
   try {
@@ -99,8 +111,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
       withSession(globals(), async (s) => {
         const input = (await keyInput(f, s)) as KeyInput;
         const issued = await s.keys.create(input, 'cli');
-        if (f.json) printJson(issuedKeyToJson(issued));
-        else printKey(keyToJson(issued.record), issued.key);
+        showIssued(issued, f.json);
       }),
     );
 
@@ -137,8 +148,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
     .action(async (id: string, f: KeyFlags) =>
       withSession(globals(), async (s) => {
         const rec = await s.keys.update(id, await keyInput(f, s), 'cli');
-        if (f.json) printJson(keyToJson(rec));
-        else printKey(keyToJson(rec));
+        showKey(rec, f.json);
       }),
     );
 
@@ -151,8 +161,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
       withSession(globals(), async (s) => {
         const grace = f.grace === '0' ? 0 : parseDuration(f.grace, '--grace');
         const issued = await s.keys.rotate(id, grace, 'cli');
-        if (f.json) printJson(issuedKeyToJson(issued));
-        else printKey(keyToJson(issued.record), issued.key);
+        showIssued(issued, f.json);
       }),
     );
 
