@@ -8,15 +8,8 @@ import { resolveDataDir } from '../../config/paths.ts';
 import { createLogger } from '../logger.ts';
 import { runInit } from './init.ts';
 
-export interface ServeOptions extends GlobalOptions {
-  listen?: string;
-  upstream?: string;
-  tlsMode?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  clientAuth?: string;
-  minTls?: string;
-  hostname?: string[];
+/** The config flags (commander gives them under the same names) plus the two plain-HTTP switches. */
+export interface ServeOptions extends GlobalOptions, ConfigFlags {
   insecureHttp?: boolean;
   iKnowThisIsExposed?: boolean;
 }
@@ -52,16 +45,8 @@ export async function runServe(o: ServeOptions): Promise<void> {
   if (isEmptyDataDir(dataDir)) {
     await runInit({ dataDir, config: o.config, yes: true, listen: o.listen, upstream: o.upstream, hostname: o.hostname, tls: o.insecureHttp ? undefined : o.tlsMode, tlsCert: o.tlsCert, tlsKey: o.tlsKey });
   }
-  const flags: ConfigFlags = {
-    listen: o.listen,
-    upstream: o.upstream,
-    tlsMode: o.insecureHttp ? 'off' : o.tlsMode,
-    tlsCert: o.tlsCert,
-    tlsKey: o.tlsKey,
-    clientAuth: o.clientAuth,
-    minTls: o.minTls,
-    hostname: o.hostname,
-  };
+  // flagLayer() reads only the config flags; --insecure-http means tls.mode off.
+  const flags: ConfigFlags = { ...o, tlsMode: o.insecureHttp ? 'off' : o.tlsMode };
   const ctx = cliContext({ dataDir, config: o.config }, flags);
   const running = await startServer({
     config: ctx.config,
