@@ -37,6 +37,10 @@ export interface KeysTable {
   concurrency: number | null;
   cert_fingerprint: string | null;
   ollama_pubkeys: string;
+  cap_num_ctx: number | null;
+  cap_num_predict: number | null;
+  /** seconds */
+  cap_keep_alive: number | null;
 }
 
 export interface ClientCertsTable {

@@ -89,6 +89,16 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('warden_audit_key_time_idx').on('warden_audit').columns(['key_id', 'time']).execute();
     },
   },
+  {
+    version: 2,
+    // Per-key caps on expensive requests (num_ctx, num_predict, keep_alive in seconds); null = no
+    // cap from the key. One column per statement: SQLite's ALTER TABLE adds only one at a time.
+    async up(db) {
+      for (const column of ['cap_num_ctx', 'cap_num_predict', 'cap_keep_alive']) {
+        await db.schema.alterTable('warden_keys').addColumn(column, 'integer').execute();
+      }
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -63,6 +63,9 @@ export function keyFromRow(r: Selectable<KeysTable>): KeyRecord {
     concurrency: r.concurrency,
     certFingerprint: r.cert_fingerprint,
     ollamaPubkeys: strings(r.ollama_pubkeys, 'warden_keys.ollama_pubkeys'),
+    capNumCtx: r.cap_num_ctx,
+    capNumPredict: r.cap_num_predict,
+    capKeepAlive: r.cap_keep_alive,
   };
 }
 
@@ -84,6 +87,9 @@ export function newKeyToRow(k: NewKey): Insertable<KeysTable> {
     concurrency: k.concurrency,
     cert_fingerprint: k.certFingerprint,
     ollama_pubkeys: JSON.stringify(k.ollamaPubkeys),
+    cap_num_ctx: k.capNumCtx ?? null,
+    cap_num_predict: k.capNumPredict ?? null,
+    cap_keep_alive: k.capKeepAlive ?? null,
   };
 }
 
@@ -103,6 +109,9 @@ export function keyPatchToRow(p: KeyPatch): Updateable<KeysTable> {
   if (p.concurrency !== undefined) row.concurrency = p.concurrency;
   if (p.certFingerprint !== undefined) row.cert_fingerprint = p.certFingerprint;
   if (p.ollamaPubkeys !== undefined) row.ollama_pubkeys = JSON.stringify(p.ollamaPubkeys);
+  if (p.capNumCtx !== undefined) row.cap_num_ctx = p.capNumCtx;
+  if (p.capNumPredict !== undefined) row.cap_num_predict = p.capNumPredict;
+  if (p.capKeepAlive !== undefined) row.cap_keep_alive = p.capKeepAlive;
   return row;
 }
 

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ErrorCode } from '../../src/errors.ts';
 import { openStore } from '../../src/store/index.ts';
+import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.ts';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '../helpers/postgres.ts';
 import { storeContract } from './contract.ts';
 import { newKey } from './contract/fixtures.ts';
@@ -74,6 +75,31 @@ void describe('postgres', { skip }, () => {
         assert.deepEqual(keys.rows, [{ id: k.id }]);
       } finally {
         await c.end();
+      }
+    });
+
+    void it('migrates a version-1 database (no per-key caps) up, keeping its keys, with caps null', async () => {
+      const url = await freshDatabase();
+      const s = await openStore({ url, dataDir: '/nonexistent' });
+      const k = await s.keys.create(newKey({ capNumCtx: null, capNumPredict: null, capKeepAlive: null }));
+      await s.close();
+      // Version 1 is today's schema without migration 2's columns.
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query('ALTER TABLE warden_keys DROP COLUMN cap_num_ctx, DROP COLUMN cap_num_predict, DROP COLUMN cap_keep_alive');
+        await c.query("UPDATE warden_meta SET value = '1' WHERE key = 'schema_version'");
+      } finally {
+        await c.end();
+      }
+      const upgraded = await openStore({ url, dataDir: '/nonexistent' });
+      try {
+        assert.equal(await upgraded.getMeta('schema_version'), String(LATEST_SCHEMA_VERSION));
+        assert.deepEqual(await upgraded.keys.get(k.id), k);
+        const capped = await upgraded.keys.update(k.id, { capNumCtx: 2048, capKeepAlive: 600 });
+        assert.deepEqual([capped.capNumCtx, capped.capNumPredict, capped.capKeepAlive], [2048, null, 600]);
+      } finally {
+        await upgraded.close();
       }
     });
 

@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ErrorCode } from '../../src/errors.ts';
 import { openStore } from '../../src/store/index.ts';
+import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.ts';
 import type { Store } from '../../src/store/types.ts';
 import { storeContract } from './contract.ts';
 import { auditEvent, newKey } from './contract/fixtures.ts';
@@ -87,6 +88,28 @@ void describe('sqlite store refuses a file it cannot trust, and leaves it untouc
       await assert.rejects(openStore({ url: 'sqlite:warden.db', dataDir: dir }), { code });
     });
   }
+});
+
+void describe('sqlite store schema upgrades', () => {
+  void it('migrates a version-1 database (no per-key caps) up, keeping its keys, with caps null', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'warden.db');
+    const s = await openStore({ url: 'sqlite:warden.db', dataDir: dir });
+    const k = await s.keys.create(newKey({ capNumCtx: null, capNumPredict: null, capKeepAlive: null }));
+    await s.close();
+    // Version 1 is today's schema without migration 2's columns.
+    const raw = new DatabaseSync(file);
+    for (const c of ['cap_num_ctx', 'cap_num_predict', 'cap_keep_alive']) raw.exec(`ALTER TABLE warden_keys DROP COLUMN ${c}`);
+    raw.exec("UPDATE warden_meta SET value = '1' WHERE key = 'schema_version'");
+    raw.close();
+    await assert.rejects(open(dir, 'sqlite:warden.db', true), { code: ErrorCode.STORE_UNAVAILABLE }, 'read-only cannot upgrade');
+
+    const upgraded = await open(dir);
+    assert.equal(await upgraded.getMeta('schema_version'), String(LATEST_SCHEMA_VERSION));
+    assert.deepEqual(await upgraded.keys.get(k.id), k);
+    const capped = await upgraded.keys.update(k.id, { capNumCtx: 2048, capKeepAlive: 600 });
+    assert.deepEqual([capped.capNumCtx, capped.capNumPredict, capped.capKeepAlive], [2048, null, 600]);
+  });
 });
 
 void describe('sqlite store files', () => {

@@ -28,6 +28,9 @@ export function newKey(over: Partial<NewKey> = {}): NewKey {
     concurrency: 4,
     certFingerprint: 'b'.repeat(64),
     ollamaPubkeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests'],
+    capNumCtx: 8192,
+    capNumPredict: 1024,
+    capKeepAlive: 1800,
     ...over,
   };
 }

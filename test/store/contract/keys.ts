@@ -9,7 +9,8 @@ export function keysContract(stores: OpenStores): void {
   void describe('keys', () => {
     const roundTrips: Array<[string, Parameters<typeof newKey>[0]]> = [
       ['every field set', {}],
-      ['every optional field null and lists empty', { models: [], expiresAt: null, rpm: null, tpm: null, concurrency: null, certFingerprint: null, ollamaPubkeys: [] }],
+      ['every optional field null and lists empty', { models: [], expiresAt: null, rpm: null, tpm: null, concurrency: null, certFingerprint: null, ollamaPubkeys: [], capNumCtx: null, capNumPredict: null, capKeepAlive: null }],
+      ['caps at the 32-bit integer limit', { capNumCtx: 2_147_483_647, capNumPredict: 1, capKeepAlive: 2_147_483_647 }],
       ['every scope and unicode in the name', { name: 'clé 🔑 "quoted"', scopes: ['inference', 'models:read', 'models:manage', 'admin', 'metrics'] }],
     ];
     for (const [label, over] of roundTrips) {
@@ -61,6 +62,9 @@ export function keysContract(stores: OpenStores): void {
       ['clears limits and the expiry', { rpm: null, tpm: null, concurrency: null, expiresAt: null }],
       ['binds a cert and ollama keys', { certFingerprint: 'd'.repeat(64), ollamaPubkeys: ['ssh-ed25519 AAAA1', 'ssh-ed25519 AAAA2'] }],
       ['unbinds a cert and ollama keys', { certFingerprint: null, ollamaPubkeys: [] }],
+      ['changes the caps', { capNumCtx: 2048, capNumPredict: 256, capKeepAlive: 60 }],
+      ['clears one cap and keeps the others', { capNumCtx: null }],
+      ['clears every cap', { capNumCtx: null, capNumPredict: null, capKeepAlive: null }],
     ];
     for (const [label, patch] of patches) {
       void it(`update ${label}, and only the patched fields change`, async () => {
