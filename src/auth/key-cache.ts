@@ -6,6 +6,7 @@
 import type { KeyRecord, Store } from '../store/types.ts';
 import { keyState } from '../store/types.ts';
 import { compileModelPatterns, type ModelMatcher } from '../policy/models.ts';
+import { keyCapsOf, type KeyCaps } from '../policy/caps.ts';
 import { compileOllamaKeyring, type OllamaKeyring } from './ollama-signature.ts';
 
 export interface CachedKey {
@@ -18,6 +19,8 @@ export interface CachedKey {
   ollamaBlobs: readonly string[];
   /** the same keys parsed once, for signature checks */
   ollamaKeyring: OllamaKeyring;
+  /** the key's own caps on expensive requests; null when it has none, so the gateway skips them */
+  caps: KeyCaps | null;
 }
 
 export interface KeyCacheOptions {
@@ -40,6 +43,7 @@ function compile(record: KeyRecord): CachedKey {
     hashes,
     ollamaBlobs: record.ollamaPubkeys.map((k) => k.split(/\s+/)[1] ?? '').filter(Boolean),
     ollamaKeyring: safeKeyring(record.ollamaPubkeys),
+    caps: keyCapsOf(record),
   };
 }
 

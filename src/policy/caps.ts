@@ -15,7 +15,12 @@
 // cap is filled in (in both modes: refusing every request that omits it would break every client).
 // A missing num_ctx or keep_alive means the operator's own server default and is left alone.
 //
+// A key may carry its own caps (`warden keys update --max-ctx …`). The cap in force for a field is
+// the lower of the server's and the key's, so a key can be held tighter than everyone else but
+// never looser; `mode` is the server's for both.
+//
 // Everything is compiled once at start-up; per request it is one Map lookup and a few field reads.
+// A request when neither the server nor the key has a cap returns before allocating anything.
 import { configError } from '../errors.ts';
 
 export type CapsMode = 'refuse' | 'clamp';
@@ -34,11 +39,30 @@ export type CapVerdict =
   | { ok: true; changed: true; body: Record<string, unknown>; notes: string[] }
   | { ok: false; message: string; reason: string };
 
-export interface CompiledCaps {
-  /** false when no cap is set: callers can skip the call entirely */
-  readonly active: boolean;
-  apply(routeName: string, body: unknown): CapVerdict;
+/** One key's caps (store fields capNumCtx, capNumPredict, capKeepAlive); null = no cap from the key. */
+export interface KeyCaps {
+  readonly numCtx: number | null;
+  readonly numPredict: number | null;
+  /** seconds */
+  readonly keepAlive: number | null;
 }
+
+/** The caps of a key record, or null when it has none (the gateway's cheap test per request). */
+export function keyCapsOf(r: { capNumCtx?: number | null; capNumPredict?: number | null; capKeepAlive?: number | null }): KeyCaps | null {
+  const numCtx = r.capNumCtx ?? null;
+  const numPredict = r.capNumPredict ?? null;
+  const keepAlive = r.capKeepAlive ?? null;
+  return numCtx === null && numPredict === null && keepAlive === null ? null : { numCtx, numPredict, keepAlive };
+}
+
+export interface CompiledCaps {
+  /** false when the server sets no cap: callers can skip the call for a key without caps */
+  readonly active: boolean;
+  /** `keyCaps`: the calling key's own caps, if any; the lower of it and the server's cap wins. */
+  apply(routeName: string, body: unknown, keyCaps?: KeyCaps | null): CapVerdict;
+}
+
+const UNCHANGED: CapVerdict = Object.freeze({ ok: true, changed: false } as const);
 
 type Where = 'options' | 'top';
 interface FieldRule {
@@ -99,6 +123,12 @@ export function keepAliveSeconds(v: unknown): number | null {
   return s < 0 ? Number.POSITIVE_INFINITY : s;
 }
 
+/** Whether the key's cap is the one in force. On a tie the server's is named: lifting the key's
+ *  would not let the request through. */
+function keyBinds(serverCap: number | null, keyCap: number | null): boolean {
+  return keyCap !== null && (serverCap === null || keyCap < serverCap);
+}
+
 /** Validates the config once; a bad keepAlive stops start-up naming the field. */
 export function compileCaps(cfg: CapsConfig): CompiledCaps {
   let keepAlive: number | null = null;
@@ -114,22 +144,26 @@ export function compileCaps(cfg: CapsConfig): CompiledCaps {
 
   return {
     active,
-    apply(routeName, body) {
-      const rules = active ? RULES.get(routeName) : undefined;
-      if (!rules || body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: true, changed: false };
+    apply(routeName, body, keyCaps) {
+      if (!active && !keyCaps) return UNCHANGED;
+      const rules = RULES.get(routeName);
+      if (!rules || body === null || typeof body !== 'object' || Array.isArray(body)) return UNCHANGED;
       const top = body as Record<string, unknown>;
       const rawOptions = top.options;
       if (rawOptions !== undefined && rawOptions !== null && (typeof rawOptions !== 'object' || Array.isArray(rawOptions))) {
         return { ok: false, message: '"options" must be a JSON object', reason: 'caps: options is not an object' };
       }
       const options = (rawOptions ?? undefined) as Record<string, unknown> | undefined;
-      const outTop: Record<string, unknown> = { ...top };
+      let outTop: Record<string, unknown> | undefined;
       let outOptions: Record<string, unknown> | undefined;
-      const notes: string[] = [];
+      let notes: string[] | undefined;
       let numPredictSeen = false;
 
       for (const rule of rules) {
-        const cap = limits[rule.cap];
+        const serverCap = limits[rule.cap];
+        const keyCap = keyCaps ? keyCaps[rule.cap] : null;
+        const byKey = keyBinds(serverCap, keyCap);
+        const cap = byKey ? keyCap : serverCap;
         if (cap === null) continue;
         const holder = rule.where === 'options' ? options : top;
         const name = rule.where === 'options' ? `options.${rule.field}` : rule.field;
@@ -145,26 +179,31 @@ export function compileCaps(cfg: CapsConfig): CompiledCaps {
         }
         if (value <= cap) continue;
         const shown = value === Number.POSITIVE_INFINITY ? 'unlimited' : String(raw);
+        const whose = byKey ? ' (key cap)' : '';
         if (!clamp) {
           return {
             ok: false,
-            message: `${name} ${shown} is over this server's limit of ${cap}${rule.cap === 'keepAlive' ? ' seconds' : ''}`,
-            reason: `caps: ${name} ${shown.slice(0, 32)} > ${cap}`,
+            message: `${name} ${shown} is over ${byKey ? "this key's" : "this server's"} limit of ${cap}${rule.cap === 'keepAlive' ? ' seconds' : ''}`,
+            reason: `caps: ${name} ${shown.slice(0, 32)} > ${cap}${whose}`,
           };
         }
         if (rule.where === 'options') (outOptions ??= { ...options })[rule.field] = cap;
-        else outTop[rule.field] = cap;
-        notes.push(`${name} ${shown.slice(0, 32)}→${cap}`);
+        else (outTop ??= { ...top })[rule.field] = cap;
+        (notes ??= []).push(`${name} ${shown.slice(0, 32)}→${cap}${whose}`);
       }
 
       // Ollama's default num_predict is unlimited: fill in the cap when the client named none.
-      const predictRule = limits.numPredict !== null ? rules.find((r) => r.cap === 'numPredict') : undefined;
-      if (predictRule && !numPredictSeen) {
-        if (predictRule.where === 'options') (outOptions ??= { ...options })[predictRule.field] = limits.numPredict;
-        else outTop[predictRule.field] = limits.numPredict;
-        notes.push(`${predictRule.where === 'options' ? 'options.' : ''}${predictRule.field} unset→${limits.numPredict}`);
+      const keyPredict = keyCaps ? keyCaps.numPredict : null;
+      const predictByKey = keyBinds(limits.numPredict, keyPredict);
+      const predictCap = predictByKey ? keyPredict : limits.numPredict;
+      const predictRule = predictCap !== null && !numPredictSeen ? rules.find((r) => r.cap === 'numPredict') : undefined;
+      if (predictRule) {
+        if (predictRule.where === 'options') (outOptions ??= { ...options })[predictRule.field] = predictCap;
+        else (outTop ??= { ...top })[predictRule.field] = predictCap;
+        (notes ??= []).push(`${predictRule.where === 'options' ? 'options.' : ''}${predictRule.field} unset→${predictCap}${predictByKey ? ' (key cap)' : ''}`);
       }
-      if (notes.length === 0) return { ok: true, changed: false };
+      if (!notes) return UNCHANGED;
+      outTop ??= { ...top };
       if (outOptions) outTop.options = outOptions;
       return { ok: true, changed: true, body: outTop, notes };
     },

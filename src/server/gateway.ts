@@ -268,8 +268,8 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     // Caps come after authorisation (a refused key learns nothing about them) and work on the
     // body already parsed; clamping means forwarding the re-serialised body, never the original.
     let capNote: string | null = null;
-    if (deps.caps.active && Buffer.isBuffer(body)) {
-      const capped = deps.caps.apply(route.name, json);
+    if ((deps.caps.active || key.caps !== null) && Buffer.isBuffer(body)) {
+      const capped = deps.caps.apply(route.name, json, key.caps);
       if (!capped.ok) return refuse(new WardenError(ErrorCode.FORBIDDEN_POLICY, capped.message, { status: 403, reason: capped.reason }));
       if (capped.changed) {
         body = Buffer.from(JSON.stringify(capped.body));
