@@ -118,6 +118,9 @@ export const securitySchema = z.strictObject({
   lockoutWindowSeconds: positiveInt.default(60),
   /** How long a locked-out address gets 429. */
   lockoutSeconds: positiveInt.default(300),
+  /** Milliseconds each 429 to a locked-out address is held back (a tarpit): a flooder waiting on
+   *  its answers gets at most one per connection per this interval. 0 answers at once. Default 1000. */
+  lockoutTarpitMs: z.number().int().min(0).max(60000).default(1000),
   /** Addresses of reverse proxies whose X-Forwarded-For is believed. Default none. */
   trustedProxies: z.array(z.string().min(1)).default([]),
 });

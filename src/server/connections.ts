@@ -19,6 +19,8 @@ export interface ConnectionInfo {
 
 export interface ConnState extends ConnectionInfo {
   socket: Socket;
+  /** a request on this connection is being held in the lockout tarpit */
+  tarpitted: boolean;
 }
 
 export class ConnectionTracker {
@@ -60,6 +62,7 @@ export class ConnectionTracker {
       openStreams: 0,
       requests: 0,
       since: new Date().toISOString(),
+      tarpitted: false,
     };
     this.states.set(socket, state);
     socket.once('close', () => this.states.delete(socket));
@@ -87,7 +90,7 @@ export class ConnectionTracker {
   }
 
   list(): ConnectionInfo[] {
-    return [...this.states.values()].map(({ socket: _socket, ...info }) => info);
+    return [...this.states.values()].map(({ socket: _socket, tarpitted: _tarpitted, ...info }) => info);
   }
 }
 

@@ -128,6 +128,34 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       finish(err.status, { reason: err.reason });
     };
 
+    // A locked-out address gets its 429 only after a pause: a flooder that waits for answers
+    // (every HTTP client does) is slowed to one refusal per connection per pause, so a flood from
+    // one address costs us almost nothing instead of a full TLS answer per attempt. A second
+    // request pipelined behind a held one would dodge that, so it closes the connection.
+    const tarpit = async (lockedFor: number): Promise<void> => {
+      const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
+        status: 429,
+        headers: { 'retry-after': String(lockedFor) },
+        reason: 'address locked out after repeated authentication failures',
+      });
+      const dropped = (why: string): void => {
+        refusedCode = err.code;
+        finish(429, { reason: `${err.reason}; ${why}` });
+      };
+      if (conn?.tarpitted) {
+        markRefused(socket);
+        socket.destroy();
+        return dropped('pipelined request, connection closed');
+      }
+      if (config.security.lockoutTarpitMs > 0) {
+        if (conn) conn.tarpitted = true;
+        await new Promise((r) => setTimeout(r, config.security.lockoutTarpitMs));
+        if (conn) conn.tarpitted = false;
+        if (socket.destroyed) return dropped('client left');
+      }
+      refuse(err);
+    };
+
     const framing = checkRequestFraming(req, config.limits.maxHeaders);
     if (framing) return refuse(framing, true);
 
@@ -138,15 +166,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     const address = event.clientAddress ?? 'unknown';
     const lockedFor = deps.lockout.isLocked(address);
-    if (lockedFor > 0) {
-      return refuse(
-        new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
-          status: 429,
-          headers: { 'retry-after': String(lockedFor) },
-          reason: 'address locked out after repeated authentication failures',
-        }),
-      );
-    }
+    if (lockedFor > 0) return tarpit(lockedFor);
 
     const canon = canonicalPath(req.url ?? '/');
     if ('error' in canon) {

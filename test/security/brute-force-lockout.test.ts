@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
-import { assertStillServes, auditLines, waitForAudit } from './helpers.ts';
+import { assertStillServes, auditLines, collect, head, openTls, waitForAudit } from './helpers.ts';
 
 const FAILURES = 5;
-const LOCKOUT_SECONDS = 3;
+const LOCKOUT_SECONDS = 4;
+const TARPIT_MS = 300;
 const PROXY = '127.0.0.4';
 let fake: FakeOllama;
 let w: RunningWarden;
@@ -26,6 +27,7 @@ before(async () => {
       WARDEN_SECURITY_LOCKOUT_FAILURES: String(FAILURES),
       WARDEN_SECURITY_LOCKOUT_WINDOW_SECONDS: '60',
       WARDEN_SECURITY_LOCKOUT_SECONDS: String(LOCKOUT_SECONDS),
+      WARDEN_SECURITY_LOCKOUT_TARPIT_MS: String(TARPIT_MS),
       WARDEN_SECURITY_TRUSTED_PROXIES: PROXY,
     },
   });
@@ -75,14 +77,31 @@ describe('failed-authentication lockout per client address', () => {
     await assertStillServes(w, fake);
   });
 
-  it('answers a flood from a locked-out address cheaply (no store lookup, no slow-down)', async () => {
+  it('tarpits a flood from a locked-out address: every attempt gets 429, at most one per connection per pause', async () => {
     const attacker = from('127.0.0.2');
+    const before = fake.requests.length;
     const t0 = performance.now();
-    const statuses = await Promise.all(Array.from({ length: 100 }, (_, i) => hit(attacker, guess(1000 + i)).then((r) => r.status)));
+    // 40 attempts over the agent's 8 connections: 5 rounds, each held TARPIT_MS before its 429.
+    const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => hit(attacker, guess(1000 + i)).then((r) => r.status)));
     const ms = performance.now() - t0;
     assert.ok(statuses.every((s) => s === 429), `statuses: ${[...new Set(statuses)].join(',')}`);
-    // With the progressive slow-down (up to 2 s per failure) this would take ~25 s over 8 connections.
-    assert.ok(ms < 6000, `100 locked-out requests took ${Math.round(ms)} ms`);
+    assert.ok(ms >= 4 * TARPIT_MS, `40 locked-out requests over 8 connections took only ${Math.round(ms)} ms: answered without the tarpit`);
+    assert.equal(fake.requests.length, before, 'a locked-out request reached Ollama');
+    // Nobody else waits: the pause is a timer, not a blocked server.
+    const t1 = performance.now();
+    assert.equal((await hit(from('127.0.0.3'), w.adminKey)).status, 200);
+    assert.ok(performance.now() - t1 < TARPIT_MS, 'another address was slowed down by the tarpit');
+  });
+
+  it('closes a connection that pipelines requests behind a held 429 (tarpit evasion by pipelining)', async () => {
+    const s = await openTls(w, { localAddress: '127.0.0.2' });
+    const result = collect(s, 3000);
+    const one = head('GET /api/version HTTP/1.1', 'Host: localhost', `Authorization: Bearer ${guess(5000)}`);
+    s.write(one + one + one);
+    const r = await result;
+    assert.ok(r.closed, 'the server kept a pipelining locked-out connection open');
+    assert.ok(r.elapsedMs < TARPIT_MS + 1500, `closed after ${r.elapsedMs} ms`);
+    await waitForAudit(w, (l) => l.status === 429 && /pipelined/.test(l.reason ?? ''));
   });
 
   it('audits each lockout refusal with its address', async () => {
