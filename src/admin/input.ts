@@ -2,6 +2,7 @@
 // CA and store take. Messages follow the CLI's form "FIELD: got VALUE; what is allowed" so the UI
 // can show them next to the field and a user sees the same words in both places.
 import { ErrorCode, WardenError } from '../errors.ts';
+import type { KeyInput } from '../auth/key-service.ts';
 
 export function invalidField(field: string, message: string): WardenError {
   return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { status: 400 });
@@ -53,6 +54,32 @@ export function optLimit(field: string, value: unknown): number | null | undefin
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
   throw invalidField(field, `got ${JSON.stringify(value)}; expected a whole number above 0`);
+}
+
+type CapFields = Pick<KeyInput, 'capNumCtx' | 'capNumPredict' | 'capKeepAlive'>;
+
+/** `caps`: `{numCtx, numPredict, keepAlive}` as keys are serialised, each optional (absent = keep
+ *  as is, null or "" = no cap); keepAlive in seconds or a duration like "30m". `caps: null` clears
+ *  all three. Errors name the CLI flag (max-ctx …), the key service's words for the same field. */
+export function optCaps(value: unknown): CapFields {
+  if (value === undefined) return {};
+  if (value === null) return { capNumCtx: null, capNumPredict: null, capKeepAlive: null };
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalidField('caps', `got ${JSON.stringify(value)}; an object like {"numCtx": 8192, "keepAlive": "30m"}`);
+  const c = value as Record<string, unknown>;
+  for (const k of Object.keys(c)) {
+    if (k !== 'numCtx' && k !== 'numPredict' && k !== 'keepAlive') throw invalidField(`caps.${k}`, 'unknown field; allowed: numCtx, numPredict, keepAlive');
+  }
+  const out: CapFields = {};
+  const numCtx = optLimit('max-ctx', c.numCtx);
+  if (numCtx !== undefined) out.capNumCtx = numCtx;
+  const numPredict = optLimit('max-predict', c.numPredict);
+  if (numPredict !== undefined) out.capNumPredict = numPredict;
+  const ka = c.keepAlive;
+  // A number (or numeric text) goes to the key service as is, so 0 or 1.5 gets its message.
+  if (typeof ka === 'string' && /^\s*\d+\s*[smhdw]\s*$/.test(ka)) out.capKeepAlive = parseDuration('max-keep-alive', ka);
+  else if (typeof ka === 'string' && !/^\s*(-?\d+(\.\d+)?)?\s*$/.test(ka)) throw invalidField('max-keep-alive', `got ${JSON.stringify(ka)}; seconds or a duration like 30m or 1h`);
+  else if (ka !== undefined) out.capKeepAlive = optLimit('max-keep-alive', ka);
+  return out;
 }
 
 export function requiredString(field: string, value: unknown, max = 200): string {

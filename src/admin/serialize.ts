@@ -19,6 +19,9 @@ export interface KeyJson {
   ollamaPubkeys: string[];
   /** While a rotation's grace period runs: when the previous secret stops working. */
   graceUntil: string | null;
+  /** The key's own caps on expensive requests (keepAlive in seconds); null = no cap from the key.
+   *  The server's caps (config `caps`) apply as well: the lower one is in force. */
+  caps: { numCtx: number | null; numPredict: number | null; keepAlive: number | null };
 }
 
 /** A key issued by create or rotate: the only shape that carries `key`. */
@@ -47,6 +50,7 @@ export function keyToJson(record: KeyRecord, now: Date = new Date()): KeyJson {
     certFingerprint: record.certFingerprint,
     ollamaPubkeys: [...record.ollamaPubkeys],
     graceUntil: graceOpen ? iso(record.previousExpiresAt) : null,
+    caps: { numCtx: record.capNumCtx ?? null, numPredict: record.capNumPredict ?? null, keepAlive: record.capKeepAlive ?? null },
   };
 }
 

@@ -18,6 +18,10 @@ export interface KeyInput {
   concurrency?: number | null;
   certFingerprint?: string | null;
   ollamaPubkeys?: readonly string[];
+  /** Caps on expensive requests (largest num_ctx, num_predict, keep_alive in seconds); null = none. */
+  capNumCtx?: number | null;
+  capNumPredict?: number | null;
+  capKeepAlive?: number | null;
 }
 
 export interface IssuedKey {
@@ -60,6 +64,17 @@ export function validateModels(models: readonly string[] | undefined): string[] 
 function validateLimit(field: string, v: number | null | undefined): number | null {
   if (v === undefined || v === null) return null;
   if (!Number.isInteger(v) || v <= 0) throw invalid(field, `got ${JSON.stringify(v)}; a whole number above 0`);
+  return v;
+}
+
+// The store keeps caps in 32-bit INTEGER columns (PostgreSQL refuses more); ~68 years of
+// keep_alive or a 2-billion-token context is no cap anyone needs.
+const MAX_CAP = 2_147_483_647;
+
+/** Caps are named by their CLI flags (max-ctx, max-predict, max-keep-alive), as the UI shows them. */
+function validateCap(field: string, v: number | null | undefined, unit = ''): number | null {
+  if (v === undefined || v === null) return null;
+  if (!Number.isInteger(v) || v <= 0 || v > MAX_CAP) throw invalid(field, `got ${JSON.stringify(v)}; a whole number${unit} from 1 to ${MAX_CAP}`);
   return v;
 }
 
@@ -119,6 +134,9 @@ export class KeyService {
       concurrency: validateLimit('concurrency', input.concurrency),
       certFingerprint: validateFingerprint(input.certFingerprint),
       ollamaPubkeys: validatePubkeys(input.ollamaPubkeys),
+      capNumCtx: validateCap('max-ctx', input.capNumCtx),
+      capNumPredict: validateCap('max-predict', input.capNumPredict),
+      capKeepAlive: validateCap('max-keep-alive', input.capKeepAlive, ' of seconds'),
     });
     this.audit({ kind: 'key.create', keyId: id, keyName: name, actor, reason: `scopes=${scopes.join(',')} models=${models.join(',') || '*'}` });
     return { record, key };
@@ -152,6 +170,9 @@ export class KeyService {
     if (input.concurrency !== undefined) patch.concurrency = validateLimit('concurrency', input.concurrency);
     if (input.certFingerprint !== undefined) patch.certFingerprint = validateFingerprint(input.certFingerprint);
     if (input.ollamaPubkeys !== undefined) patch.ollamaPubkeys = validatePubkeys(input.ollamaPubkeys);
+    if (input.capNumCtx !== undefined) patch.capNumCtx = validateCap('max-ctx', input.capNumCtx);
+    if (input.capNumPredict !== undefined) patch.capNumPredict = validateCap('max-predict', input.capNumPredict);
+    if (input.capKeepAlive !== undefined) patch.capKeepAlive = validateCap('max-keep-alive', input.capKeepAlive, ' of seconds');
     const record = await this.store.keys.update(current.id, patch);
     this.audit({ kind: 'key.update', keyId: record.id, keyName: record.name, actor, reason: `fields=${Object.keys(patch).join(',')}` });
     return record;

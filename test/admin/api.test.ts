@@ -111,6 +111,50 @@ void test('bad key form values get the same field-named message as the CLI (the 
   assert.throws(() => parseDuration('a while', 'grace'), (err: Error) => err.message === grace.body.error);
 });
 
+void test('keys: caps are created and PATCHed field by field, null clears one, caps: null clears all', async () => {
+  const created = await api('POST', '/keys', { name: 'capped', caps: { numCtx: 4096, keepAlive: '30m' } });
+  assert.equal(created.status, 201, created.text);
+  assert.deepEqual(created.body.caps, { numCtx: 4096, numPredict: null, keepAlive: 1800 });
+  const id = created.body.id as string;
+
+  const patched = await api('PATCH', `/keys/${id}`, { caps: { numPredict: '256' } });
+  assert.equal(patched.status, 200, patched.text);
+  assert.deepEqual(patched.body.caps, { numCtx: 4096, numPredict: 256, keepAlive: 1800 }, 'fields not named keep their value');
+  const rec = await h.store.keys.get(id);
+  assert.deepEqual([rec?.capNumCtx, rec?.capNumPredict, rec?.capKeepAlive], [4096, 256, 1800], 'stored');
+
+  const seconds = await api('PATCH', `/keys/${id}`, { caps: { numCtx: null, keepAlive: 90 } });
+  assert.deepEqual(seconds.body.caps, { numCtx: null, numPredict: 256, keepAlive: 90 });
+  assert.deepEqual((await api('GET', `/keys/${id}`)).body.caps, { numCtx: null, numPredict: 256, keepAlive: 90 });
+
+  const cleared = await api('PATCH', `/keys/${id}`, { caps: null });
+  assert.deepEqual(cleared.body.caps, { numCtx: null, numPredict: null, keepAlive: null });
+  assert.equal((await h.store.keys.get(id))?.capNumPredict, null);
+  assert.equal((await api('DELETE', `/keys/${id}`)).status, 204);
+});
+
+void test('bad caps get a 400 naming the field, in the key service\'s words', async () => {
+  const cases: Array<{ caps: unknown; field: string }> = [
+    { caps: { numCtx: -1 }, field: 'max-ctx' },
+    { caps: { numCtx: 1.5 }, field: 'max-ctx' },
+    { caps: { numPredict: 'lots' }, field: 'max-predict' },
+    { caps: { numPredict: 2 ** 31 }, field: 'max-predict' },
+    { caps: { keepAlive: 0 }, field: 'max-keep-alive' },
+    { caps: { keepAlive: 'forever' }, field: 'max-keep-alive' },
+    { caps: { keepAlive: -1 }, field: 'max-keep-alive' },
+    { caps: { numCTX: 5 }, field: 'caps.numCTX' },
+    { caps: 8192, field: 'caps' },
+  ];
+  for (const c of cases) {
+    const res = await api('PATCH', `/keys/${h.adminKeyId}`, { caps: c.caps });
+    assert.equal(res.status, 400, JSON.stringify(c.caps));
+    assert.equal(res.body.field, c.field, `got ${res.body.field}, want ${c.field} (${res.body.error})`);
+  }
+  const viaApi = await api('POST', '/keys', { name: 'x', caps: { numCtx: -1 } });
+  await assert.rejects(h.keyService.create({ name: 'x', capNumCtx: -1 }, 'cli'), (err) => isWardenError(err) && err.message === viaApi.body.error);
+  assert.deepEqual((await api('GET', `/keys/${h.adminKeyId}`)).body.caps, { numCtx: null, numPredict: null, keepAlive: null }, 'nothing was changed');
+});
+
 void test('client certificates: issue returns the bundle once, list shows it, revoke marks it', async () => {
   const issued = await api('POST', '/certs', { name: 'phone', days: 30 });
   assert.equal(issued.status, 201);

@@ -154,6 +154,49 @@ describe('keys --json shapes (DESIGN §7)', () => {
     assert.match(missing.stderr, /not found/);
   });
 
+  it('create and update take --max-ctx, --max-predict, --max-keep-alive (off removes one); --json has caps in seconds', async () => {
+    const created = await runCli(['keys', 'create', '--name', 'capped', '--max-ctx', '4096', '--max-predict', '512', '--max-keep-alive', '30m', '--json'], { dataDir: d });
+    assert.equal(created.code, 0, created.stderr);
+    const k = JSON.parse(created.stdout) as { id: string; caps: unknown };
+    assert.deepEqual(k.caps, { numCtx: 4096, numPredict: 512, keepAlive: 1800 });
+
+    const seconds = await runCli(['keys', 'update', k.id, '--max-keep-alive', '90', '--json'], { dataDir: d });
+    assert.equal(seconds.code, 0, seconds.stderr);
+    assert.deepEqual((JSON.parse(seconds.stdout) as { caps: unknown }).caps, { numCtx: 4096, numPredict: 512, keepAlive: 90 }, 'flags not given keep their value');
+
+    const off = await runCli(['keys', 'update', k.id, '--max-ctx', 'off', '--max-keep-alive', '1h', '--json'], { dataDir: d });
+    assert.equal(off.code, 0, off.stderr);
+    assert.deepEqual((JSON.parse(off.stdout) as { caps: unknown }).caps, { numCtx: null, numPredict: 512, keepAlive: 3600 });
+
+    const show = await runCli(['keys', 'show', k.id], { dataDir: d });
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /caps:\s+num_ctx -, num_predict 512, keep_alive 1h/);
+    const list = await runCli(['keys', 'list'], { dataDir: d });
+    assert.match(list.stdout, /CAPS/);
+    assert.match(list.stdout, /capped .*predict=512,keep=1h/);
+    const listJson = JSON.parse((await runCli(['keys', 'list', '--json'], { dataDir: d })).stdout) as Array<{ name: string; caps: unknown }>;
+    assert.deepEqual(listJson.find((x) => x.name === 'admin')?.caps, { numCtx: null, numPredict: null, keepAlive: null }, 'null when unset');
+    assert.deepEqual(listJson.find((x) => x.name === 'capped')?.caps, { numCtx: null, numPredict: 512, keepAlive: 3600 });
+  });
+
+  it('refuses bad caps with exit code 2 naming the flag, and changes nothing', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--max-ctx', '0'], /--max-ctx/],
+      [['--max-ctx', 'big'], /--max-ctx/],
+      [['--max-predict', '-1'], /--max-predict/],
+      [['--max-predict', '3000000000'], /max-predict: .*2147483647/],
+      [['--max-keep-alive', 'forever'], /--max-keep-alive/],
+      [['--max-keep-alive', '0m'], /max-keep-alive: /],
+    ];
+    for (const [flags, want] of cases) {
+      const r = await runCli(['keys', 'create', '--name', 'bad-caps', ...flags], { dataDir: d });
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, want);
+    }
+    const list = JSON.parse((await runCli(['keys', 'list', '--json'], { dataDir: d })).stdout) as Array<{ name: string }>;
+    assert.ok(!list.some((k) => k.name === 'bad-caps'));
+  });
+
   it('delete removes the key and the action is in the audit log', async () => {
     const r = await runCli(['keys', 'create', '--name', 'temp', '--json'], { dataDir: d });
     const k = JSON.parse(r.stdout) as { id: string };

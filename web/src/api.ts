@@ -122,6 +122,8 @@ export interface KeyJson {
   certFingerprint: string | null;
   ollamaPubkeys: string[];
   graceUntil: string | null;
+  /** The key's own caps; keepAlive in seconds; null = no cap from the key (the server's may apply). */
+  caps: { numCtx: number | null; numPredict: number | null; keepAlive: number | null };
   key?: string;
 }
 

@@ -7,9 +7,9 @@ import type { AdminKeyPatch } from '../deps.ts';
 import { actorOf } from '../auth.ts';
 import { ADMIN_PREFIX } from '../http.ts';
 import { issuedKeyToJson, keyToJson } from '../serialize.ts';
-import { objectBody, onlyFields, optLimit, optString, optStringList, parseDuration, parseExpires, requiredString } from '../input.ts';
+import { objectBody, onlyFields, optCaps, optLimit, optString, optStringList, parseDuration, parseExpires, requiredString } from '../input.ts';
 
-const EDITABLE = ['name', 'scopes', 'models', 'expires', 'expiresAt', 'rpm', 'tpm', 'concurrency', 'certFingerprint', 'ollamaPubkeys'] as const;
+const EDITABLE = ['name', 'scopes', 'models', 'expires', 'expiresAt', 'rpm', 'tpm', 'concurrency', 'certFingerprint', 'ollamaPubkeys', 'caps'] as const;
 
 /** Reads the fields shared by create and edit; undefined = not given (keep as is). */
 function readKeyFields(body: Record<string, unknown>): AdminKeyPatch {
@@ -30,6 +30,7 @@ function readKeyFields(body: Record<string, unknown>): AdminKeyPatch {
   if (fp !== undefined) out.certFingerprint = fp;
   const pubkeys = optStringList('ollama-pubkey', body.ollamaPubkeys);
   if (pubkeys !== undefined) out.ollamaPubkeys = pubkeys;
+  Object.assign(out, optCaps(body.caps));
   return out;
 }
 

@@ -22,6 +22,9 @@ interface KeyFlags {
   concurrency?: string;
   ollamaPubkey?: string[];
   bindCert?: string;
+  maxCtx?: string;
+  maxPredict?: string;
+  maxKeepAlive?: string;
   json?: boolean;
 }
 
@@ -29,6 +32,32 @@ interface KeyFlags {
 function readPubkey(v: string): string {
   if (!v.startsWith('ssh-') && existsSync(v)) return readFileSync(v, 'utf8').trim();
   return v;
+}
+
+/** `--max-keep-alive`: seconds (`600`) or a duration (`30m`, `1h`), or off. */
+function keepAliveFlag(v: string): number | null {
+  if (v === 'off') return null;
+  return /^\s*\d+\s*$/.test(v) ? parsePositiveInt(v, '--max-keep-alive') : parseDuration(v, '--max-keep-alive');
+}
+
+/** 1800 → "30m": how a keep-alive cap is shown to people (JSON keeps the seconds). */
+function fmtSeconds(s: number): string {
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  if (s % 60 === 0) return `${s / 60}m`;
+  return `${s}s`;
+}
+
+function capsText(c: KeyJson['caps']): string {
+  return `num_ctx ${c.numCtx ?? '-'}, num_predict ${c.numPredict ?? '-'}, keep_alive ${c.keepAlive === null ? '-' : fmtSeconds(c.keepAlive)}`;
+}
+
+/** For the list table: only the caps that are set, e.g. "ctx=2048,keep=30m", or "-". */
+function shortCaps(c: KeyJson['caps']): string {
+  const parts: string[] = [];
+  if (c.numCtx !== null) parts.push(`ctx=${c.numCtx}`);
+  if (c.numPredict !== null) parts.push(`predict=${c.numPredict}`);
+  if (c.keepAlive !== null) parts.push(`keep=${fmtSeconds(c.keepAlive)}`);
+  return parts.join(',') || '-';
 }
 
 async function keyInput(f: KeyFlags, session: StoreSession): Promise<Partial<KeyInput>> {
@@ -40,6 +69,9 @@ async function keyInput(f: KeyFlags, session: StoreSession): Promise<Partial<Key
   if (f.rpm !== undefined) input.rpm = f.rpm === 'off' ? null : parsePositiveInt(f.rpm, '--rpm');
   if (f.tpm !== undefined) input.tpm = f.tpm === 'off' ? null : parsePositiveInt(f.tpm, '--tpm');
   if (f.concurrency !== undefined) input.concurrency = f.concurrency === 'off' ? null : parsePositiveInt(f.concurrency, '--concurrency');
+  if (f.maxCtx !== undefined) input.capNumCtx = f.maxCtx === 'off' ? null : parsePositiveInt(f.maxCtx, '--max-ctx');
+  if (f.maxPredict !== undefined) input.capNumPredict = f.maxPredict === 'off' ? null : parsePositiveInt(f.maxPredict, '--max-predict');
+  if (f.maxKeepAlive !== undefined) input.capKeepAlive = keepAliveFlag(f.maxKeepAlive);
   if (f.ollamaPubkey) input.ollamaPubkeys = f.ollamaPubkey.map(readPubkey);
   if (f.bindCert !== undefined) {
     if (f.bindCert === 'none') input.certFingerprint = null;
@@ -63,6 +95,7 @@ function printKey(k: KeyJson, secret?: string): void {
     ['last used', k.lastUsedAt ?? 'never'],
     ['expires', k.expiresAt ?? 'never'],
     ['limits', `rpm ${k.rpm ?? '-'}, tpm ${k.tpm ?? '-'}, concurrency ${k.concurrency ?? '-'}`],
+    ['caps', capsText(k.caps)],
   ];
   if (k.certFingerprint) fields.push(['bound cert', k.certFingerprint]);
   if (k.ollamaPubkeys.length) fields.push(['ollama keys', k.ollamaPubkeys.map((p) => p.slice(0, 30) + '…').join(', ')]);
@@ -102,6 +135,9 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
       .option('--rpm <n>', 'requests per minute (or off)')
       .option('--tpm <n>', 'tokens per minute (or off)')
       .option('--concurrency <n>', 'concurrent requests (or off)')
+      .option('--max-ctx <n>', 'largest options.num_ctx this key may ask for (or off); the server cap applies too')
+      .option('--max-predict <n>', 'largest num_predict / max_tokens (or off); filled in when a request names none')
+      .option('--max-keep-alive <dur>', 'longest keep_alive: seconds or a duration like 30m, 1h (or off)')
       .option('--ollama-pubkey <key>', 'ollama CLI public key text or .pub file (repeatable)', collect)
       .option('--bind-cert <name>', 'only accept this key over a connection with this client certificate');
 
@@ -125,8 +161,8 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
         if (f.json) return printJson(list);
         if (list.length === 0) return void process.stdout.write('no keys\n');
         printTable([
-          ['ID', 'NAME', 'STATE', 'SCOPES', 'MODELS', 'LAST USED', 'EXPIRES'],
-          ...list.map((k) => [k.id, k.name, k.state, k.scopes.join(','), k.models.join(',') || '*', k.lastUsedAt ?? 'never', k.expiresAt ?? 'never']),
+          ['ID', 'NAME', 'STATE', 'SCOPES', 'MODELS', 'CAPS', 'LAST USED', 'EXPIRES'],
+          ...list.map((k) => [k.id, k.name, k.state, k.scopes.join(','), k.models.join(',') || '*', shortCaps(k.caps), k.lastUsedAt ?? 'never', k.expiresAt ?? 'never']),
         ]);
       }),
     );
@@ -143,7 +179,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
       }),
     );
 
-  withKeyFlags(keys.command('update <id>').description('change scopes, models, limits, expiry or bindings').option('--name <name>', 'rename'))
+  withKeyFlags(keys.command('update <id>').description('change scopes, models, limits, caps, expiry or bindings').option('--name <name>', 'rename'))
     .option('--json', 'machine-readable output')
     .action(async (id: string, f: KeyFlags) =>
       withSession(globals(), async (s) => {

@@ -21,7 +21,23 @@ interface FormState {
   rpm: string;
   tpm: string;
   concurrency: string;
+  maxCtx: string;
+  maxPredict: string;
+  maxKeepAlive: string;
 }
+
+/** 1800 → "30m", as the keep-alive field accepts it back. */
+function fmtSeconds(s: number): string {
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  if (s % 60 === 0) return `${s / 60}m`;
+  return `${s}s`;
+}
+
+const CAP_FIELDS = [
+  ['maxCtx', 'numCtx'],
+  ['maxPredict', 'numPredict'],
+  ['maxKeepAlive', 'keepAlive'],
+] as const;
 
 function toForm(k: KeyJson | null): FormState {
   return {
@@ -32,6 +48,9 @@ function toForm(k: KeyJson | null): FormState {
     rpm: k?.rpm?.toString() ?? '',
     tpm: k?.tpm?.toString() ?? '',
     concurrency: k?.concurrency?.toString() ?? '',
+    maxCtx: k?.caps.numCtx?.toString() ?? '',
+    maxPredict: k?.caps.numPredict?.toString() ?? '',
+    maxKeepAlive: k?.caps.keepAlive ? fmtSeconds(k.caps.keepAlive) : '',
   };
 }
 
@@ -54,6 +73,9 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
     if (changed('models')) body.models = f.models;
     if (changed('expires')) body.expires = f.expires.trim() === '' ? null : f.expires.trim();
     for (const k of ['rpm', 'tpm', 'concurrency'] as const) if (changed(k)) body[k] = f[k].trim() === '' ? null : f[k].trim();
+    const caps: Record<string, string | null> = {};
+    for (const [form, api] of CAP_FIELDS) if (changed(form)) caps[api] = f[form].trim() === '' ? null : f[form].trim();
+    if (Object.keys(caps).length > 0) body.caps = caps;
     try {
       const saved = initial ? await api<KeyJson>('PATCH', `/keys/${initial.id}`, body) : await api<KeyJson>('POST', '/keys', body);
       onSaved(saved);
@@ -64,7 +86,7 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
     }
   };
 
-  const general = err && !fieldError(err, 'name', 'scope', 'model', 'expires', 'rpm', 'tpm', 'concurrency') ? errorText(err) : null;
+  const general = err && !fieldError(err, 'name', 'scope', 'model', 'expires', 'rpm', 'tpm', 'concurrency', 'max-ctx', 'max-predict', 'max-keep-alive') ? errorText(err) : null;
   return (
     <form class="form" onSubmit={(e) => void submit(e)} data-testid="key-form" noValidate>
       {general ? <Banner tone="error">{general}</Banner> : null}
@@ -100,6 +122,15 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
         </Field>
         <Field label="Concurrent requests" error={fieldError(err, 'concurrency')}>
           <input name="concurrency" inputMode="numeric" value={f.concurrency} onInput={set('concurrency')} placeholder="unlimited" />
+        </Field>
+        <Field label="Max context (num_ctx)" error={fieldError(err, 'max-ctx')} hint="The server's cap applies too; the lower one wins">
+          <input name="maxCtx" inputMode="numeric" value={f.maxCtx} onInput={set('maxCtx')} placeholder="no cap" />
+        </Field>
+        <Field label="Max tokens per answer (num_predict)" error={fieldError(err, 'max-predict')} hint="Filled in when a request names none">
+          <input name="maxPredict" inputMode="numeric" value={f.maxPredict} onInput={set('maxPredict')} placeholder="no cap" />
+        </Field>
+        <Field label="Max keep-alive" error={fieldError(err, 'max-keep-alive')} hint="Seconds or a duration like 30m, 1h">
+          <input name="maxKeepAlive" value={f.maxKeepAlive} onInput={set('maxKeepAlive')} placeholder="no cap" autoComplete="off" />
         </Field>
       </div>
       <div class="actions">
@@ -236,7 +267,14 @@ export function KeysPage() {
                     <td data-label="Expires" class="small">{k.expiresAt ? fmtTime(k.expiresAt) : <span class="muted">never</span>}</td>
                     <td data-label="Last used" class="small">{fmtRelative(k.lastUsedAt)}</td>
                     <td data-label="Limits" class="small">
-                      {[k.rpm ? `${k.rpm} rpm` : null, k.tpm ? `${k.tpm} tpm` : null, k.concurrency ? `${k.concurrency} conc.` : null].filter(Boolean).join(' · ') || <span class="muted">none</span>}
+                      {[
+                        k.rpm ? `${k.rpm} rpm` : null,
+                        k.tpm ? `${k.tpm} tpm` : null,
+                        k.concurrency ? `${k.concurrency} conc.` : null,
+                        k.caps.numCtx ? `ctx ≤ ${k.caps.numCtx}` : null,
+                        k.caps.numPredict ? `predict ≤ ${k.caps.numPredict}` : null,
+                        k.caps.keepAlive ? `keep-alive ≤ ${fmtSeconds(k.caps.keepAlive)}` : null,
+                      ].filter(Boolean).join(' · ') || <span class="muted">none</span>}
                     </td>
                     <td data-label="Actions" class="right nowrap">
                       {k.state !== 'revoked' ? (
