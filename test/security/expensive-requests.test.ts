@@ -2,39 +2,44 @@
 // `num_ctx`, an unlimited `num_predict` / `max_tokens`, or `keep_alive: -1`. Config `caps` puts
 // optional ceilings on them; `caps.mode: refuse` answers 403 before Ollama sees anything,
 // `caps.mode: clamp` forwards the request rewritten to the cap. Both are checked at the real
-// boundary: what the fake Ollama actually received.
+// boundary: what the fake Ollama actually received. A key can carry its own caps
+// (`keys create --max-ctx …`); the lower of the server's and the key's is in force, in the
+// server's mode, and a server without caps still enforces a key's.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startFakeOllama, type FakeOllama, type RecordedRequest } from '../helpers/fake-ollama.ts';
 import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
 import { compileCaps, keepAliveSeconds, parseGoDuration } from '../../src/policy/caps.ts';
-import { waitForAudit } from './helpers.ts';
+import { createKeyViaCli, waitForAudit } from './helpers.ts';
 
 const CAPS = { WARDEN_CAPS_NUM_CTX: '8192', WARDEN_CAPS_NUM_PREDICT: '512', WARDEN_CAPS_KEEP_ALIVE: '30m' };
 let fake: FakeOllama;
 let refuse: RunningWarden;
 let clamp: RunningWarden;
+/** no server caps at all: only keys' own caps apply */
+let uncapped: RunningWarden;
 
 before(async () => {
   fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  [refuse, clamp] = await Promise.all([
+  [refuse, clamp, uncapped] = await Promise.all([
     startWarden({ upstream: fake.url, env: { ...CAPS, WARDEN_CAPS_MODE: 'refuse' } }),
     startWarden({ upstream: fake.url, env: { ...CAPS, WARDEN_CAPS_MODE: 'clamp' } }),
+    startWarden({ upstream: fake.url }),
   ]);
 });
 
 after(async () => {
-  await Promise.all([refuse?.stop(), clamp?.stop()]);
+  await Promise.all([refuse?.stop(), clamp?.stop(), uncapped?.stop()]);
   await fake?.close();
-  for (const w of [refuse, clamp]) if (w) removeDir(w.dataDir);
+  for (const w of [refuse, clamp, uncapped]) if (w) removeDir(w.dataDir);
 });
 
-async function send(w: RunningWarden, path: string, body: unknown): Promise<{ status: number; text: string; upstream: RecordedRequest | undefined }> {
+async function send(w: RunningWarden, path: string, body: unknown, key = w.adminKey): Promise<{ status: number; text: string; upstream: RecordedRequest | undefined }> {
   const before = fake.requests.length;
   const res = await request(`${w.url}${path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
     dispatcher: w.dispatcher,
   });
@@ -125,6 +130,71 @@ describe('caps.mode clamp', () => {
     const r = await send(clamp, '/api/chat', chat({ options: { num_ctx: '131072' } }));
     assert.equal(r.status, 403, r.text);
     assert.equal(r.upstream, undefined);
+  });
+});
+
+describe('per-key caps', () => {
+  const ctx4096 = chat({ options: { num_ctx: 4096 } });
+
+  it('a key with --max-ctx 2048 is refused 403 on a server without caps, while a key without caps gets through with the same body', async () => {
+    const capped = await createKeyViaCli(uncapped, ['--name', 'small-ctx', '--max-ctx', '2048']);
+    const r = await send(uncapped, '/api/chat', ctx4096, capped.key);
+    assert.equal(r.status, 403, r.text);
+    assert.equal((JSON.parse(r.text) as { error: string }).error, "options.num_ctx 4096 is over this key's limit of 2048");
+    assert.equal(r.upstream, undefined, 'the capped request reached Ollama');
+    const line = await waitForAudit(uncapped, (l) => l.keyId === capped.id && l.status === 403);
+    assert.match(line.reason ?? '', /^caps: options\.num_ctx 4096 > 2048 \(key cap\)/);
+
+    const other = await send(uncapped, '/api/chat', ctx4096);
+    assert.equal(other.status, 200, other.text);
+    assert.deepEqual(forwarded(other).options, { num_ctx: 4096 }, 'forwarded unchanged: no caps anywhere for this key');
+    const within = await send(uncapped, '/api/chat', chat({ options: { num_ctx: 2048 } }), capped.key);
+    assert.equal(within.status, 200, within.text);
+  });
+
+  it('with server caps too, the lower one is in force and the refusal says whose it is', async () => {
+    const tight = await createKeyViaCli(refuse, ['--name', 'tight', '--max-ctx', '2048']);
+    const loose = await createKeyViaCli(refuse, ['--name', 'loose', '--max-ctx', '100000']);
+    const byKey = await send(refuse, '/api/chat', ctx4096, tight.key);
+    assert.equal(byKey.status, 403, byKey.text);
+    assert.match(byKey.text, /this key's limit of 2048/);
+    assert.equal(byKey.upstream, undefined);
+    assert.equal((await send(refuse, '/api/chat', ctx4096, loose.key)).status, 200, 'under both caps');
+    const byServer = await send(refuse, '/api/chat', chat({ options: { num_ctx: 9000 } }), loose.key);
+    assert.equal(byServer.status, 403, 'a key cap above the server cap does not loosen it');
+    assert.match(byServer.text, /this server's limit of 8192/);
+    assert.equal(byServer.upstream, undefined);
+  });
+
+  it("caps.mode clamp rewrites to the key's cap where it is lower, and to the server's elsewhere", async () => {
+    const k = await createKeyViaCli(clamp, ['--name', 'clamped', '--max-ctx', '2048', '--max-keep-alive', '5m']);
+    const body = chat({ options: { num_ctx: 4096 }, keep_alive: '1h' });
+    const r = await send(clamp, '/api/chat', body, k.key);
+    assert.equal(r.status, 200, r.text);
+    const sent = forwarded(r);
+    assert.deepEqual(sent.options, { num_ctx: 2048, num_predict: 512 }, "the key's num_ctx, the server's num_predict");
+    assert.equal(sent.keep_alive, 300);
+    const line = await waitForAudit(clamp, (l) => l.keyId === k.id && (l.reason ?? '').startsWith('capped:'));
+    assert.match(line.reason!, /num_ctx 4096→2048 \(key cap\)/);
+
+    const admin = forwarded(await send(clamp, '/api/chat', body));
+    assert.deepEqual(admin.options, { num_ctx: 4096, num_predict: 512 }, 'a key without caps: only the server caps');
+    assert.equal(admin.keep_alive, 1800);
+  });
+
+  it('keys update --max-ctx off lifts the cap, and the running server sees it within 1 s', async () => {
+    const k = await createKeyViaCli(uncapped, ['--name', 'lifted', '--max-ctx', '2048']);
+    assert.equal((await send(uncapped, '/api/chat', ctx4096, k.key)).status, 403);
+    const upd = await runCli(['keys', 'update', k.id, '--max-ctx', 'off'], { dataDir: uncapped.dataDir });
+    assert.equal(upd.code, 0, upd.stderr);
+    const changedAt = Date.now();
+    let r = await send(uncapped, '/api/chat', ctx4096, k.key);
+    while (r.status === 403 && Date.now() - changedAt < 1000) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await send(uncapped, '/api/chat', ctx4096, k.key);
+    }
+    assert.equal(r.status, 200, `still refused ${Date.now() - changedAt} ms after the update: ${r.text}`);
+    assert.deepEqual(forwarded(r).options, { num_ctx: 4096 });
   });
 });
 
