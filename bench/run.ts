@@ -29,7 +29,8 @@ import {
   type RunningWarden,
   type SystemName,
 } from './systems.ts';
-import { wrkInstalled } from './wrk.ts';
+import { runWrk, wrkInstalled } from './wrk.ts';
+import { cpuSeconds } from './proc.ts';
 import { WORKLOADS } from './workloads.ts';
 
 const PROXY_CPU = 1;
@@ -214,14 +215,28 @@ async function profile(entry: string, durationSeconds: number, workload: string)
   let header: string;
   try {
     const spawned = Date.now();
-    warden = await startWarden({ cpu: PROXY_CPU, upstreamPort: Number(new URL(upstream.url).port), env: WARDEN_ENV, entry, cpuProfDir: dir });
-    const w = WORKLOADS.find((x) => x.id === workload && !x.flood);
-    if (!w) throw new Error(`--cpu-prof takes one of a, b, c, d with --only, not ${workload}`);
-    // warm up first, then profile only the measured window
-    await measure(warden, w, { durationSeconds: 2, loadCpu: LOAD_CPU, auth: `Bearer ${warden.key}`, floodKeys: [], rep: 0 });
-    skipMs = Date.now() - spawned;
-    const s = await measure(warden, w, { durationSeconds, loadCpu: LOAD_CPU, auth: `Bearer ${warden.key}`, floodKeys: [], rep: 1 });
-    header = `(${w.id}) under --cpu-prof for ${durationSeconds} s: ${Math.round(s.rps)} req/s, ${s.cpuUsPerReq?.toFixed(1)} µs CPU/req, errors ${s.errors}, load average ${s.loadAvg.toFixed(1)}; Warden ${gitRevision()}.`;
+    const env = workload === 'refusal' ? { ...WARDEN_ENV, WARDEN_SECURITY_TRUSTED_PROXIES: '127.0.0.1,::1' } : WARDEN_ENV;
+    warden = await startWarden({ cpu: PROXY_CPU, upstreamPort: Number(new URL(upstream.url).port), env, entry, cpuProfDir: dir });
+    if (workload === 'refusal') {
+      // Refusals alone: the flood script, each request from a new X-Forwarded-For address that
+      // this instance believes, so the lockout never engages and every request is a full refusal.
+      const flood = { url: warden.url, script: 'flood.lua', connections: 50, cpu: LOAD_CPU, env: { BENCH_FLOOD_KEYS: floodKeys().join(',') } };
+      await runWrk({ ...flood, durationSeconds: 2 }).result;
+      skipMs = Date.now() - spawned;
+      const pids = warden.pids();
+      const c0 = cpuSeconds(pids);
+      const r = await runWrk({ ...flood, durationSeconds }).result;
+      const cpuUs = ((cpuSeconds(pids) - c0) * 1e6) / Math.max(1, r.requests);
+      header = `(refusal) under --cpu-prof for ${durationSeconds} s: ${Math.round(r.requests / durationSeconds)} refusals/s, ${cpuUs.toFixed(1)} µs CPU each; Warden ${gitRevision()}.`;
+    } else {
+      const w = WORKLOADS.find((x) => x.id === workload && !x.flood);
+      if (!w) throw new Error(`--cpu-prof takes one of a, b, c, d or refusal with --only, not ${workload}`);
+      // warm up first, then profile only the measured window
+      await measure(warden, w, { durationSeconds: 2, loadCpu: LOAD_CPU, auth: `Bearer ${warden.key}`, floodKeys: [], rep: 0 });
+      skipMs = Date.now() - spawned;
+      const s = await measure(warden, w, { durationSeconds, loadCpu: LOAD_CPU, auth: `Bearer ${warden.key}`, floodKeys: [], rep: 1 });
+      header = `(${w.id}) under --cpu-prof for ${durationSeconds} s: ${Math.round(s.rps)} req/s, ${s.cpuUsPerReq?.toFixed(1)} µs CPU/req, errors ${s.errors}, load average ${s.loadAvg.toFixed(1)}; Warden ${gitRevision()}.`;
+    }
     console.log(header);
   } finally {
     await warden?.stop();
