@@ -26,6 +26,14 @@ export function unauthorized(reason: string, message = 'invalid API key'): Warde
   return new WardenError(ErrorCode.AUTH_INVALID_KEY, message, { status: 401, headers: { 'www-authenticate': WWW_AUTHENTICATE }, reason });
 }
 
+// The refusals a flood of made-up keys produces, built once: WardenError is immutable, and
+// allocating an Error per bad key was measurable under a flood.
+const shared = (err: WardenError): WardenError => (Object.freeze(err.headers), Object.freeze(err));
+const NOT_A_KEY = shared(unauthorized('not a Warden key'));
+const BAD_CHECKSUM = shared(unauthorized('key checksum mismatch'));
+const UNKNOWN_ID = shared(unauthorized('unknown key id'));
+const WRONG_SECRET = shared(unauthorized('wrong secret'));
+
 function usable(k: CachedKey, now: number): string | null {
   if (k.record.revokedAt) return 'key revoked';
   if (k.record.expiresAt && k.record.expiresAt.getTime() <= now) return 'key expired';
@@ -64,17 +72,17 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
     }
     case 'key': {
       const parsed = parseKey(cred.key);
-      if (!parsed) return unauthorized('not a Warden key');
-      if (!parsed.checksumOk) return unauthorized('key checksum mismatch');
+      if (!parsed) return NOT_A_KEY;
+      if (!parsed.checksumOk) return BAD_CHECKSUM;
       const k = deps.keys.get(parsed.id);
       // Hash even when the id is unknown, so timing does not tell the two cases apart.
       const digest = createHash('sha256').update(cred.key).digest();
-      if (!k) return unauthorized('unknown key id');
+      if (!k) return UNKNOWN_ID;
       let match = timingSafeEqual(digest, k.hashes[0]!);
       if (!match && k.hashes[1] && k.record.previousExpiresAt && k.record.previousExpiresAt.getTime() > now) {
         match = timingSafeEqual(digest, k.hashes[1]);
       }
-      if (!match) return unauthorized('wrong secret');
+      if (!match) return WRONG_SECRET;
       const bad = usable(k, now) ?? checkBinding(k, conn);
       if (bad) return unauthorized(bad);
       return { key: k, method: cred.method };

@@ -42,6 +42,8 @@ const MAX_DELAY_MS = 2000;
 
 /** The unit we count per: IPv4 address, or the /64 of an IPv6 address. */
 export function addressKey(addr: string): string {
+  // Plain IPv4 (no colon) is by far the common case and needs no parsing.
+  if (!addr.includes(':')) return addr.trim();
   const a = addr.trim().toLowerCase();
   if (a.startsWith('::ffff:') && a.includes('.')) return a.slice(7);
   if (!isIPv6(a)) return a;
