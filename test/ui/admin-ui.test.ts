@@ -162,6 +162,32 @@ void test('edit a key\'s models and limits', opts, async () => {
   assert.equal(await page.locator('[data-testid=secret-value]').count(), 0, 'editing never shows a secret');
 });
 
+void test('edit a key\'s caps: set, shown in the list, cleared one by one; a bad one is named under its field', opts, async () => {
+  await page.click(`tr[data-key-id="${uiKeyId}"] >> text=Edit`);
+  assert.equal(await page.getAttribute('[data-testid=key-form] input[name=maxCtx]', 'placeholder'), 'no cap');
+  await page.fill('[data-testid=key-form] input[name=maxCtx]', '4096');
+  await page.fill('[data-testid=key-form] input[name=maxKeepAlive]', '30m');
+  await page.click('[data-testid=key-form] button[type=submit]');
+  await page.waitForSelector(`tr[data-key-id="${uiKeyId}"] >> text=ctx ≤ 4096`);
+  let rec = await h.store.keys.get(uiKeyId);
+  assert.deepEqual([rec?.capNumCtx, rec?.capNumPredict, rec?.capKeepAlive], [4096, null, 1800]);
+
+  await page.click(`tr[data-key-id="${uiKeyId}"] >> text=Edit`);
+  assert.equal(await page.inputValue('[data-testid=key-form] input[name=maxKeepAlive]'), '30m', 'seconds shown as a duration');
+  await page.fill('[data-testid=key-form] input[name=maxPredict]', '0');
+  await page.click('[data-testid=key-form] button[type=submit]');
+  await page.waitForSelector('.field.has-error .field-error');
+  const shown = await page.textContent('.field.has-error .field-error');
+  await assert.rejects(h.keyService.create({ name: 'bad-caps', capNumPredict: 0 }, 'cli'), (err: Error) => err.message === shown);
+  await page.fill('[data-testid=key-form] input[name=maxPredict]', '');
+  await page.fill('[data-testid=key-form] input[name=maxCtx]', '');
+  await page.click('[data-testid=key-form] button[type=submit]');
+  await page.waitForSelector(`tr[data-key-id="${uiKeyId}"] >> text=ctx ≤ 4096`, { state: 'detached' });
+  assert.equal(await page.locator(`tr[data-key-id="${uiKeyId}"] >> text=keep-alive ≤ 30m`).count(), 1);
+  rec = await h.store.keys.get(uiKeyId);
+  assert.deepEqual([rec?.capNumCtx, rec?.capNumPredict, rec?.capKeepAlive], [null, null, 1800], 'only the cleared cap is gone');
+});
+
 void test('rotate with no grace: the old secret stops at once, the new one works', opts, async () => {
   await page.click(`tr[data-key-id="${uiKeyId}"] >> text=Rotate`);
   await page.waitForSelector('[data-testid=rotate-form]');
