@@ -1,13 +1,12 @@
 // Start-up: validate and build everything once (store, key cache, TLS context, route table,
 // upstream pool, admin app), then open the listener. The returned handle stops it all cleanly.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket, SecureContextOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, RuntimeFlags } from '../config/schema.ts';
 import { resolveDataPath } from '../config/load.ts';
@@ -29,7 +28,7 @@ import { markRefused, wasRefused } from './strict.ts';
 import { ActiveStreams, createGateway } from './gateway.ts';
 import { checkListenSafety, parseListen } from './listen.ts';
 import { buildAdminDeps } from './admin-deps.ts';
-import { adminPlugin } from '../admin/plugin.ts';
+import { lazyAdmin } from './lazy-admin.ts';
 import { RequestRate } from './request-rate.ts';
 import { Metrics } from './metrics.ts';
 import { buildStatus, type StatusObject } from './status.ts';
@@ -135,9 +134,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     writeFileSync(join(dataDir, 'run', 'admin-token'), localToken, { mode: 0o600 });
     closers.push(async () => rmSync(join(dataDir, 'run', 'admin-token'), { force: true }));
 
-    const admin = Fastify({ logger: false, bodyLimit: 1048576 });
-    await adminPlugin(admin, buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken }));
-    await admin.ready();
+    const admin = lazyAdmin(
+      buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken }),
+      (err) => log.error({ err }, 'admin app failed to start'),
+    );
     closers.unshift(() => admin.close());
 
     const handler = createGateway(
@@ -161,7 +161,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         audit,
         tls,
         connections,
-        admin: (req: IncomingMessage, res: ServerResponse) => admin.routing(req, res),
+        admin: admin.handle,
         log,
         onRequest: () => rate.hit(),
         metrics: new Metrics({ connections: () => connections.size, keys: () => keys.counts() }),
