@@ -50,7 +50,7 @@ export function keyToJson(record: KeyRecord, now: Date = new Date()): KeyJson {
     certFingerprint: record.certFingerprint,
     ollamaPubkeys: [...record.ollamaPubkeys],
     graceUntil: graceOpen ? iso(record.previousExpiresAt) : null,
-    caps: { numCtx: record.capNumCtx ?? null, numPredict: record.capNumPredict ?? null, keepAlive: record.capKeepAlive ?? null },
+    caps: { numCtx: record.capNumCtx, numPredict: record.capNumPredict, keepAlive: record.capKeepAlive },
   };
 }
 

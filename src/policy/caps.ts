@@ -22,6 +22,7 @@
 // Everything is compiled once at start-up; per request it is one Map lookup and a few field reads.
 // A request when neither the server nor the key has a cap returns before allocating anything.
 import { configError } from '../errors.ts';
+import type { KeyRecord } from '../store/types.ts';
 
 export type CapsMode = 'refuse' | 'clamp';
 
@@ -48,10 +49,8 @@ export interface KeyCaps {
 }
 
 /** The caps of a key record, or null when it has none (the gateway's cheap test per request). */
-export function keyCapsOf(r: { capNumCtx?: number | null; capNumPredict?: number | null; capKeepAlive?: number | null }): KeyCaps | null {
-  const numCtx = r.capNumCtx ?? null;
-  const numPredict = r.capNumPredict ?? null;
-  const keepAlive = r.capKeepAlive ?? null;
+export function keyCapsOf(r: Pick<KeyRecord, 'capNumCtx' | 'capNumPredict' | 'capKeepAlive'>): KeyCaps | null {
+  const { capNumCtx: numCtx, capNumPredict: numPredict, capKeepAlive: keepAlive } = r;
   return numCtx === null && numPredict === null && keepAlive === null ? null : { numCtx, numPredict, keepAlive };
 }
 

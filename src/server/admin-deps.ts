@@ -55,6 +55,9 @@ function localCliRecord(): KeyRecord {
     concurrency: null,
     certFingerprint: null,
     ollamaPubkeys: [],
+    capNumCtx: null,
+    capNumPredict: null,
+    capKeepAlive: null,
   };
 }
 

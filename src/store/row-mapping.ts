@@ -87,9 +87,9 @@ export function newKeyToRow(k: NewKey): Insertable<KeysTable> {
     concurrency: k.concurrency,
     cert_fingerprint: k.certFingerprint,
     ollama_pubkeys: JSON.stringify(k.ollamaPubkeys),
-    cap_num_ctx: k.capNumCtx ?? null,
-    cap_num_predict: k.capNumPredict ?? null,
-    cap_keep_alive: k.capKeepAlive ?? null,
+    cap_num_ctx: k.capNumCtx,
+    cap_num_predict: k.capNumPredict,
+    cap_keep_alive: k.capKeepAlive,
   };
 }
 

@@ -32,12 +32,10 @@ export interface KeyRecord {
   /** Registered `ssh-ed25519 AAAA…` public keys of the stock ollama CLI (comment stripped). */
   ollamaPubkeys: string[];
   /** This key's caps on expensive requests (src/policy/caps.ts): largest num_ctx, num_predict /
-   *  max_tokens, and keep_alive in seconds; null = no cap from the key. The store always sets
-   *  them; they are optional in the type only because records built outside the store (the
-   *  local CLI's stand-in record) predate them, and absent means null. */
-  capNumCtx?: number | null;
-  capNumPredict?: number | null;
-  capKeepAlive?: number | null;
+   *  max_tokens, and keep_alive in seconds; null = no cap from the key. */
+  capNumCtx: number | null;
+  capNumPredict: number | null;
+  capKeepAlive: number | null;
 }
 
 export type NewKey = Omit<KeyRecord, 'lastUsedAt' | 'revokedAt' | 'previousSecretHash' | 'previousExpiresAt'>;

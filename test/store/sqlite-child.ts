@@ -14,6 +14,7 @@ if (action === 'create-key') {
   await store.keys.create({
     id: `key_${name}`, name: name ?? 'child', scopes: ['inference'], models: [], secretHash: 'f'.repeat(64),
     createdAt: new Date(), expiresAt: null, rpm: null, tpm: null, concurrency: null, certFingerprint: null, ollamaPubkeys: [],
+    capNumCtx: null, capNumPredict: null, capKeepAlive: null,
   });
   await store.close();
 } else if (action === 'create-keys') {
@@ -22,6 +23,7 @@ if (action === 'create-key') {
     await store.keys.create({
       id: `key_${name}${i}`, name: `${name}-${i}`, scopes: ['inference'], models: [], secretHash: 'f'.repeat(64),
       createdAt: new Date(), expiresAt: null, rpm: null, tpm: null, concurrency: null, certFingerprint: null, ollamaPubkeys: [],
+    capNumCtx: null, capNumPredict: null, capKeepAlive: null,
     });
     await store.keys.touch(new Map([[`key_${name}${i}`, new Date()]]));
   }
