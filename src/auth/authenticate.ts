@@ -2,7 +2,7 @@
 // credential shape → checksum (no lookup for a mistyped or random key) → in-memory key cache →
 // constant-time hash comparison → state (revoked/expired) → client-certificate binding.
 // Every failure gives the same answer, so a caller cannot learn whether a key id exists.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, WardenError } from '../errors.ts';
 import type { Credential } from './credentials.ts';
 import { parseKey } from './key-format.ts';
@@ -76,7 +76,7 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
       if (!parsed.checksumOk) return BAD_CHECKSUM;
       const k = deps.keys.get(parsed.id);
       // Hash even when the id is unknown, so timing does not tell the two cases apart.
-      const digest = createHash('sha256').update(cred.key).digest();
+      const digest = hash('sha256', cred.key, 'buffer');
       if (!k) return UNKNOWN_ID;
       let match = timingSafeEqual(digest, k.hashes[0]!);
       if (!match && k.hashes[1] && k.record.previousExpiresAt && k.record.previousExpiresAt.getTime() > now) {
