@@ -56,12 +56,17 @@ function refuse(code: ErrorCodeValue, message: string, reason: string): Credenti
   return { kind: 'error', status: 400, code, message, reason };
 }
 
-function countRaw(rawHeaders: readonly string[], name: string): number {
-  let n = 0;
+/** How often `authorization` and `x-api-key` appear as sent. Names of other lengths are skipped
+ *  without lower-casing them: this runs on every request, a flood of bad keys included. */
+function countCredentialHeaders(rawHeaders: readonly string[]): { auth: number; apiKey: number } {
+  let auth = 0;
+  let apiKey = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === name) n++;
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') auth++;
+    else if (name.length === 9 && name.toLowerCase() === 'x-api-key') apiKey++;
   }
-  return n;
+  return { auth, apiKey };
 }
 
 function splitTarget(url: string): { path: string; query: string } {
@@ -70,6 +75,9 @@ function splitTarget(url: string): { path: string; query: string } {
   const q = target.indexOf('?');
   return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
 }
+
+/** Shared by every request without a query string (read only, never modified). */
+const EMPTY_PARAMS = new URLSearchParams();
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
@@ -86,7 +94,7 @@ export function extractCredential(
   method: string,
 ): Credential {
   const { path, query } = splitTarget(url);
-  const params = new URLSearchParams(query);
+  const params = query === '' ? EMPTY_PARAMS : new URLSearchParams(query);
 
   // 1. No credentials in the URL. `ts` (the ollama CLI's timestamp) is not a credential.
   for (const [name, value] of params) {
@@ -102,8 +110,7 @@ export function extractCredential(
   }
 
   // 2. Exactly one credential header, present at most once.
-  const nAuth = countRaw(rawHeaders, 'authorization');
-  const nApiKey = countRaw(rawHeaders, 'x-api-key');
+  const { auth: nAuth, apiKey: nApiKey } = countCredentialHeaders(rawHeaders);
   if (nAuth > 1 || nApiKey > 1) {
     return refuse(ErrorCode.AUTH_AMBIGUOUS, 'send exactly one credential header', 'repeated credential header');
   }
