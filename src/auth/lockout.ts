@@ -16,6 +16,8 @@ export interface LockoutOptions {
   failures: number;
   windowSeconds: number;
   lockoutSeconds: number;
+  /** locked-out attempts per second answered without the tarpit (token bucket). Default 100. */
+  tarpitBurst?: number;
   /** clock in milliseconds (tests) */
   now?: () => number;
   maxEntries?: number;
@@ -28,6 +30,9 @@ export interface Lockout {
   fail(addr: string): number;
   /** milliseconds to wait before answering this address's failure (progressive slow-down) */
   delayMs(addr: string): number;
+  /** For a locked-out address: whether this attempt is past its burst and should be held back
+   *  (tarpitted) before its 429. Call once per locked-out attempt. */
+  holdBack(addr: string): boolean;
   succeed(addr: string): void;
   readonly size: number;
 }
@@ -36,6 +41,9 @@ interface Entry {
   count: number;
   windowStart: number;
   lockedUntil: number;
+  /** token bucket of immediate 429s while locked out */
+  tokens: number;
+  tokensAt: number;
 }
 
 const MAX_DELAY_MS = 2000;
@@ -63,6 +71,7 @@ export function createLockout(options: LockoutOptions): Lockout {
     if (!Number.isInteger(v) || v <= 0) throw new TypeError(`lockout: ${name} must be a positive integer, got ${String(v)}`);
   }
   const now = options.now ?? Date.now;
+  const burst = options.tarpitBurst ?? 100;
   const maxEntries = options.maxEntries ?? 100_000;
   const entries = new Map<string, Entry>();
   const slowFrom = Math.max(1, Math.ceil(failures / 2));
@@ -94,12 +103,14 @@ export function createLockout(options: LockoutOptions): Lockout {
           const oldest = entries.keys().next();
           if (!oldest.done) entries.delete(oldest.value);
         }
-        e = { count: 0, windowStart: t, lockedUntil: 0 };
+        e = { count: 0, windowStart: t, lockedUntil: 0, tokens: 0, tokensAt: t };
       }
       e.count++;
       entries.set(key, e);
       if (e.count >= failures && e.lockedUntil <= t) {
         e.lockedUntil = t + lockoutSeconds * 1000;
+        e.tokens = burst;
+        e.tokensAt = t;
         // the lockout starts a fresh window: after it ends the address gets a clean count
         e.count = 0;
         e.windowStart = e.lockedUntil;
@@ -111,6 +122,18 @@ export function createLockout(options: LockoutOptions): Lockout {
       const e = current(addressKey(addr), now());
       if (!e || e.count < slowFrom) return 0;
       return Math.min(MAX_DELAY_MS, 100 * 2 ** (e.count - slowFrom));
+    },
+    holdBack(addr) {
+      const e = entries.get(addressKey(addr));
+      if (!e) return false;
+      const t = now();
+      e.tokens = Math.min(burst, e.tokens + ((t - e.tokensAt) / 1000) * burst);
+      e.tokensAt = t;
+      if (e.tokens >= 1) {
+        e.tokens -= 1;
+        return false;
+      }
+      return true;
     },
     succeed(addr) {
       const key = addressKey(addr);

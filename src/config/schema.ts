@@ -121,6 +121,9 @@ export const securitySchema = z.strictObject({
   /** Milliseconds each 429 to a locked-out address is held back (a tarpit): a flooder waiting on
    *  its answers gets at most one per connection per this interval. 0 answers at once. Default 1000. */
   lockoutTarpitMs: z.number().int().min(0).max(60000).default(1000),
+  /** 429s per second a locked-out address gets at once before the tarpit holds them: a client
+   *  retrying now and then is answered promptly, only a flood waits. Default 100. */
+  lockoutTarpitBurst: positiveInt.default(100),
   /** Addresses of reverse proxies whose X-Forwarded-For is believed. Default none. */
   trustedProxies: z.array(z.string().min(1)).default([]),
 });

@@ -128,11 +128,12 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       finish(err.status, { reason: err.reason });
     };
 
-    // A locked-out address gets its 429 only after a pause: a flooder that waits for answers
-    // (every HTTP client does) is slowed to one refusal per connection per pause, so a flood from
-    // one address costs us almost nothing instead of a full TLS answer per attempt. A second
-    // request pipelined behind a held one would dodge that, so it closes the connection.
-    const tarpit = async (lockedFor: number): Promise<void> => {
+    // Past a small burst, a locked-out address gets its 429 only after a pause: a flooder that
+    // waits for answers (every HTTP client does) is slowed to one refusal per connection per
+    // pause, so a flood from one address costs us almost nothing instead of a full TLS answer per
+    // attempt, while a client retrying now and then is still answered at once. A second request
+    // pipelined behind a held one would dodge the pause, so it closes the connection.
+    const tarpit = async (lockedFor: number, address: string): Promise<void> => {
       const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
         status: 429,
         headers: { 'retry-after': String(lockedFor) },
@@ -147,7 +148,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         socket.destroy();
         return dropped('pipelined request, connection closed');
       }
-      if (config.security.lockoutTarpitMs > 0) {
+      if (config.security.lockoutTarpitMs > 0 && deps.lockout.holdBack(address)) {
         if (conn) conn.tarpitted = true;
         await new Promise((r) => setTimeout(r, config.security.lockoutTarpitMs));
         if (conn) conn.tarpitted = false;
@@ -166,7 +167,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     const address = event.clientAddress ?? 'unknown';
     const lockedFor = deps.lockout.isLocked(address);
-    if (lockedFor > 0) return tarpit(lockedFor);
+    if (lockedFor > 0) return tarpit(lockedFor, address);
 
     const canon = canonicalPath(req.url ?? '/');
     if ('error' in canon) {

@@ -154,6 +154,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           failures: config.security.lockoutFailures,
           windowSeconds: config.security.lockoutWindowSeconds,
           lockoutSeconds: config.security.lockoutSeconds,
+          tarpitBurst: config.security.lockoutTarpitBurst,
         }),
         limiter: createLimiter(),
         caps: compileCaps(config.caps),

@@ -95,3 +95,18 @@ test('bad options are refused at creation', () => {
   assert.throws(() => createLockout({ failures: 0, windowSeconds: 60, lockoutSeconds: 60 }), TypeError);
   assert.throws(() => createLockout({ failures: 3, windowSeconds: 1.5, lockoutSeconds: 60 }), TypeError);
 });
+
+test('a locked-out flood is held back past its burst, and the burst refills with time (tarpit)', () => {
+  const c = clock();
+  const l = createLockout({ failures: 2, windowSeconds: 60, lockoutSeconds: 300, tarpitBurst: 3, now: c.now });
+  assert.equal(l.holdBack('192.0.2.7'), false, 'an address that is not locked is never held');
+  l.fail('192.0.2.7');
+  l.fail('192.0.2.7');
+  assert.deepEqual([1, 2, 3, 4, 5].map(() => l.holdBack('192.0.2.7')), [false, false, false, true, true], 'three at once, then held');
+  c.advance(0.34);
+  assert.equal(l.holdBack('192.0.2.7'), false, 'a third of a second refills one of three per second');
+  assert.equal(l.holdBack('192.0.2.7'), true);
+  c.advance(60);
+  assert.deepEqual([1, 2, 3, 4].map(() => l.holdBack('192.0.2.7')), [false, false, false, true], 'the bucket holds no more than the burst');
+  assert.equal(l.holdBack('192.0.2.8'), false, 'other addresses are not affected');
+});

@@ -14,6 +14,7 @@ import { assertStillServes, auditLines, collect, head, openTls, waitForAudit } f
 const FAILURES = 5;
 const LOCKOUT_SECONDS = 4;
 const TARPIT_MS = 300;
+const TARPIT_BURST = 5;
 const PROXY = '127.0.0.4';
 let fake: FakeOllama;
 let w: RunningWarden;
@@ -28,6 +29,7 @@ before(async () => {
       WARDEN_SECURITY_LOCKOUT_WINDOW_SECONDS: '60',
       WARDEN_SECURITY_LOCKOUT_SECONDS: String(LOCKOUT_SECONDS),
       WARDEN_SECURITY_LOCKOUT_TARPIT_MS: String(TARPIT_MS),
+      WARDEN_SECURITY_LOCKOUT_TARPIT_BURST: String(TARPIT_BURST),
       WARDEN_SECURITY_TRUSTED_PROXIES: PROXY,
     },
   });
@@ -77,15 +79,24 @@ describe('failed-authentication lockout per client address', () => {
     await assertStillServes(w, fake);
   });
 
+  it('answers a locked-out client that retries now and then at once (within the burst)', async () => {
+    const attacker = from('127.0.0.2');
+    const t0 = performance.now();
+    for (let i = 0; i < 3; i++) assert.equal((await hit(attacker, guess(900 + i))).status, 429);
+    assert.ok(performance.now() - t0 < TARPIT_MS, `3 sequential locked-out requests took ${Math.round(performance.now() - t0)} ms`);
+  });
+
   it('tarpits a flood from a locked-out address: every attempt gets 429, at most one per connection per pause', async () => {
     const attacker = from('127.0.0.2');
     const before = fake.requests.length;
     const t0 = performance.now();
-    // 40 attempts over the agent's 8 connections: 5 rounds, each held TARPIT_MS before its 429.
+    // 40 attempts over the agent's 8 connections. Within 0.9 s at most 5 + 5 × 0.9 of them could
+    // be answered at once (the burst and its refill), so 30 or more wait TARPIT_MS each, four or
+    // more in a row on some connection: at least 1.2 s in all.
     const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => hit(attacker, guess(1000 + i)).then((r) => r.status)));
     const ms = performance.now() - t0;
     assert.ok(statuses.every((s) => s === 429), `statuses: ${[...new Set(statuses)].join(',')}`);
-    assert.ok(ms >= 4 * TARPIT_MS, `40 locked-out requests over 8 connections took only ${Math.round(ms)} ms: answered without the tarpit`);
+    assert.ok(ms >= 3 * TARPIT_MS, `40 locked-out requests over 8 connections took only ${Math.round(ms)} ms: answered without the tarpit`);
     assert.equal(fake.requests.length, before, 'a locked-out request reached Ollama');
     // Nobody else waits: the pause is a timer, not a blocked server.
     const t1 = performance.now();
@@ -97,7 +108,8 @@ describe('failed-authentication lockout per client address', () => {
     const s = await openTls(w, { localAddress: '127.0.0.2' });
     const result = collect(s, 3000);
     const one = head('GET /api/version HTTP/1.1', 'Host: localhost', `Authorization: Bearer ${guess(5000)}`);
-    s.write(one + one + one);
+    // more than the burst could answer at once, so one is held and the next one behind it is pipelined
+    s.write(one.repeat(2 * TARPIT_BURST + 2));
     const r = await result;
     assert.ok(r.closed, 'the server kept a pipelining locked-out connection open');
     assert.ok(r.elapsedMs < TARPIT_MS + 1500, `closed after ${r.elapsedMs} ms`);
