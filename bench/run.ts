@@ -15,6 +15,7 @@ import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKey } from '../src/auth/key-format.ts';
+import type { ChunkLatency } from './chunk-latency.ts';
 import { measure, type Sample } from './measure.ts';
 import { summariseProfile } from './profile.ts';
 import { writeResults, type RunInfo } from './report.ts';
@@ -171,6 +172,24 @@ async function main(): Promise<void> {
         }
       }
     }
+    // (d) once more, per chunk instead of per answer (bench/chunk-latency.ts, pinned to the load core).
+    const chunkLatency: Record<string, ChunkLatency[]> = {};
+    const slow = workloads.find((w) => w.id === 'd');
+    if (slow) {
+      const ca = join(warden.dataDir, 'tls', 'ca.pem');
+      for (let rep = 1; rep <= reps; rep++) {
+        for (const name of slow.systems) {
+          const sys = systems.get(name);
+          if (!sys || (wanted && !want(name))) continue;
+          const args = name === 'direct' ? [] : ['--auth', authFor(sys), '--ca', ca];
+          const out = execFileSync('taskset', ['-c', String(LOAD_CPU), process.execPath, join(import.meta.dirname, 'chunk-latency.ts'), sys.url, ...args], { encoding: 'utf8', timeout: 120_000 });
+          const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ChunkLatency;
+          (chunkLatency[name] ??= []).push(r);
+          console.log(`rep ${rep} (d per chunk) ${name.padEnd(10)} p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  chunks ${r.chunks}  errors ${r.errors}`);
+          await new Promise((res) => setTimeout(res, 500));
+        }
+      }
+    }
     const info: RunInfo = {
       date: new Date().toISOString(),
       quick: values.quick === true,
@@ -186,6 +205,7 @@ async function main(): Promise<void> {
       },
       skipped,
       deviations: DEVIATIONS,
+      ...(slow ? { chunkLatency } : {}),
     };
     const out = writeResults(values.out ?? join(import.meta.dirname, 'results'), info, samples);
     console.log('\n' + out.text);

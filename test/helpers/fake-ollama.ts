@@ -302,6 +302,18 @@ async function route(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespon
   res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
 }
 
+/**
+ * The time a chunk is made, as Ollama writes it (Go's RFC 3339 with sub-second digits, per chunk):
+ * microseconds here, from the wall clock every process on the machine shares, so a client can
+ * tell how long a chunk took to reach it (bench/chunk-latency.ts).
+ */
+export function createdAt(): string {
+  const ms = performance.timeOrigin + performance.now();
+  const whole = Math.floor(ms);
+  const micros = String(Math.floor((ms - whole) * 1000)).padStart(3, '0');
+  return `${new Date(whole).toISOString().slice(0, -1)}${micros}Z`;
+}
+
 async function generate(
   ctx: Ctx,
   req: http.IncomingMessage,
@@ -315,14 +327,13 @@ async function generate(
   const chunks = headerInt(req, 'x-fake-chunks', ctx.opts.chunks ?? 5);
   const delay = ctx.opts.fast ? 0 : headerInt(req, 'x-fake-delay-ms', ctx.opts.delayMs ?? 20);
   const pad = 'x'.repeat(headerInt(req, 'x-fake-pad-bytes', 0));
-  const createdAt = new Date().toISOString();
   const piece = (i: number): Record<string, unknown> =>
     chat
-      ? { model, created_at: createdAt, message: { role: 'assistant', content: `tok${i}${pad}` }, done: false }
-      : { model, created_at: createdAt, response: `tok${i}${pad}`, done: false };
+      ? { model, created_at: createdAt(), message: { role: 'assistant', content: `tok${i}${pad}` }, done: false }
+      : { model, created_at: createdAt(), response: `tok${i}${pad}`, done: false };
   const final = (text: string): Record<string, unknown> => ({
     model,
-    created_at: createdAt,
+    created_at: createdAt(),
     ...(chat ? { message: { role: 'assistant', content: text } } : { response: text }),
     done: true,
     done_reason: 'stop',
