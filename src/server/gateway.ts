@@ -152,7 +152,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         if (conn) conn.tarpitted = true;
         await new Promise((r) => setTimeout(r, config.security.lockoutTarpitMs));
         if (conn) conn.tarpitted = false;
-        if (socket.destroyed) return dropped('client left');
+        if (socket.destroyed) return dropped(wasRefused(socket) ? 'connection closed' : 'client left');
       }
       refuse(err);
     };
