@@ -128,12 +128,22 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       finish(err.status, { reason: err.reason });
     };
 
-    // Past a small burst, a locked-out address gets its 429 only after a pause: a flooder that
-    // waits for answers (every HTTP client does) is slowed to one refusal per connection per
-    // pause, so a flood from one address costs us almost nothing instead of a full TLS answer per
-    // attempt, while a client retrying now and then is still answered at once. A second request
-    // pipelined behind a held one would dodge the pause, so it closes the connection.
-    const tarpit = async (lockedFor: number, address: string): Promise<void> => {
+    const framing = checkRequestFraming(req, config.limits.maxHeaders);
+    if (framing) return refuse(framing, true);
+
+    if (req.url === '/_warden/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+
+    const address = event.clientAddress ?? 'unknown';
+    const lockedFor = deps.lockout.isLocked(address);
+    if (lockedFor > 0) {
+      // Past a small burst, a locked-out address gets its 429 only after a pause: a flooder that
+      // waits for answers (every HTTP client does) is slowed to one refusal per connection per
+      // pause, so a flood from one address costs us almost nothing instead of a full TLS answer
+      // per attempt, while a client retrying now and then is still answered at once. A second
+      // request pipelined behind a held one would dodge the pause, so it closes the connection.
       const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
         status: 429,
         headers: { 'retry-after': String(lockedFor) },
@@ -154,20 +164,8 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         if (conn) conn.tarpitted = false;
         if (socket.destroyed) return dropped(wasRefused(socket) ? 'connection closed' : 'client left');
       }
-      refuse(err);
-    };
-
-    const framing = checkRequestFraming(req, config.limits.maxHeaders);
-    if (framing) return refuse(framing, true);
-
-    if (req.url === '/_warden/health' && (req.method === 'GET' || req.method === 'HEAD')) {
-      sendJson(res, 200, { status: 'ok' });
-      return;
+      return refuse(err);
     }
-
-    const address = event.clientAddress ?? 'unknown';
-    const lockedFor = deps.lockout.isLocked(address);
-    if (lockedFor > 0) return tarpit(lockedFor, address);
 
     const canon = canonicalPath(req.url ?? '/');
     if ('error' in canon) {
