@@ -80,7 +80,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on (it was free a moment ago). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -2,13 +2,12 @@
 // shared server can go wrong with — instances migrating at once, a newer schema, the server
 // being down. Without PostgreSQL installed the suite is skipped locally and FAILS under CI.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ErrorCode } from '../../src/errors.ts';
 import { openStore } from '../../src/store/index.ts';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.ts';
-import { findPostgresBin, startPostgres, type RunningPostgres } from '../helpers/postgres.ts';
+import { findPostgresBin, freePort, startPostgres, type RunningPostgres } from '../helpers/postgres.ts';
 import { storeContract } from './contract.ts';
 import { newKey } from './contract/fixtures.ts';
 
@@ -104,7 +103,7 @@ void describe('postgres', { skip }, () => {
     });
 
     void it('a server that is down is STORE_UNAVAILABLE, and the message never shows the password', async () => {
-      const port = await closedPort();
+      const port = await freePort(); // closed: nothing listens on it
       const url = `postgres://warden:s3cret-pw@127.0.0.1:${port}/warden`;
       await assert.rejects(openStore({ url, dataDir: '/nonexistent' }), (err: Error & { code?: string }) => {
         assert.equal(err.code, ErrorCode.STORE_UNAVAILABLE);
@@ -115,14 +114,3 @@ void describe('postgres', { skip }, () => {
     });
   });
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
