@@ -248,7 +248,6 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       return result;
     }
     if (headerTimer) clearTimeout(headerTimer);
-    res.end();
     if (counter) Object.assign(result, counter.finish());
     return result;
   }

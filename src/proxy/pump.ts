@@ -1,7 +1,17 @@
-// Copying an upstream body to the client. Each chunk is written as soon as it arrives; when the
-// client's socket buffer is full (`write` returns false) the upstream body is paused until
-// 'drain', so a slow reader makes Ollama wait instead of making Warden hold the answer in memory
-// (slow-read memory exhaustion). A reader that stays stuck past the stall timeout is cut off.
+// Copying an upstream body to the client. Chunks are written in the same turn of the event loop
+// they arrive in; when the client's socket buffer is full (`write` returns false) the upstream
+// body is paused until 'drain', so a slow reader makes Ollama wait instead of making Warden hold
+// the answer in memory (slow-read memory exhaustion). A reader that stays stuck past the stall
+// timeout is cut off.
+//
+// Ollama writes each NDJSON line as its own HTTP chunk, and undici hands over one chunk per line
+// even when one socket read brought dozens. Writing each one costs a chunk header, a pass
+// through Node's Writable machinery and a slot in the TLS writev, per line. So the chunks of one
+// read are gathered and written once, at process.nextTick — still within the same socket
+// callback, so no chunk waits for more data (a slow stream's single line goes out unchanged).
+// The response is ended in the same turn as the body's 'end': Node's http holds (corks) the
+// socket until the next tick after a write, so the last lines and the chunked terminator leave as
+// one TLS record; ended a turn later, the terminator was a TLS record and a syscall of its own.
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 
@@ -27,11 +37,19 @@ export function readLimited(body: Readable, limit: number): Promise<Buffer> {
 /** The client stopped reading for longer than the stall timeout. */
 export class StallError extends Error {}
 
-/** Copies the upstream body to the client chunk by chunk, pausing the upstream while the client's buffer is full. */
+/** Gathered chunks are written at once past this many bytes instead of waiting for the tick to end. */
+const COALESCE_MAX_BYTES = 64 * 1024;
+
+/** Copies the upstream body to the client and ends the response, pausing the upstream while the client's buffer is full. */
 export function pump(body: Readable, res: ServerResponse, onChunk: (chunk: Buffer) => void, stallMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let stallTimer: NodeJS.Timeout | undefined;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let flushQueued = false;
+    let done = false;
     const cleanup = (): void => {
+      done = true;
       clearTimeout(stallTimer);
       body.off('data', onData);
       body.off('end', onEnd);
@@ -39,9 +57,13 @@ export function pump(body: Readable, res: ServerResponse, onChunk: (chunk: Buffe
       res.off('drain', onDrain);
       res.off('close', onClose);
     };
-    const onData = (chunk: Buffer): void => {
-      onChunk(chunk);
-      if (!res.write(chunk)) {
+    const flush = (): void => {
+      flushQueued = false;
+      if (done || pending.length === 0) return;
+      const out = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      if (!res.write(out) && stallTimer === undefined) {
         body.pause();
         stallTimer = setTimeout(() => {
           cleanup();
@@ -50,12 +72,25 @@ export function pump(body: Readable, res: ServerResponse, onChunk: (chunk: Buffe
         res.once('drain', onDrain);
       }
     };
+    const onData = (chunk: Buffer): void => {
+      onChunk(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= COALESCE_MAX_BYTES) flush();
+      else if (!flushQueued) {
+        flushQueued = true;
+        process.nextTick(flush);
+      }
+    };
     const onDrain = (): void => {
       clearTimeout(stallTimer);
+      stallTimer = undefined;
       body.resume();
     };
     const onEnd = (): void => {
+      flush();
       cleanup();
+      res.end();
       resolve();
     };
     const onError = (err: Error): void => {
