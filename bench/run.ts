@@ -4,6 +4,7 @@
 //   node bench/run.ts                  3 repetitions × 5 s, all workloads (~8 minutes)
 //   node bench/run.ts --quick          1 repetition × 3 s
 //   node bench/run.ts --only a,b --systems warden,caddy --reps 1 --duration 5
+//   node bench/run.ts --only b --systems warden --compare /tmp/base/dist/src/cli/main.js   A/B two builds
 //   node bench/run.ts --cpu-prof [--only b]   profile Warden on workload (a) (or b, c, d): top self-time functions
 //
 // Layout on a 2-core machine: the system under test runs alone on core 1 (`taskset -c 1`); the
@@ -32,7 +33,7 @@ import {
 } from './systems.ts';
 import { runWrk, wrkInstalled } from './wrk.ts';
 import { cpuSeconds } from './proc.ts';
-import { WORKLOADS } from './workloads.ts';
+import { WORKLOADS, type Workload } from './workloads.ts';
 
 const PROXY_CPU = 1;
 const LOAD_CPU = 0;
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       systems: { type: 'string' },
       entry: { type: 'string' },
+      compare: { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
     },
@@ -97,7 +99,12 @@ async function main(): Promise<void> {
   const wanted = values.systems ? new Set(values.systems.split(',')) : null;
   const workloads = WORKLOADS.filter((w) => !only || only.has(w.id));
   const skipped: string[] = [];
-  const want = (s: SystemName): boolean => (!wanted || wanted.has(s) || (s === 'warden-xff' && wanted.has('warden'))) && workloads.some((w) => w.systems.includes(s));
+  if (values.compare !== undefined && !existsSync(values.compare)) throw new Error(`${values.compare} not found (--compare takes another build's dist/src/cli/main.js)`);
+  // --compare runs a second Warden build beside the first on every workload Warden runs.
+  const systemsOf = (w: Workload): SystemName[] =>
+    values.compare !== undefined && w.systems.includes('warden') ? w.systems.flatMap((n) => (n === 'warden' ? ['warden', 'warden-compare'] : [n])) : w.systems;
+  const want = (s: SystemName): boolean =>
+    (!wanted || wanted.has(s) || (s === 'warden-xff' && wanted.has('warden')) || s === 'warden-compare') && workloads.some((w) => systemsOf(w).includes(s));
 
   const started: RunningSystem[] = [];
   const stopAll = async (): Promise<void> => {
@@ -119,6 +126,11 @@ async function main(): Promise<void> {
       const xff = await startWarden({ cpu: PROXY_CPU, upstreamPort, env: { ...WARDEN_ENV, WARDEN_SECURITY_TRUSTED_PROXIES: '::1' }, entry, name: 'warden-xff' });
       started.push(xff);
       systems.set('warden-xff', xff);
+    }
+    if (values.compare !== undefined) {
+      const other = await startWarden({ cpu: PROXY_CPU, upstreamPort, env: WARDEN_ENV, entry: values.compare, name: 'warden-compare' });
+      started.push(other);
+      systems.set('warden-compare', other);
     }
     const proxyOpts = { cpu: PROXY_CPU, upstreamPort, auth, certFile: warden.certFile, keyFile: warden.keyFile };
     if (want('nginx')) {
@@ -154,9 +166,9 @@ async function main(): Promise<void> {
       for (const w of workloads) {
         // direct first, then the proxies in an order that rotates with each repetition, so no
         // proxy always runs right after another's load (sockets in TIME_WAIT, a warm cache).
-        const proxies = w.systems.filter((n) => n !== 'direct');
+        const proxies = systemsOf(w).filter((n) => n !== 'direct');
         const shift = (rep - 1) % Math.max(1, proxies.length);
-        const order = [...w.systems.filter((n) => n === 'direct'), ...proxies.slice(shift), ...proxies.slice(0, shift)];
+        const order = [...systemsOf(w).filter((n) => n === 'direct'), ...proxies.slice(shift), ...proxies.slice(0, shift)];
         for (const name of order) {
           const sys = systems.get(name);
           if (!sys || (wanted && !want(name))) continue;
@@ -178,7 +190,7 @@ async function main(): Promise<void> {
     if (slow) {
       const ca = join(warden.dataDir, 'tls', 'ca.pem');
       for (let rep = 1; rep <= reps; rep++) {
-        for (const name of slow.systems) {
+        for (const name of systemsOf(slow)) {
           const sys = systems.get(name);
           if (!sys || (wanted && !want(name))) continue;
           const args = name === 'direct' ? [] : ['--auth', authFor(sys), '--ca', ca];

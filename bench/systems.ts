@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processTree } from './proc.ts';
 
-export type SystemName = 'direct' | 'warden' | 'warden-xff' | 'nginx' | 'caddy';
+/** warden-compare: a second Warden build (`--compare <entry>`), measured beside `warden` for A/B runs. */
+export type SystemName = 'direct' | 'warden' | 'warden-compare' | 'warden-xff' | 'nginx' | 'caddy';
 
 export interface RunningSystem {
   name: SystemName;
