@@ -5,6 +5,7 @@
 //   node bench/run.ts --quick          1 repetition × 3 s
 //   node bench/run.ts --only a,b --systems warden,caddy --reps 1 --duration 5
 //   node bench/run.ts --only b --systems warden --compare /tmp/base/dist/src/cli/main.js   A/B two builds
+//   node bench/run.ts --only a,b,d --systems warden --compare-node-options='--max-semi-space-size=16'   A/B node flags
 //   node bench/run.ts --cpu-prof [--only b]   profile Warden on workload (a) (or b, c, d): top self-time functions
 //
 // Layout on a 2-core machine: the system under test runs alone on core 1 (`taskset -c 1`); the
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
       systems: { type: 'string' },
       entry: { type: 'string' },
       compare: { type: 'string' },
+      'compare-node-options': { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
     },
@@ -99,10 +101,12 @@ async function main(): Promise<void> {
   const wanted = values.systems ? new Set(values.systems.split(',')) : null;
   const workloads = WORKLOADS.filter((w) => !only || only.has(w.id));
   const skipped: string[] = [];
+  // --compare-node-options alone compares the same build under other node flags (NODE_OPTIONS).
+  const compareEntry = values.compare ?? (values['compare-node-options'] !== undefined ? entry : undefined);
   if (values.compare !== undefined && !existsSync(values.compare)) throw new Error(`${values.compare} not found (--compare takes another build's dist/src/cli/main.js)`);
   // --compare runs a second Warden build beside the first on every workload Warden runs.
   const systemsOf = (w: Workload): SystemName[] =>
-    values.compare !== undefined && w.systems.includes('warden') ? w.systems.flatMap((n) => (n === 'warden' ? ['warden', 'warden-compare'] : [n])) : w.systems;
+    compareEntry !== undefined && w.systems.includes('warden') ? w.systems.flatMap((n) => (n === 'warden' ? ['warden', 'warden-compare'] : [n])) : w.systems;
   const want = (s: SystemName): boolean =>
     (!wanted || wanted.has(s) || (s === 'warden-xff' && wanted.has('warden')) || s === 'warden-compare') && workloads.some((w) => systemsOf(w).includes(s));
 
@@ -127,8 +131,10 @@ async function main(): Promise<void> {
       started.push(xff);
       systems.set('warden-xff', xff);
     }
-    if (values.compare !== undefined) {
-      const other = await startWarden({ cpu: PROXY_CPU, upstreamPort, env: WARDEN_ENV, entry: values.compare, name: 'warden-compare' });
+    if (compareEntry !== undefined) {
+      const nodeOptions = values['compare-node-options'];
+      const env = nodeOptions === undefined ? WARDEN_ENV : { ...WARDEN_ENV, NODE_OPTIONS: nodeOptions };
+      const other = await startWarden({ cpu: PROXY_CPU, upstreamPort, env, entry: compareEntry, name: 'warden-compare' });
       started.push(other);
       systems.set('warden-compare', other);
     }
@@ -188,11 +194,12 @@ async function main(): Promise<void> {
     const chunkLatency: Record<string, ChunkLatency[]> = {};
     const slow = workloads.find((w) => w.id === 'd');
     if (slow) {
-      const ca = join(warden.dataDir, 'tls', 'ca.pem');
       for (let rep = 1; rep <= reps; rep++) {
         for (const name of systemsOf(slow)) {
           const sys = systems.get(name);
           if (!sys || (wanted && !want(name))) continue;
+          // each Warden has its own CA; nginx and Caddy serve the first Warden's certificate
+          const ca = join(('dataDir' in sys ? (sys as RunningWarden) : warden).dataDir, 'tls', 'ca.pem');
           const args = name === 'direct' ? [] : ['--auth', authFor(sys), '--ca', ca];
           const out = execFileSync('taskset', ['-c', String(LOAD_CPU), process.execPath, join(import.meta.dirname, 'chunk-latency.ts'), sys.url, ...args], { encoding: 'utf8', timeout: 120_000 });
           const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ChunkLatency;
@@ -216,7 +223,10 @@ async function main(): Promise<void> {
         ...(systems.has('caddy') ? { caddy: versionOf('caddy', ['version']) } : {}),
       },
       skipped,
-      deviations: DEVIATIONS,
+      deviations:
+        compareEntry === undefined
+          ? DEVIATIONS
+          : [...DEVIATIONS, `warden-compare: ${values.compare ?? 'the same build'}${values['compare-node-options'] === undefined ? '' : ` with NODE_OPTIONS=${values['compare-node-options']}`}, measured beside warden on every workload it runs.`],
       ...(slow ? { chunkLatency } : {}),
     };
     const out = writeResults(values.out ?? join(import.meta.dirname, 'results'), info, samples);
