@@ -19,6 +19,8 @@ const MAX_PARSE_BYTES = 256 * 1024;
 /** How much of an oversize record's end is kept and searched. */
 const TAIL_BYTES = 8 * 1024;
 const NEWLINE = 0x0a;
+/** How much of a line's start tells whether it can hold counts (`{`, or `data: {`, after blanks). */
+const HEAD_BYTES = 16;
 
 /** Picks the counter for a response content type; null when the answer carries no counts. */
 export function tokenFormatFor(contentType: string | undefined): TokenFormat | null {
@@ -29,26 +31,69 @@ export function tokenFormatFor(contentType: string | undefined): TokenFormat | n
   return null;
 }
 
+const OPEN_BRACE = 0x7b;
+const DATA_COLON = Buffer.from('data:', 'latin1');
+
+/** Blank bytes as String.prototype.trimStart and \s see them in a latin1 reading of the bytes. */
+function isBlank(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0xa0;
+}
+
+/**
+ * Whether a line (its parts in order) can hold counts: within its first HEAD_BYTES bytes, after
+ * blanks, a JSON object (`{`), or for SSE a data event carrying one (`data:`, one optional blank,
+ * `{`). Reads bytes in place: this runs for every line of every answer.
+ */
+function holdsRecord(parts: readonly Buffer[], format: TokenFormat): boolean {
+  let seen = 0;
+  let matched = -1; // -1: still skipping leading blanks; then how much of `data:` matched (SSE)
+  let blankAfterColon = false;
+  for (const part of parts) {
+    for (let j = 0; j < part.length; j++) {
+      if (seen++ >= HEAD_BYTES) return false;
+      const b = part[j] as number;
+      if (matched === -1) {
+        if (isBlank(b)) continue;
+        if (format === 'ndjson') return b === OPEN_BRACE;
+        matched = 0;
+      }
+      if (matched < DATA_COLON.length) {
+        if (b !== DATA_COLON[matched]) return false;
+        matched++;
+        continue;
+      }
+      if (b === OPEN_BRACE) return true;
+      if (blankAfterColon || !isBlank(b)) return false;
+      blankAfterColon = true;
+    }
+  }
+  return false;
+}
+
 /** One line's bytes as references into the chunks they came in; oversize lines keep only a tail. */
 class LineBuffer {
   parts: Buffer[] = [];
   bytes = 0;
-  /** First bytes of the line (to recognise `{` / `data: {` even after the head was dropped). */
-  head = '';
   truncated = false;
+  /** Whether the line can hold counts, worked out before its first bytes are dropped. */
+  #holds: boolean | undefined;
 
-  append(seg: Buffer): void {
+  append(seg: Buffer, format: TokenFormat): void {
     if (seg.length === 0) return;
-    if (this.head.length < 16) this.head += seg.subarray(0, 16 - this.head.length).toString('latin1');
     this.parts.push(seg);
     this.bytes += seg.length;
     if (this.bytes > MAX_PARSE_BYTES) {
+      this.holds(format);
       // drop whole leading parts while the rest still covers the tail we want
       while (this.parts.length > 1 && this.bytes - (this.parts[0] as Buffer).length >= TAIL_BYTES) {
         this.bytes -= (this.parts.shift() as Buffer).length;
       }
       this.truncated = true;
     }
+  }
+
+  holds(format: TokenFormat): boolean {
+    return (this.#holds ??= holdsRecord(this.parts, format));
   }
 
   text(): string {
@@ -67,15 +112,33 @@ export class TokenCounter {
   }
 
   push(chunk: Buffer): void {
-    let pos = 0;
-    let nl = chunk.indexOf(NEWLINE, pos);
-    while (nl !== -1) {
-      this.#current.append(chunk.subarray(pos, nl));
-      this.#endLine();
-      pos = nl + 1;
-      nl = chunk.indexOf(NEWLINE, pos);
+    const first = chunk.indexOf(NEWLINE);
+    if (first === -1) {
+      this.#current.append(chunk, this.#format);
+      return;
     }
-    if (pos < chunk.length) this.#current.append(chunk.subarray(pos));
+    // The line in progress ends here. Of the whole lines after it in this chunk, only the last
+    // one that can hold counts matters, so they are searched from the end: a fast stream's chunk
+    // of 50 lines costs one or two looks instead of 50.
+    this.#current.append(chunk.subarray(0, first), this.#format);
+    const last = chunk.lastIndexOf(NEWLINE);
+    let end = last;
+    while (end > first) {
+      const start = chunk.lastIndexOf(NEWLINE, end - 1) + 1;
+      if (end > start) {
+        const line = new LineBuffer();
+        line.append(chunk.subarray(start, end), this.#format);
+        if (line.holds(this.#format)) {
+          this.#last = line;
+          break;
+        }
+      }
+      end = start - 1;
+    }
+    // no later line qualified: the line that just ended may be the one
+    if (end <= first) this.#endLine();
+    this.#current = new LineBuffer();
+    if (last + 1 < chunk.length) this.#current.append(chunk.subarray(last + 1), this.#format);
   }
 
   finish(): TokenCounts {
@@ -95,14 +158,12 @@ export class TokenCounter {
     return countsFromTail(text);
   }
 
-  /** Remembers the line just completed if it can hold counts: a JSON object, or an SSE data event carrying one. */
+  /** Remembers the line just completed if it can hold counts. */
   #endLine(): void {
     const line = this.#current;
     if (line.bytes === 0) return;
     this.#current = new LineBuffer();
-    const head = line.head.trimStart();
-    const relevant = this.#format === 'sse' ? /^data:\s?\{/.test(head) : head.startsWith('{');
-    if (relevant) this.#last = line;
+    if (line.holds(this.#format)) this.#last = line;
   }
 }
 

@@ -30,6 +30,9 @@ const cases: { name: string; format: TokenFormat; body: string; want: [number | 
   },
   { name: 'text that only looks like counts inside an answer string is not counted', format: 'ndjson', body: '{"response":"\\"eval_count\\":999","done":false}\n', want: [null, null] },
   { name: 'a truncated last line (upstream cut) yields no counts', format: 'ndjson', body: '{"done":false}\n{"done":true,"eval_cou', want: [null, null] },
+  { name: 'blanks before the final record', format: 'ndjson', body: '{"done":false}\n \t {"done":true,"prompt_eval_count":2,"eval_count":3}\n', want: [2, 3] },
+  { name: 'SSE data event without a space after the colon', format: 'sse', body: 'data:{"usage":{"prompt_tokens":4,"completion_tokens":5}}\n\ndata: [DONE]\n\n', want: [4, 5] },
+  { name: 'an SSE comment or other field is not a record', format: 'sse', body: 'data: {"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n: keep-alive {"usage":{}}\nid: {"x":1}\n', want: [1, 1] },
   { name: 'negative or fractional counts are refused', format: 'ndjson', body: '{"prompt_eval_count":-1,"eval_count":1.5}', want: [null, null] },
 ];
 
@@ -46,6 +49,28 @@ void describe('token counter', () => {
       }
     });
   }
+
+  void test('many lines per chunk: the last line that can hold counts wins however the stream is cut', () => {
+    // a fast stream delivers dozens of lines per chunk; the counter searches them from the end
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ response: `tok${i}`, done: false }));
+    const bodies: [TokenFormat, string, [number, number]][] = [
+      ['ndjson', [...lines, JSON.stringify({ done: true, prompt_eval_count: 12, eval_count: 50 }), '', '   ', 'not json'].join('\n') + '\n', [12, 50]],
+      ['ndjson', [JSON.stringify({ done: true, prompt_eval_count: 1, eval_count: 2 }), ...lines.map(() => ' \t')].join('\n'), [1, 2]],
+      ['sse', [...lines.map((l) => `data: ${l}\n`), 'data: {"choices":[],"usage":{"prompt_tokens":6,"completion_tokens":50}}\n', 'data: [DONE]\n', ''].join('\n'), [6, 50]],
+    ];
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (const [format, body, want] of bodies) {
+      const bytes = Buffer.from(body);
+      for (let trial = 0; trial < 200; trial++) {
+        const cuts = [0, ...Array.from({ length: rand(6) }, () => rand(bytes.length)).sort((a, b) => a - b), bytes.length];
+        const counter = new TokenCounter(format);
+        for (let i = 1; i < cuts.length; i++) counter.push(bytes.subarray(cuts[i - 1], cuts[i]));
+        const got = counter.finish();
+        assert.deepEqual([got.promptTokens, got.evalTokens], want, `${format} cut at ${cuts.join(',')}`);
+      }
+    }
+  });
 
   void test('a final line too large to parse is read from its tail', () => {
     const huge = JSON.stringify({ done: true, context: Array.from({ length: 100_000 }, (_, i) => i), prompt_eval_count: 40, eval_count: 50 });
