@@ -26,6 +26,7 @@ import {
   commandExists,
   startCaddy,
   startNginx,
+  startPlainNode,
   startUpstream,
   startWarden,
   type RunningSystem,
@@ -50,6 +51,7 @@ const WARDEN_ENV = { WARDEN_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '1024' };
 const DEVIATIONS = [
   'Warden runs with its defaults (audit on, SQLite store, TLS 1.3 local CA) except limits.maxConnectionsPerAddress = 1024 (default 64 would refuse the 200-stream workload from one address).',
   "warden-xff (workload e-dist only) also sets security.trustedProxies = ['::1'] so each flood request's X-Forwarded-For counts as a new client address.",
+  '"node" = bench/plain-node.ts: node:https + an undici pool, TLS 1.3, the same bearer check and an access-log line, nothing else (no key store, policy, audit database or token counting): the floor for a proxy written in Node.',
   'Core 1: the system under test alone. Core 0: wrk and the fake Ollama. "direct" = wrk → fake Ollama over plain HTTP on core 0 (the load side\'s own ceiling).',
   'CPU µs/req = (utime+stime of the whole process tree, from /proc) / requests handled (valid + flood). RSS = peak VmRSS sum over the tree, sampled every 100 ms.',
 ];
@@ -152,6 +154,11 @@ async function main(): Promise<void> {
         started.push(s);
         systems.set('caddy', s);
       } else skipped.push('caddy is not installed (apt-get install -y caddy)');
+    }
+    if (want('node')) {
+      const s = await startPlainNode(proxyOpts);
+      started.push(s);
+      systems.set('node', s);
     }
     for (const s of skipped) console.log(`skipping: ${s}`);
     // The (e-dist) instance authenticates with its own key.

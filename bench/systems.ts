@@ -6,6 +6,7 @@
 //   warden  — `warden serve` from dist/ with its defaults (audit on)
 //   nginx   — bench/nginx.conf.template
 //   caddy   — bench/Caddyfile.template
+//   node    — bench/plain-node.ts: node:https + undici and nothing else (the floor for a Node proxy)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { processTree } from './proc.ts';
 
 /** warden-compare: a second Warden build (`--compare <entry>`), measured beside `warden` for A/B runs. */
-export type SystemName = 'direct' | 'warden' | 'warden-compare' | 'warden-xff' | 'nginx' | 'caddy';
+export type SystemName = 'direct' | 'warden' | 'warden-compare' | 'warden-xff' | 'nginx' | 'caddy' | 'node';
 
 export interface RunningSystem {
   name: SystemName;
@@ -281,6 +282,26 @@ export async function startCaddy(o: ProxyOptions): Promise<RunningSystem> {
   });
   drain(child);
   return running('caddy', child, port, 'https', async () => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/** The plain Node proxy (bench/plain-node.ts) with the same certificate, key check and pinning. */
+export async function startPlainNode(o: ProxyOptions): Promise<RunningSystem> {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-bench-node-'));
+  const child = pinned(o.cpu, NODE, [join(import.meta.dirname, 'plain-node.ts'), o.certFile, o.keyFile, String(o.upstreamPort), join(dir, 'access.log')], {
+    ...process.env,
+    BENCH_PROXY_AUTH: o.auth,
+  });
+  const line = await waitForLine(child, /^\{"port":\d+\}/, 15_000, 'plain Node proxy').catch(async (err: unknown) => {
+    await stopChild(child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  drain(child);
+  const { port } = JSON.parse(line) as { port: number };
+  return running('node', child, port, 'https', async () => {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -19,7 +19,7 @@ export interface Workload {
 /** Chunks per streamed answer: 50 NDJSON lines plus Ollama's final `done` line. */
 export const CHUNKS_PER_STREAM = 51;
 
-const PROXIES: SystemName[] = ['warden', 'nginx', 'caddy'];
+const PROXIES: SystemName[] = ['warden', 'nginx', 'caddy', 'node'];
 
 export const WORKLOADS: Workload[] = [
   { id: 'a', title: 'GET /api/tags, keep-alive, 50 connections', script: 'tags.lua', connections: 50, systems: ['direct', ...PROXIES] },
