@@ -145,7 +145,7 @@ export function targets(ms: Median[], chunkRuns?: Record<string, ChunkLatency[]>
       want: '< 10 % at 5,000 invalid req/s',
       got:
         e && e.dropPct !== null
-          ? `${f1(e.dropPct)} % (flood paced at 5,000 req/s, answered ${f0(e.floodRps)} req/s${w === 'e' && (e.floodRps ?? 0) < 1000 ? ' — the rest held back by the lockout tarpit' : ''}; ${f1(e.cpuUsPerRefusal)} µs CPU per refusal; nginx's drop on the same load side: ${f1(get('e', 'nginx')?.dropPct ?? null)} %)`
+          ? `${f1(e.dropPct)} % (flood paced at 5,000 req/s, answered ${f0(e.floodRps)} req/s${w === 'e' && (e.floodRps ?? 0) < 1000 ? ' — the rest held back by the lockout tarpit' : ''}; ${e.cpuUsPerRefusal === 0 ? 'no CPU measurable beyond what the valid traffic cost alone' : `${f1(e.cpuUsPerRefusal)} µs CPU per refusal`}; nginx's drop on the same load side: ${f1(get('e', 'nginx')?.dropPct ?? null)} %)`
           : 'not measured',
       // The flood is offered at the same pace to every system; how many answers it gets back is
       // the system's defence (Warden's tarpit), not a flaw in the measurement.
