@@ -352,13 +352,17 @@ async function generate(
   rec.status = 200;
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   const dieAfter = headerInt(req, 'x-fake-die-after', Number.POSITIVE_INFINITY);
+  // Lines are due at fixed times from the first (start + i × delay), not `delay` after the last
+  // write: slept relatively, each stream drifts by its own write time and 200 slow streams bunch
+  // up into bursts, which the benchmark would then measure instead of the proxy.
+  const start = performance.now();
   for (let i = 0; i < chunks; i++) {
     if (i >= dieAfter) {
       res.destroy();
       return;
     }
     if (!(await writeChunk(res, rec, JSON.stringify(piece(i)) + '\n'))) return;
-    if (delay > 0) await sleep(delay);
+    if (delay > 0) await sleep(Math.max(0, start + (i + 1) * delay - performance.now()));
     if (res.destroyed) return;
   }
   await writeChunk(res, rec, JSON.stringify(final('')) + '\n');
