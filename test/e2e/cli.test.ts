@@ -232,6 +232,28 @@ describe('serve', () => {
     }
   });
 
+  // The young-generation cap (src/cli/main.ts): Linux shows the re-exec'd command line in /proc.
+  it('runs with the young generation capped, unless the operator chose a size', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    const cmdline = (pid: number | undefined): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const capped = await startWarden({ upstream: fake.url });
+    dirs.push(capped.dataDir);
+    try {
+      assert.ok(cmdline(capped.proc.pid).includes('--max-semi-space-size=4'), cmdline(capped.proc.pid).join(' '));
+      const ok = await request(`${capped.url}/api/tags`, { headers: { authorization: `Bearer ${capped.adminKey}` }, dispatcher: capped.dispatcher });
+      assert.equal(ok.statusCode, 200, 'the re-exec keeps the listener, stdio and data dir');
+      await ok.body.text();
+    } finally {
+      assert.equal(await capped.stop('SIGTERM'), 0);
+    }
+    const chosen = await startWarden({ upstream: fake.url, env: { NODE_OPTIONS: '--max-semi-space-size=16' } });
+    dirs.push(chosen.dataDir);
+    try {
+      assert.ok(!cmdline(chosen.proc.pid).some((a) => a.startsWith('--max-semi-space-size')), 'no second flag over the operator\'s');
+    } finally {
+      await chosen.stop();
+    }
+  });
+
   it('records every request in the audit log, readable with warden audit', async () => {
     const w: RunningWarden = await startWarden({ upstream: fake.url });
     dirs.push(w.dataDir);
