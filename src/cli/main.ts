@@ -10,11 +10,12 @@ if (major < 22 || (major === 22 && minor < 13)) {
 // `serve` runs with V8's young generation capped at 2 × 4 MB. Left alone, V8 grows it to 64 MB
 // under load; every scavenge then copies the state of all open streams at once, pausing the
 // event loop 5–14 ms, and that pause set the p99 of every streamed chunk (bench workload d:
-// 10.5 ms added per chunk, against 1.1 ms capped), with ~150 MB more resident memory. Measured
-// side by side in one run, the cap cost 0–8 % CPU per request (bench/README.md). The flag only
-// works at start-up, so the process replaces itself (same PID, same stdio) with one that has
-// it. Skipped when the flag is given already (an operator's own choice wins) and where execve
-// does not exist (Windows, Node < 22.15).
+// 10.5 ms added per chunk, against 1.1 ms capped), with ~100–150 MB more resident memory.
+// Measured side by side, the cap costs ~25 % more CPU per small request at full load and 0–8 %
+// per stream (bench/README.md): streams were chosen over peak throughput. The flag only works at
+// start-up, so the process replaces itself (same PID, same stdio) with one that has it. Skipped
+// when the flag is given already (an operator's own choice wins) and where execve does not
+// exist (Windows, Node < 22.15).
 // ('serve' anywhere in the arguments, even as a key's name, only costs that command the re-exec.)
 const YOUNG_GEN_FLAG = '--max-semi-space-size';
 if (
