@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `warden` command. It checks the Node.js version before anything else is
-// loaded: the store needs node:sqlite, unflagged from Node.js 22.13 on, and an older Node
-// would otherwise fail with an obscure module error.
+// loaded (bar one file of constants): the store needs node:sqlite, unflagged from Node.js 22.13
+// on, and an older Node would otherwise fail with an obscure module error.
+import { YOUNG_GEN_ARG, YOUNG_GEN_FLAG } from './young-generation.ts';
+
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 13)) {
   process.stderr.write(`warden: Node.js ${process.versions.node} is too old; Warden needs Node.js 22.13 or newer (24 LTS recommended).\n`);
@@ -15,9 +17,8 @@ if (major < 22 || (major === 22 && minor < 13)) {
 // per stream (bench/README.md): streams were chosen over peak throughput. The flag only works at
 // start-up, so the process replaces itself (same PID, same stdio) with one that has it. Skipped
 // when the flag is given already (an operator's own choice wins) and where execve does not
-// exist (Windows, Node < 22.15).
+// exist (Node < 22.15; on Windows the service passes the flag to node.exe itself).
 // ('serve' anywhere in the arguments, even as a key's name, only costs that command the re-exec.)
-const YOUNG_GEN_FLAG = '--max-semi-space-size';
 if (
   process.argv.includes('serve') &&
   typeof process.execve === 'function' &&
@@ -25,7 +26,7 @@ if (
   !process.execArgv.some((a) => a.startsWith(YOUNG_GEN_FLAG)) &&
   !(process.env.NODE_OPTIONS ?? '').includes(YOUNG_GEN_FLAG)
 ) {
-  process.execve(process.execPath, [process.execPath, `${YOUNG_GEN_FLAG}=4`, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  process.execve(process.execPath, [process.execPath, YOUNG_GEN_ARG, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
 const { main } = await import('./program.ts');
 process.exitCode = await main(process.argv);

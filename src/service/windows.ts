@@ -9,6 +9,7 @@
 // Administrators: this is how private keys and the database are protected on Windows, where
 // POSIX modes mean nothing.
 import { win32 } from 'node:path';
+import { YOUNG_GEN_ARG } from '../cli/young-generation.ts';
 import { validateSpec, type ServiceSpec } from './spec.ts';
 import { xmlEscape } from './launchd.ts';
 
@@ -55,7 +56,8 @@ export function windowsProgramDataDir(env: NodeJS.ProcessEnv): string {
 
 export function windowsServiceXml(input: ServiceSpec): string {
   const spec = validateSpec(input);
-  const args = [spec.scriptPath, 'serve', '--data-dir', spec.dataDir].map(windowsQuote).join(' ');
+  // Node has no execve on Windows, so `serve` cannot add its heap flag itself: it goes here.
+  const args = [YOUNG_GEN_ARG, spec.scriptPath, 'serve', '--data-dir', spec.dataDir].map(windowsQuote).join(' ');
   const e = xmlEscape;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

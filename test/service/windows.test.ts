@@ -92,7 +92,8 @@ void describe('WinSW service XML', () => {
     const x = parseXml(windowsServiceXml(spec())) as unknown as Record<string, string> & { env: Record<string, string> };
     assert.equal(x.id, 'warden');
     assert.equal(x.executable, spec().execPath);
-    assert.deepEqual(parseWindowsArgs(x.arguments!), [spec().scriptPath, 'serve', '--data-dir', spec().dataDir]);
+    // node.exe gets the young-generation cap itself: Warden cannot re-exec with it on Windows
+    assert.deepEqual(parseWindowsArgs(x.arguments!), ['--max-semi-space-size=4', spec().scriptPath, 'serve', '--data-dir', spec().dataDir]);
     assert.equal(x.env.WARDEN_DATA_DIR, spec().dataDir);
     assert.equal(x.startmode, 'Automatic');
     // Ctrl+C first: Node sees SIGINT and lets streams finish (there is no SIGTERM on Windows).
