@@ -23,7 +23,6 @@ import { compileCaps } from '../policy/caps.ts';
 import { createUpstreams } from '../proxy/upstreams.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { createTlsManager, type TlsManager } from '../tls/manager.ts';
-import { rotateTicketKeys } from '../tls/ticket-keys.ts';
 import { ConnectionTracker } from './connections.ts';
 import { markRefused, wasRefused } from './strict.ts';
 import { ActiveStreams, createGateway } from './gateway.ts';
@@ -185,8 +184,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (tls) {
       server = createHttpsServer({ ...common, ...tls.serverOptions(), handshakeTimeout: 10_000 }, handler);
       const s = server as HttpsServer;
-      const stopRotation = rotateTicketKeys(s);
-      closers.unshift(async () => stopRotation());
       tls.onChange((ctx: SecureContextOptions) => {
         s.setSecureContext(ctx);
         log.info('TLS certificate reloaded');

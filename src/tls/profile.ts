@@ -26,11 +26,7 @@ export const ECDH_CURVES = 'X25519:P-256:P-384';
 
 /** Options shared by https.createServer and tls.createSecureContext (no certificate in here). */
 export type TlsProfile = Required<Pick<SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers' | 'ecdhCurve' | 'honorCipherOrder' | 'secureOptions'>> &
-  Pick<TlsOptions, 'handshakeTimeout' | 'sessionTimeout'>;
-
-/** How long a TLS 1.3 session ticket may be used to resume, in seconds (RFC 8446 allows up to
- *  7 days; a short life bounds what one stolen ticket is worth). */
-export const SESSION_TICKET_LIFETIME_S = 300;
+  Pick<TlsOptions, 'handshakeTimeout'>;
 
 export function tlsProfile(minVersion: MinTlsVersion): TlsProfile {
   return Object.freeze({
@@ -44,20 +40,14 @@ export function tlsProfile(minVersion: MinTlsVersion): TlsProfile {
     secureOptions:
       constants.SSL_OP_NO_RENEGOTIATION | // CVE-2009-3555 and renegotiation DoS
       constants.SSL_OP_NO_COMPRESSION | // CRIME (CVE-2012-4929)
-      // Session tickets only where resumption keeps forward secrecy. A TLS 1.3 resumption still
-      // runs a fresh ECDHE (OpenSSL accepts psk_ke only with SSL_OP_ALLOW_NO_DHE_KEX, never set
-      // here) and saves the certificate signature and a round of JavaScript set-up per
-      // connection. A TLS 1.2 ticket resumes on the old master secret, so whoever later reads
-      // the ticket key reads the traffic: with 1.2 allowed, no tickets at all (Node keeps no
-      // server session cache, so every handshake is then a full one). A resumed session brings
-      // back its client certificate without presenting it again; it is re-checked on every
-      // request (client-verify.ts), so a revoked or expired one stays refused.
-      (minVersion === '1.2' ? constants.SSL_OP_NO_TICKET : 0) |
+      // No stateless tickets: a ticket would let a client resume a session whose client
+      // certificate has since expired or been revoked without presenting it again. Node keeps no
+      // internal server session cache, so with tickets off every handshake is a full one.
+      constants.SSL_OP_NO_TICKET |
       constants.SSL_OP_NO_SSLv3 |
       constants.SSL_OP_NO_TLSv1 |
       constants.SSL_OP_NO_TLSv1_1,
     // DESIGN §2: handshake timeout 10 s (slow-handshake DoS).
     handshakeTimeout: 10_000,
-    sessionTimeout: SESSION_TICKET_LIFETIME_S,
   }) as TlsProfile;
 }
