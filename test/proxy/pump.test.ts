@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { pump } from '../../src/proxy/pump.ts';
+import { concatUnpooled, pump } from '../../src/proxy/pump.ts';
 
 const LINES = 51;
 const line = (i: number): Buffer => Buffer.from(`{"model":"m","message":{"role":"assistant","content":"tok${i}"},"done":false}\n`);
@@ -95,5 +95,18 @@ void describe('pump', () => {
     await piped;
     assert.ok(got.firstChunkAt - sentAt < 500, `first line arrived ${got.firstChunkAt - sentAt} ms after it was sent`);
     assert.equal(got.body, line(0).toString() + line(1).toString());
+  });
+});
+
+void describe('concatUnpooled', () => {
+  void test('joins the parts in order into a buffer of its own, never a slice of the shared pool', () => {
+    const parts = [Buffer.from('{"message":{"content":"a"}}\n'), Buffer.from('{"message":{"content":"b"}}\n'), Buffer.alloc(0), Buffer.from('{"done":true}\n')];
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const out = concatUnpooled(parts, total);
+    assert.deepEqual(out, Buffer.concat(parts));
+    // A pooled result would share a 64 KB ArrayBuffer (and keep it alive) with unrelated buffers.
+    assert.equal(out.byteOffset, 0);
+    assert.equal(out.buffer.byteLength, total, 'the result sits in a larger, shared ArrayBuffer');
+    assert.notEqual(Buffer.concat(parts).buffer.byteLength, total, 'control: Buffer.concat does pool this size');
   });
 });
