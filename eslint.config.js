@@ -22,6 +22,22 @@ export default tseslint.config(
     },
   },
   {
+    // What the serve process loads is memory every request pays for in GC (bench/README.md).
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:http', allowTypeImports: true, message: "use src/node-http.ts: a value import of node:http loads Node's bundled undici" },
+            { name: 'http', allowTypeImports: true, message: 'use src/node-http.ts' },
+            { name: 'undici', allowTypeImports: true, message: 'use src/proxy/undici-core.ts: all of undici is ~3 MB of heap the gateway never runs' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -4,7 +4,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { http } from '../node-http.ts';
 import { rootCertificates } from 'node:tls';
 import { caPaths } from '../tls/local-ca.ts';
 import { tlsDir } from '../config/paths.ts';
@@ -52,7 +52,7 @@ export async function askRunningServer(dataDir: string, path: string, method = '
       // Loopback to our own process: the chain is checked, the name may be any of the cert's.
       checkServerIdentity: () => undefined,
     };
-    const req = (u.protocol === 'https:' ? request : httpRequest)(opts, (res) => {
+    const req = (u.protocol === 'https:' ? request : http.request)(opts, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

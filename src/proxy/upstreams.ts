@@ -6,7 +6,7 @@
 // requested model, least in-flight first, and falls back to any healthy one. Health checks use
 // their own one-connection Client so that a pool saturated by long generations does not make a
 // busy upstream look dead.
-import { Client, Pool } from 'undici';
+import { Client, Pool } from './undici-core.ts';
 import { configError } from '../errors.ts';
 
 export interface UpstreamsOptions {

@@ -1,7 +1,8 @@
 // Start-up: validate and build everything once (store, key cache, TLS context, route table,
 // upstream pool, admin app), then open the listener. The returned handle stops it all cleanly.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { http } from '../node-http.ts';
 import type { Socket } from 'node:net';
 import type { TLSSocket, SecureContextOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -208,7 +209,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         socket.destroy();
       });
     } else {
-      server = createHttpServer(common, handler);
+      server = http.createServer(common, handler);
     }
     server.timeout = 600_000;
     // Node keeps only the first maxHeadersCount header lines and drops the rest without a word;

@@ -1,7 +1,8 @@
 // HTTP-01 responder (RFC 8555 §8.3): a plain-HTTP listener of its own on tls.acme.httpPort that
 // answers only GET /.well-known/acme-challenge/<token> with the key authorization, and 404 to
 // everything else. It never proxies and never serves the API: the API is TLS-only.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from '../node-http.ts';
 import type { AddressInfo } from 'node:net';
 import { tlsError } from './files.ts';
 
@@ -16,7 +17,7 @@ export interface Http01Responder {
 
 export async function startHttp01Responder(port: number, host: string): Promise<Http01Responder> {
   const tokens = new Map<string, string>();
-  const server: Server = createServer((req, res) => {
+  const server: Server = http.createServer((req, res) => {
     const url = req.url ?? '';
     const token = req.method === 'GET' && url.startsWith(PREFIX) ? url.slice(PREFIX.length) : '';
     const answer = /^[A-Za-z0-9_-]+$/.test(token) ? tokens.get(token) : undefined;
