@@ -3,7 +3,7 @@
 // other relying parties and for a server that runs without the store.
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { x509, SIGNING_ALG, normalizeSerial } from './x509-util.ts';
+import { loadX509, SIGNING_ALG, normalizeSerial, type X509 } from './x509-util.ts';
 import { caSigner, type LocalCa } from './local-ca.ts';
 import { fileExists, readTextFile, tlsError, writeFileAtomic } from './files.ts';
 
@@ -46,6 +46,7 @@ function wholeSeconds(d: Date): Date {
 
 /** Signs a CRL listing `revoked` with the local CA and writes it atomically. */
 export async function writeCrl(tlsDir: string, ca: LocalCa, revoked: readonly RevokedEntry[], now: Date = new Date()): Promise<CrlInfo> {
+  const x509 = await loadX509();
   const { cert, signingKey } = await caSigner(ca);
   now = wholeSeconds(now);
   const nextUpdate = new Date(now.getTime() + CRL_VALIDITY_DAYS * 86_400_000);
@@ -73,7 +74,8 @@ export async function writeCrl(tlsDir: string, ca: LocalCa, revoked: readonly Re
 export async function readCrl(tlsDir: string, ca: LocalCa): Promise<CrlInfo | null> {
   const path = crlPath(tlsDir);
   if (!fileExists(path)) return null;
-  let crl: x509.X509Crl;
+  const x509 = await loadX509();
+  let crl: X509.X509Crl;
   try {
     crl = new x509.X509Crl(readTextFile(path, 'CRL'));
   } catch (err) {

@@ -2,7 +2,7 @@
 // signature only, one extended key usage. Server and client certificates differ only in the
 // subject, the purpose and (servers) the SANs.
 import { caSigner, type LocalCa } from './local-ca.ts';
-import { generateEcKey, randomSerial, sanEntries, SIGNING_ALG, x509 } from './x509-util.ts';
+import { generateEcKey, loadX509, randomSerial, sanEntries, SIGNING_ALG } from './x509-util.ts';
 
 export interface LeafSpec {
   subject: string;
@@ -14,6 +14,7 @@ export interface LeafSpec {
 }
 
 export async function signLeafCert(ca: LocalCa, spec: LeafSpec): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const { cert: caCert, signingKey } = await caSigner(ca);
   const { keys, keyPem } = await generateEcKey();
   const eku = spec.purpose === 'serverAuth' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;

@@ -4,7 +4,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { x509, SIGNING_ALG, generateEcKey, importSigningKey, randomSerial } from './x509-util.ts';
+import { loadX509, SIGNING_ALG, generateEcKey, importSigningKey, randomSerial, type X509 } from './x509-util.ts';
 import { assertPrivateFile, fileExists, readTextFile, tlsError, writeFileAtomic } from './files.ts';
 
 export const CA_CERT_FILE = 'ca.pem';
@@ -71,6 +71,7 @@ export async function ensureLocalCa(tlsDir: string): Promise<LocalCa> {
   const existing = loadLocalCa(tlsDir);
   if (existing) return existing;
   const { certPath, keyPath } = caPaths(tlsDir);
+  const x509 = await loadX509();
   const { keys, keyPem } = await generateEcKey();
   const notBefore = new Date(Date.now() - 60_000); // tolerate small clock skew between hosts
   const notAfter = new Date(notBefore);
@@ -105,7 +106,8 @@ function sanitize(s: string): string {
 }
 
 /** The CA's signing key and certificate, ready for @peculiar/x509 generators. */
-export async function caSigner(ca: LocalCa): Promise<{ cert: x509.X509Certificate; signingKey: CryptoKey }> {
+export async function caSigner(ca: LocalCa): Promise<{ cert: X509.X509Certificate; signingKey: CryptoKey }> {
+  const x509 = await loadX509();
   return { cert: new x509.X509Certificate(ca.certPem), signingKey: await importSigningKey(ca.keyPem) };
 }
 

@@ -1,15 +1,16 @@
-// Small helpers around @peculiar/x509 and node:crypto shared by the CA, server, client and CRL
-// code: key generation, PEM conversion, serials, and name parsing.
-// @peculiar/x509 needs a Reflect metadata polyfill loaded before it (its README, "Reflect
-// Polyfill Required"). reflect-metadata must be a direct dependency in package.json.
-import 'reflect-metadata';
-import { createPrivateKey, randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+// Small helpers shared by the CA, server, client and CRL code: key generation, PEM conversion,
+// serials, and name parsing. Everything here runs on node:crypto; @peculiar/x509 comes through
+// loadX509() only where a certificate or CRL is built or a CRL read (see x509-lib.ts).
+import { createPrivateKey, randomBytes, webcrypto, KeyObject, X509Certificate as NodeX509 } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+export type { X509 };
 
-export { x509 };
+/** @peculiar/x509, ready to use with node's WebCrypto. */
+export async function loadX509(): Promise<typeof X509> {
+  return (await import('./x509-lib.ts')).x509;
+}
 
 export const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 export const SIGNING_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -22,8 +23,7 @@ export interface GeneratedKey {
 
 export async function generateEcKey(): Promise<GeneratedKey> {
   const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { keys, keyPem: x509.PemConverter.encode(der, 'PRIVATE KEY') };
+  return { keys, keyPem: KeyObject.from(keys.privateKey).export({ format: 'pem', type: 'pkcs8' }) as string };
 }
 
 /** A PEM private key (any of PKCS#8/SEC1) as a WebCrypto signing key. */
@@ -51,19 +51,26 @@ export function fingerprintHex(cert: NodeX509): string {
   return cert.fingerprint256.replace(/:/g, '').toLowerCase();
 }
 
-export function sanEntries(names: readonly string[]): x509.JsonGeneralNames {
+export function sanEntries(names: readonly string[]): X509.JsonGeneralNames {
   return names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }));
 }
 
-/** DNS and IP subject alternative names of a certificate, as plain strings. */
+/** DNS and IP subject alternative names of a certificate, as plain strings, IPv6 in its RFC 5952
+ *  form (`::1`), the way they are written when issuing. node:crypto prints IPv6 uncompressed and
+ *  upper case, and JSON-quotes a value that holds a comma or a quote. */
 export function certSans(pem: string): string[] {
-  const cert = new x509.X509Certificate(pem);
-  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  if (!ext) return [];
-  return ext.names
-    .toJSON()
-    .filter((n) => n.type === 'dns' || n.type === 'ip')
-    .map((n) => n.value);
+  const text = new NodeX509(pem).subjectAltName;
+  if (!text) return [];
+  const names: string[] = [];
+  for (const m of text.matchAll(/(DNS|IP Address):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g)) {
+    const value = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
+    names.push(m[1] === 'DNS' ? value : canonicalIp(value));
+  }
+  return names;
+}
+
+function canonicalIp(ip: string): string {
+  return isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
 /** Splits a PEM bundle into its certificates (leaf first, as files and ACME deliver them). */

@@ -20,7 +20,8 @@ import { keyState } from '../../src/store/types.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { describeCertificate } from '../../src/tls/cert-info.ts';
-import { generateEcKey, randomSerial, SIGNING_ALG, x509 } from '../../src/tls/x509-util.ts';
+import { generateEcKey, randomSerial, SIGNING_ALG } from '../../src/tls/x509-util.ts';
+import { x509 } from '../../src/tls/x509-lib.ts';
 import { randomUUID, X509Certificate } from 'node:crypto';
 
 export interface SelfSigned {

@@ -3,7 +3,8 @@
 // serve command's modules in a fresh Node process, as `warden serve` does, and check that what it
 // never runs stays out: all of undici (src/proxy/undici-core.ts), Node's own bundled undici (which
 // an ESM import of node:http pulls in, src/node-http.ts), the ACME client and the admin API's
-// Fastify (both loaded on first use).
+// Fastify (both loaded on first use), the init prompts, and @peculiar/x509 (src/tls/x509-lib.ts:
+// only issuing a certificate or handling a CRL loads it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -40,12 +41,12 @@ function loadedBy(file: string): Loaded {
   return JSON.parse(out) as Loaded;
 }
 
-void test("serve's modules leave out Node's bundled undici, undici's index, acme-client and fastify", () => {
+void test("serve's modules leave out Node's bundled undici, undici's index, acme-client, fastify, the prompts and @peculiar/x509", () => {
   const loaded = loadedBy(program);
   assert.equal(loaded.nodeBundledUndici, false, "an ESM value import of node:http (or all of undici) loaded Node's bundled undici");
   assert.ok(loaded.packages.includes('undici'), `undici's dispatcher is expected to be loaded: ${loaded.packages.join(', ')}`);
   assert.equal(loaded.poolRequest, 'function', "undici-core's Pool lacks request() when undici's index.js has not run");
-  for (const unwanted of ['undici (index.js)', 'acme-client', 'fastify']) {
+  for (const unwanted of ['undici (index.js)', 'acme-client', 'fastify', '@clack/prompts', '@peculiar/x509']) {
     assert.ok(!loaded.packages.includes(unwanted), `${unwanted} is loaded by the serve path: ${loaded.packages.join(', ')}`);
   }
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { configSchema, type Config } from '../../src/config/schema.ts';
-import { x509, SIGNING_ALG, generateEcKey, randomSerial, sanEntries } from '../../src/tls/x509-util.ts';
+import { SIGNING_ALG, generateEcKey, randomSerial, sanEntries } from '../../src/tls/x509-util.ts';
+import { x509 } from '../../src/tls/x509-lib.ts';
 import { caSigner, type LocalCa } from '../../src/tls/local-ca.ts';
 import type { TlsLog } from '../../src/tls/types.ts';
 

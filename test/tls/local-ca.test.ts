@@ -10,7 +10,8 @@ import { ensureLocalCa, loadLocalCa, caExpiryWarning } from '../../src/tls/local
 import { ensureServerCert, issueServerCert } from '../../src/tls/server-cert.ts';
 import { certSans } from '../../src/tls/x509-util.ts';
 import { ErrorCode, WardenError } from '../../src/errors.ts';
-import { tempDir } from './helpers.ts';
+import { makeCert, tempDir } from './helpers.ts';
+import { x509 } from '../../src/tls/x509-lib.ts';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((c) => c()));
@@ -105,6 +106,16 @@ void describe('server certificate', () => {
     writeFileSync(join(dir, 'server-key.pem'), 'garbage', { mode: 0o600 });
     const repaired = await ensureServerCert(dir, ['b.test'], { ca });
     assert.equal(repaired.reused, false, 'broken key file: want a new certificate');
+  });
+
+  void test('certSans reads names as they were issued: node prints IPv6 long and upper case, this gives RFC 5952 form', async () => {
+    const ca = await ensureLocalCa(fresh());
+    const names = ['*.wild.test', 'fe80::1:0:0:2', '2001:db8::', '::1', '10.0.0.1', 'x.test'];
+    const { certPem } = await makeCert(ca, { cn: 'sans', names });
+    assert.match(new X509Certificate(certPem).subjectAltName ?? '', /IP Address:FE80:0:0:0:1:0:0:2/, 'control: node:crypto prints IPv6 uncompressed');
+    assert.deepEqual(certSans(certPem), names);
+    const viaPeculiar = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON().map((n) => n.value);
+    assert.deepEqual(certSans(certPem), viaPeculiar);
   });
 
   void test('is refused by a client that trusts another CA', async () => {

@@ -13,7 +13,6 @@ import { ensureLocalCa } from '../../tls/local-ca.ts';
 import { ensureServerCert } from '../../tls/server-cert.ts';
 import { SCOPES } from '../../store/types.ts';
 import { cliContext, ensureDataDir, openStoreSession, type GlobalOptions } from '../context.ts';
-import { askInitSettings } from './init-prompts.ts';
 import { clientSnippets } from './snippets.ts';
 
 export interface InitOptions extends GlobalOptions {
@@ -65,7 +64,12 @@ export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = 
   const hadConfig = existsSync(configFile);
   if (!hadConfig) {
     let settings = settingsFromFlags(o);
-    if (interactive) settings = deepMerge(settings, await askInitSettings(deepMerge(DEFAULTS as unknown as Record<string, unknown>, settings) as unknown as Config));
+    if (interactive) {
+      // Loaded only here: `serve` runs init on an empty data dir, and the prompt library would
+      // otherwise stay in the gateway's heap for its whole life.
+      const { askInitSettings } = await import('./init-prompts.ts');
+      settings = deepMerge(settings, await askInitSettings(deepMerge(DEFAULTS as unknown as Record<string, unknown>, settings) as unknown as Config));
+    }
     validateConfig(deepMerge(settings, {})); // refuse bad flags before writing anything
     writeConfigFile(configFile, settings);
   } else {
