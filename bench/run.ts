@@ -7,6 +7,7 @@
 //   node bench/run.ts --only b --systems warden --compare /tmp/base/dist/src/cli/main.js   A/B two builds
 //   node bench/run.ts --only a,b,d --systems warden --compare-node-options='--max-semi-space-size=16'   A/B node flags
 //   node bench/run.ts --cpu-prof [--only b]   profile Warden on workload (a) (or b, c, d): top self-time functions
+//   node bench/run.ts --rss-pairs 4 --compare /tmp/base/dist/src/cli/main.js   RSS of two builds, fresh processes in pairs
 //
 // Layout on a 2-core machine: the system under test runs alone on core 1 (`taskset -c 1`); the
 // load generator (wrk) and the fake Ollama share core 0. Every system gets the same treatment.
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKey } from '../src/auth/key-format.ts';
 import type { ChunkLatency } from './chunk-latency.ts';
+import { rssPairs } from './rss-pairs.ts';
 import { measure, type Sample } from './measure.ts';
 import { summariseProfile } from './profile.ts';
 import { writeResults, type RunInfo } from './report.ts';
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       'compare-node-options': { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      'rss-pairs': { type: 'string' },
     },
   });
   if (process.platform !== 'linux') throw new Error('the benchmark needs Linux (/proc and taskset)');
@@ -96,6 +99,19 @@ async function main(): Promise<void> {
   if (!existsSync(entry)) throw new Error(`${entry} not found: run \`npm run build\` first`);
 
   if (values['cpu-prof']) return profile(entry, Number(values.duration ?? '10'), values.only ?? 'a');
+  if (values['rss-pairs'] !== undefined) {
+    if (values.compare === undefined || !existsSync(values.compare)) throw new Error('--rss-pairs needs --compare with another build\'s dist/src/cli/main.js');
+    return rssPairs({
+      entry,
+      compareEntry: values.compare,
+      pairs: Number(values['rss-pairs']),
+      durationSeconds: Number(values.duration ?? '5'),
+      proxyCpu: PROXY_CPU,
+      loadCpu: LOAD_CPU,
+      env: WARDEN_ENV,
+      describe: `warden = ${gitRevision()}; warden-compare = ${values.compare}. Each: (a), (b), (d) for ${values.duration ?? '5'} s each (d at least 6 s), on a fresh process.`,
+    });
+  }
 
   const reps = Number(values.reps ?? (values.quick ? '1' : '3'));
   const durationSeconds = Number(values.duration ?? (values.quick ? '3' : '5'));
