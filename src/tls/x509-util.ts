@@ -62,7 +62,11 @@ export function certSans(pem: string): string[] {
   const text = new NodeX509(pem).subjectAltName;
   if (!text) return [];
   const names: string[] = [];
-  for (const m of text.matchAll(/(DNS|IP Address):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g)) {
+  // Sticky: entries are read one after another from the start, so text inside another entry's
+  // value (a URI holding "DNS:") is never taken for an entry of its own.
+  const entry = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/y;
+  for (let m = entry.exec(text); m && m[0] !== ''; m = entry.exec(text)) {
+    if (m[1] !== 'DNS' && m[1] !== 'IP Address') continue;
     const value = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
     names.push(m[1] === 'DNS' ? value : canonicalIp(value));
   }
