@@ -6,6 +6,7 @@ import { appendFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditRepo } from '../store/types.ts';
+import { hasUnsafeText, inert } from '../inert-text.ts';
 
 export interface AuditLogOptions {
   enabled: boolean;
@@ -40,8 +41,18 @@ const EMPTY: Omit<AuditEvent, 'time' | 'id' | 'kind'> = {
   actor: null,
 };
 
+/** Fields that carry text a client, an upstream or a certificate chose. */
+const FREE_TEXT = ['keyName', 'clientCertSubject', 'method', 'path', 'model', 'reason', 'actor'] as const;
+
 export function completeEvent(input: AuditInput): AuditEvent {
-  return { ...EMPTY, time: new Date(), ...input, id: input.id ?? randomUUID() };
+  const e: AuditEvent = { ...EMPTY, time: new Date(), ...input, id: input.id ?? randomUUID() };
+  // Stored inert: `warden audit`, jq on the file and the UI all show the same safe text, and no
+  // reader has to remember to escape a model name someone put an escape sequence into.
+  for (const f of FREE_TEXT) {
+    const v = e[f];
+    if (typeof v === 'string' && hasUnsafeText(v)) e[f] = inert(v);
+  }
+  return e;
 }
 
 /** The file form of an event: stable key order, ISO time, no nulls dropped (easy to grep and parse). */

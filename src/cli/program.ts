@@ -13,6 +13,7 @@ import { registerCertCommand } from './commands/cert.ts';
 import { registerServiceCommand } from './commands/service.ts';
 import { registerReloadCommand } from './commands/reload.ts';
 import { WARDEN_VERSION } from '../server/status.ts';
+import { warn } from './output.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => prev.concat(v);
 
@@ -82,11 +83,11 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (isWardenError(err)) {
-      process.stderr.write(`warden: ${err.message}\n`);
-      if (err.code === ErrorCode.INTERNAL && err.cause) process.stderr.write(`${String(err.cause)}\n`);
+      warn(`warden: ${err.message}`);
+      if (err.code === ErrorCode.INTERNAL && err.cause) warn(String(err.cause));
       return exitCodeFor(err);
     }
-    process.stderr.write(`warden: internal error (this is a bug): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    warn(`warden: internal error (this is a bug): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;
   }
 }

@@ -2,6 +2,8 @@
 // session has expired it waits for the user to sign in again and then repeats the request,
 // so nothing typed into a form is lost.
 
+import { inertDeep } from '../../src/inert-text.ts';
+
 export interface SessionInfo {
   keyId: string;
   keyName: string;
@@ -65,6 +67,9 @@ async function parse<T>(res: Response): Promise<T> {
     // A proxy's HTML error page or similar: never show it raw.
     throw new ApiError(res.status, 'BAD_RESPONSE', `Unexpected answer from the server (HTTP ${res.status}).`);
   }
+  // Model names, paths, reasons and versions come from clients and upstreams: every string is
+  // shown with its control, line-separator and bidi characters as visible escapes.
+  data = inertDeep(data);
   if (!res.ok) {
     const e = (data ?? {}) as { error?: string; code?: string; field?: string };
     throw new ApiError(res.status, e.code ?? 'HTTP_' + res.status, e.error ?? `Request failed (HTTP ${res.status}).`, e.field);

@@ -6,7 +6,7 @@ import { resolveDataPath } from '../../config/load.ts';
 import { usageError } from '../../errors.ts';
 import { cliContext, type GlobalOptions } from '../context.ts';
 import { parseDuration } from '../duration.ts';
-import { printTable } from '../output.ts';
+import { printJsonLine, printTable } from '../output.ts';
 
 interface AuditFlags {
   key?: string;
@@ -49,7 +49,7 @@ function parseLines(text: string): Line[] {
 
 function show(events: Line[], json: boolean): void {
   if (json) {
-    for (const e of events) process.stdout.write(JSON.stringify(e) + '\n');
+    for (const e of events) printJsonLine(e);
     return;
   }
   if (events.length === 0) return;

@@ -7,7 +7,7 @@ import { tlsDir } from '../../config/paths.ts';
 import { issueClientCert, revokeClientCert, listClientCerts } from '../../tls/client-certs.ts';
 import { cliContext, openStoreSession, type GlobalOptions } from '../context.ts';
 import { parsePositiveInt } from '../duration.ts';
-import { printFields, printJson, printTable } from '../output.ts';
+import { printFields, printJson, printTable, say } from '../output.ts';
 import { formatCertStatus } from '../../tls/status.ts';
 import type { CertStatus } from '../../tls/manager.ts';
 import { collectStatus } from './status.ts';
@@ -25,7 +25,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
       if (f.json) return printJson({ source: s.source, ...s.tls });
       process.stdout.write(`source:        ${s.source === 'server' ? 'running server' : 'files (server not running)'}\n`);
       if (!s.tls.enabled || !s.tls.certificate) return void process.stdout.write('TLS is off or no certificate is in use yet\n');
-      process.stdout.write(formatCertStatus(s.tls as unknown as CertStatus) + '\n');
+      say(formatCertStatus(s.tls as unknown as CertStatus));
     });
 
   registerTrustCommand(cert, globals);
@@ -57,7 +57,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
           ['PKCS#12', issued.p12Path],
         ]);
         process.stdout.write(`\nPKCS#12 password (shown once): ${issued.p12Password}\n`);
-        process.stdout.write(`curl: --cert ${JSON.stringify(issued.certPath)} --key ${JSON.stringify(issued.keyPath)}\n`);
+        say(`curl: --cert ${JSON.stringify(issued.certPath)} --key ${JSON.stringify(issued.keyPath)}`);
       } finally {
         await s.close();
       }
@@ -88,7 +88,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
       try {
         const rec = await revokeClientCert({ store: s.store.clientCerts, nameOrSerial, tlsDir: tlsDir(ctx.dataDir) });
         s.audit.write({ kind: 'cert.revoke', actor: 'cli', reason: `client certificate ${rec.name} serial ${rec.serial}` });
-        process.stdout.write(`revoked ${rec.name} (serial ${rec.serial})\n`);
+        say(`revoked ${rec.name} (serial ${rec.serial})`);
       } finally {
         await s.close();
       }

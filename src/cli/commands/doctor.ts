@@ -11,6 +11,7 @@ import { describeCertificate } from '../../tls/cert-info.ts';
 import { createUpstreams } from '../../proxy/upstreams.ts';
 import { isLoopback, parseListen } from '../../server/listen.ts';
 import { cliContext, type CliContext, type GlobalOptions } from '../context.ts';
+import { printJson, say } from '../output.ts';
 
 export interface Check {
   name: string;
@@ -120,12 +121,12 @@ export function registerDoctorCommand(program: Command, globals: () => GlobalOpt
     .option('--json', 'machine-readable output')
     .action(async (f: { json?: boolean }) => {
       const checks = await runChecks(cliContext(globals()));
-      if (f.json) process.stdout.write(JSON.stringify(checks, null, 2) + '\n');
+      if (f.json) printJson(checks);
       else
         for (const ch of checks) {
           const mark = ch.level === 'ok' ? 'ok  ' : ch.level === 'warn' ? 'warn' : 'FAIL';
-          process.stdout.write(`${mark}  ${ch.name}: ${ch.detail}\n`);
-          if (ch.hint && ch.level !== 'ok') process.stdout.write(`      fix: ${ch.hint}\n`);
+          say(`${mark}  ${ch.name}: ${ch.detail}`);
+          if (ch.hint && ch.level !== 'ok') say(`      fix: ${ch.hint}`);
         }
       if (checks.some((ch) => ch.level === 'fail')) process.exitCode = 1;
     });

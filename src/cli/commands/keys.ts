@@ -8,7 +8,7 @@ import type { KeyRecord } from '../../store/types.ts';
 import { notFound } from '../../errors.ts';
 import { cliContext, openStoreSession, type GlobalOptions, type StoreSession } from '../context.ts';
 import { parseDuration, parseExpiry, parsePositiveInt } from '../duration.ts';
-import { printFields, printJson, printTable } from '../output.ts';
+import { printFields, printJson, printTable, say } from '../output.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => prev.concat(v.split(',').map((s) => s.trim()).filter(Boolean));
 
@@ -209,7 +209,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
       withSession(globals(), async (s) => {
         const rec = await s.keys.revoke(id, 'cli');
         if (f.json) printJson(keyToJson(rec));
-        else process.stdout.write(`revoked ${rec.id} (${rec.name})\n`);
+        else say(`revoked ${rec.id} (${rec.name})`);
       }),
     );
 
@@ -220,7 +220,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
       withSession(globals(), async (s) => {
         const rec = await s.keys.resolve(id);
         await s.keys.delete(rec.id, 'cli');
-        process.stdout.write(`deleted ${rec.id} (${rec.name})\n`);
+        say(`deleted ${rec.id} (${rec.name})`);
       }),
     );
 }

@@ -5,6 +5,7 @@ import { WardenError, ErrorCode } from '../../errors.ts';
 import { resolveDataDir } from '../../config/paths.ts';
 import type { GlobalOptions } from '../context.ts';
 import { askRunningServer } from '../local-server.ts';
+import { say } from '../output.ts';
 
 export function registerReloadCommand(program: Command, globals: () => GlobalOptions): void {
   program
@@ -13,6 +14,6 @@ export function registerReloadCommand(program: Command, globals: () => GlobalOpt
     .action(async () => {
       const answer = (await askRunningServer(resolveDataDir(globals().dataDir), '/_warden/api/reload', 'POST')) as { reloaded?: string[] } | null;
       if (!answer) throw new WardenError(ErrorCode.STORE_UNAVAILABLE, 'no running server answered for this data dir (is `warden serve` running with the same --data-dir?)');
-      process.stdout.write(`reloaded: ${(answer.reloaded ?? []).join(', ')}\n`);
+      say(`reloaded: ${(answer.reloaded ?? []).join(', ')}`);
     });
 }

@@ -8,6 +8,7 @@ import { usageError } from '../../errors.ts';
 import { serviceInstall, serviceStatus, serviceUninstall, type ServiceOptions } from '../../service/index.ts';
 import type { ServiceScope } from '../../service/spec.ts';
 import type { Config } from '../../config/schema.ts';
+import { printJsonLine, printFields } from '../output.ts';
 
 interface ServiceFlags {
   dataDir?: string;
@@ -82,17 +83,16 @@ export function registerServiceCommand(program: Command): Command {
     .action((flags: ServiceFlags) => {
       const st = serviceStatus(optionsFrom(flags, false));
       if (flags.json) {
-        console.log(JSON.stringify(st));
+        printJsonLine(st);
         return;
       }
-      const rows: Array<[string, string]> = [
+      printFields([
         ['service', `${st.name} (${st.scope}, ${st.platform})`],
         ['definition', st.definition],
         ['installed', st.installed ? 'yes' : 'no'],
         ['running', st.running ? 'yes' : 'no'],
         ['manager says', st.detail],
-      ];
-      for (const [k, v] of rows) console.log(`${k.padEnd(13)}${v}`);
+      ]);
       if (!st.running) process.exitCode = 1;
     });
 
