@@ -34,6 +34,8 @@ export const ErrorCode = {
   // upstream
   UPSTREAM_UNREACHABLE: 'WARDEN_ERR_UPSTREAM_UNREACHABLE',
   UPSTREAM_TIMEOUT: 'WARDEN_ERR_UPSTREAM_TIMEOUT',
+  /** the model is held only by upstreams that are down (several upstreams) */
+  UPSTREAM_UNAVAILABLE: 'WARDEN_ERR_UPSTREAM_UNAVAILABLE',
   // anything else is a bug
   INTERNAL: 'WARDEN_ERR_INTERNAL',
 } as const;

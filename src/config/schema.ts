@@ -108,6 +108,10 @@ export const limitsSchema = z.strictObject({
   /** Seconds a client may leave an answer unread (its TCP window shut) before it is cut off:
    *  the slow-read attack holds a stream, and the model behind it, for as long as it likes. Default 120. */
   slowReadSeconds: positiveInt.default(120),
+  /** Seconds a streamed generation may wait for Ollama's first answer byte (model loading
+   *  included) before the upstream counts as hung and the request goes to another one that has
+   *  the model (or gets 504). Non-streamed answers are exempt: Ollama sends them only when done. Default 300. */
+  upstreamFirstByteSeconds: positiveInt.default(300),
   /** Seconds an idle keep-alive connection stays open. Default 30. */
   keepAliveTimeoutSeconds: positiveInt.default(30),
 });

@@ -14,7 +14,8 @@ import { downstreamHeaders, upstreamHeaders } from './headers.ts';
 import { StallError, pump, readLimited } from './pump.ts';
 import { cappedBody, type BodyProgress } from './request-body.ts';
 import { TokenCounter, tokenFormatFor } from './token-counter.ts';
-import { isConnectError, upstreamError } from './upstream-error.ts';
+import { FirstByteTimeoutError, UpstreamDeadError, isConnectError, isFailoverSafe as failoverSafe, upstreamError } from './upstream-error.ts';
+import { streamErrorLine } from './stream-error.ts';
 import type { Upstream } from './upstreams.ts';
 
 export interface ForwardOptions {
@@ -43,6 +44,16 @@ export interface ForwardOptions {
   extraResponseHeaders?: Record<string, string>;
   /** A client that reads nothing for this long is cut off (slow read). Default 10 minutes. */
   stallTimeoutMs?: number;
+  /** The model the request runs (routing affinity: a 200 from an upstream marks it loaded there). */
+  model?: string | null;
+  /** Only for requests safe to send twice (inference and reads with a buffered body, never
+   *  pull/push/create/delete/copy): when the upstream refused or reset the connection, sent no
+   *  response head in time, or failed its health probe while we waited, the request is sent once
+   *  more to the upstream this returns (null: nowhere else to go). */
+  failover?: (tried: readonly Upstream[]) => Upstream | null;
+  /** Longest wait for the response head (model loading included); past it the upstream counts
+   *  as hung. 0 or undefined = no limit. */
+  firstByteTimeoutMs?: number;
 }
 
 export interface ForwardResult {
@@ -58,6 +69,10 @@ export interface ForwardResult {
   aborted: boolean;
   /** Short machine-readable reason for the audit log when something went wrong. */
   error?: string;
+  /** The upstream that answered (or failed last). */
+  upstream: Upstream;
+  /** Set when the first upstream failed before answering and the request went to another: its URL. */
+  failedOver?: string;
 }
 
 const DEFAULT_STALL_MS = 10 * 60 * 1000;
@@ -95,9 +110,8 @@ function sendError(res: ServerResponse, err: WardenError, extra: Record<string, 
 }
 
 export async function forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
-  const up = opts.upstream;
   const extra = opts.extraResponseHeaders;
-  const result: ForwardResult = { status: 0, bytesIn: 0, bytesOut: 0, promptTokens: null, evalTokens: null, aborted: false };
+  const result: ForwardResult = { status: 0, bytesIn: 0, bytesOut: 0, promptTokens: null, evalTokens: null, aborted: false, upstream: opts.upstream };
   const ac = new AbortController();
   let clientGone = false;
   let cancelReason: unknown;
@@ -144,34 +158,83 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
   res.on('close', onClientClose);
   if (opts.signal?.aborted) onCancel();
   else opts.signal?.addEventListener('abort', onCancel, { once: true });
-  up.begin();
+  let up = opts.upstream;
+  const tried: Upstream[] = [];
+  /** The upstream whose answer is being relayed (its in-flight count is released at the end). */
+  let inFlightOn: Upstream | null = null;
   try {
-    let response: Dispatcher.ResponseData;
+    for (;;) {
+      tried.push(up);
+      up.begin();
+      const sent = await send(up);
+      if ('error' in sent) up.end();
+      else inFlightOn = up;
+      if ('response' in sent) {
+        if (opts.body === 'stream') result.bytesIn = progress.bytes;
+        up.markReachable();
+        if (opts.model && sent.response.statusCode === 200) up.markLoaded(opts.model);
+        return await relay(sent.response);
+      }
+      const err = sent.error;
+      if (opts.body === 'stream') result.bytesIn = progress.bytes;
+      const next = tried.length === 1 && opts.failover && failoverSafe(err) && !clientGone && cancelReason === undefined ? opts.failover(tried) : null;
+      if (next) {
+        // Nothing of the answer was sent: the client cannot tell the difference, except in time.
+        up.errors++;
+        up.failovers++;
+        if (!(err instanceof UpstreamDeadError)) up.markUnreachable(err);
+        result.failedOver = up.url;
+        up = next;
+        result.upstream = up;
+        continue;
+      }
+      return failBeforeAnswer(err);
+    }
+  } finally {
+    inFlightOn?.end();
+    res.off('close', onClientClose);
+    opts.signal?.removeEventListener('abort', onCancel);
+  }
+
+  /** One try on one upstream, up to the response head. The request-wide abort (client gone,
+   *  cancelled) reaches it; so do the first-byte limit and a failed health probe. */
+  async function send(target: Upstream): Promise<{ response: Dispatcher.ResponseData } | { error: unknown }> {
+    const attempt = new AbortController();
+    let headFailure: Error | null = null;
+    const failHead = (why: Error): void => {
+      headFailure = why;
+      attempt.abort(why);
+    };
+    // the request-wide abort (client gone, cancelled, relay failed) reaches the attempt whose answer is relayed
+    const onOuterAbort = (): void => attempt.abort(ac.signal.reason);
+    ac.signal.addEventListener('abort', onOuterAbort, { once: true });
+    const unwatch = target.awaitHead(failHead);
+    const firstByte = opts.firstByteTimeoutMs
+      ? setTimeout(() => failHead(new FirstByteTimeoutError(`upstream Ollama at ${target.url} sent no answer within ${opts.firstByteTimeoutMs} ms`)), opts.firstByteTimeoutMs)
+      : undefined;
     try {
       if (cancelReason !== undefined) throw cancelReason;
-      response = await up.dispatcher.request({
+      if (ac.signal.aborted) throw new Error('client closed the connection');
+      const response = await target.dispatcher.request({
         path: opts.path,
         method: opts.method as Dispatcher.HttpMethod,
         headers: upstreamHeaders(req.rawHeaders, req.headers, {
-          upstreamHost: up.host,
+          upstreamHost: target.host,
           clientAddress: opts.clientAddress,
           proto: opts.proto,
           contentLength,
         }),
         body: requestBody,
-        signal: ac.signal,
+        signal: attempt.signal,
       });
+      return { response };
     } catch (err) {
-      if (opts.body === 'stream') result.bytesIn = progress.bytes;
-      return failBeforeAnswer(err);
+      ac.signal.removeEventListener('abort', onOuterAbort);
+      return { error: headFailure ?? err };
+    } finally {
+      clearTimeout(firstByte);
+      unwatch();
     }
-    if (opts.body === 'stream') result.bytesIn = progress.bytes;
-    up.markReachable();
-    return await relay(response);
-  } finally {
-    up.end();
-    res.off('close', onClientClose);
-    opts.signal?.removeEventListener('abort', onCancel);
   }
 
   /** An upload Ollama answered (or failed) before it was fully read: close the connection rather than read the rest. */
@@ -226,6 +289,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     const ct = headers['content-type'];
     const format = tokenFormatFor(Array.isArray(ct) ? ct[0] : ct);
     const counter = format ? new TokenCounter(format) : null;
+    let lastByte = 0x0a;
     try {
       await pump(body, res, (chunk) => {
         if (headerTimer) {
@@ -233,18 +297,29 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
           headerTimer = null;
         }
         result.bytesOut += chunk.length;
+        lastByte = chunk[chunk.length - 1] ?? lastByte;
         counter?.push(chunk);
       }, opts.stallTimeoutMs ?? DEFAULT_STALL_MS);
     } catch (err) {
       if (headerTimer) clearTimeout(headerTimer);
       ac.abort();
-      res.destroy();
       result.aborted = clientGone || cancelReason !== undefined || err instanceof StallError;
       if (err instanceof StallError) result.error = 'client stopped reading';
       else if (clientGone) result.error = 'client closed the connection';
       else if (cancelReason !== undefined) result.error = 'cancelled';
-      // headers are out: the only way to tell the client the answer is incomplete is to cut it
       else result.error = `upstream failed mid-answer: ${err instanceof Error ? err.message : String(err)}`;
+      const upstreamFailed = !result.aborted;
+      if (upstreamFailed) up.errors++;
+      // Headers are out. A stream the upstream broke ends with an error line in its own format,
+      // so a client sees why the answer is incomplete instead of a silent cut; anything else
+      // (a fixed-length answer, a client that left or stalled, a revoked key) is cut.
+      const line = upstreamFailed && !res.destroyed && !res.writableEnded ? streamErrorLine(Array.isArray(ct) ? ct[0] : ct, `upstream Ollama at ${up.url} failed mid-answer`, lastByte === 0x0a) : null;
+      if (line) {
+        result.bytesOut += line.length;
+        res.end(line);
+      } else {
+        res.destroy();
+      }
       return result;
     }
     if (headerTimer) clearTimeout(headerTimer);

@@ -110,6 +110,8 @@ export function pump(body: Readable, res: ServerResponse, onChunk: (chunk: Buffe
       resolve();
     };
     const onError = (err: Error): void => {
+      // what arrived before the upstream broke still goes out (an error line may follow it)
+      flush();
       cleanup();
       reject(err);
     };

@@ -32,9 +32,26 @@ export function isConnectError(err: unknown): boolean {
   return code !== undefined && CONNECT_CODES.has(code);
 }
 
+/** The response head did not come within the first-byte limit (a hung upstream). */
+export class FirstByteTimeoutError extends Error {
+  readonly code = 'WARDEN_FIRST_BYTE_TIMEOUT';
+}
+
+/** The upstream failed its health probe while the request waited for the response head. */
+export class UpstreamDeadError extends Error {
+  readonly code = 'WARDEN_UPSTREAM_DEAD';
+}
+
+/** Failures before any answer that make a retry elsewhere safe and worthwhile: the upstream
+ *  refused or reset the connection, closed it without a response head, or hung. */
+export function isFailoverSafe(err: unknown): boolean {
+  if (err instanceof FirstByteTimeoutError || err instanceof UpstreamDeadError) return true;
+  return isConnectError(err) || errorCode(err) === 'UND_ERR_HEADERS_TIMEOUT';
+}
+
 export function upstreamError(upstreamUrl: string, err: unknown): WardenError {
   const code = errorCode(err);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'WARDEN_FIRST_BYTE_TIMEOUT') {
     return new WardenError(ErrorCode.UPSTREAM_TIMEOUT, `upstream Ollama at ${upstreamUrl} did not answer in time`, {
       status: 504,
       cause: err,

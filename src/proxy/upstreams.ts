@@ -1,13 +1,17 @@
 // The Ollama servers Warden forwards to (DESIGN §5). One undici Pool per upstream, built once at
 // start-up and kept alive, so the request path only picks a pool and dispatches on it.
 //
-// With several upstreams each is health-checked (GET /api/version) every few seconds and its
-// model list (GET /api/tags) refreshed less often; pick() prefers a healthy upstream that has the
-// requested model, least in-flight first, and falls back to any healthy one. Health checks use
-// their own one-connection Client so that a pool saturated by long generations does not make a
-// busy upstream look dead.
+// With several upstreams each is health-checked (GET /api/version) and asked which models are in
+// memory (GET /api/ps) every few seconds, and its model list (GET /api/tags) refreshed less often.
+// pick() prefers, among healthy upstreams, one where the model is already loaded (loading a model
+// into GPU memory takes seconds to minutes), then one that has it on disk, then any — least
+// in-flight first within each tier. Health checks use their own one-connection Client so that a
+// pool saturated by long generations does not make a busy upstream look dead. A failed probe also
+// fails the requests still waiting for that upstream's response head, so forward() can send
+// them elsewhere (a hung box).
 import { Client, Pool } from './undici-core.ts';
 import { configError } from '../errors.ts';
+import { UpstreamDeadError } from './upstream-error.ts';
 
 export interface UpstreamsOptions {
   /** Most connections per upstream. Default 1024: every stream holds one for its whole life, and
@@ -40,6 +44,8 @@ export interface UpstreamStatus {
   inFlight: number;
   /** Number of models seen in the last /api/tags, null if never fetched. */
   models: number | null;
+  /** Models in memory (last /api/ps, plus what Warden itself just ran there). */
+  loaded: string[];
   lastError: string | null;
 }
 
@@ -61,8 +67,15 @@ export class Upstream {
   reachable: boolean | null = null;
   version: string | null = null;
   models: Set<string> | null = null;
+  /** Models in memory, normalised: from /api/ps, and marked by forward() after a model answered here. */
+  loaded = new Set<string>();
   inFlight = 0;
   lastError: string | null = null;
+  /** Counters for metrics: failed requests (no answer or cut), and requests moved off this upstream. */
+  errors = 0;
+  failovers = 0;
+  /** Requests sent here that have no response head yet; called when a probe finds the upstream dead. */
+  private readonly waiting = new Set<(why: Error) => void>();
 
   constructor(url: string, pool: Pool, probeClient: Client) {
     const u = new URL(url);
@@ -97,6 +110,30 @@ export class Upstream {
     return this.models?.has(normaliseModelName(model)) ?? false;
   }
 
+  isLoaded(model: string): boolean {
+    return this.loaded.has(normaliseModelName(model));
+  }
+
+  /** A model answered from here, so Ollama has it in memory now (until the next /api/ps says otherwise). */
+  markLoaded(model: string): void {
+    const n = normaliseModelName(model);
+    this.loaded.add(n);
+    this.models?.add(n);
+  }
+
+  /** forward() registers a request until its response head arrives; the returned function unregisters it. */
+  awaitHead(onDead: (why: Error) => void): () => void {
+    this.waiting.add(onDead);
+    return () => this.waiting.delete(onDead);
+  }
+
+  /** The health probe found this upstream dead or hung: fail every request still waiting on it. */
+  failWaiting(why: Error): void {
+    const all = [...this.waiting];
+    this.waiting.clear();
+    for (const f of all) f(why);
+  }
+
   status(): UpstreamStatus {
     return {
       url: this.url,
@@ -104,6 +141,7 @@ export class Upstream {
       version: this.version,
       inFlight: this.inFlight,
       models: this.models?.size ?? null,
+      loaded: [...this.loaded],
       lastError: this.lastError,
     };
   }
@@ -111,8 +149,17 @@ export class Upstream {
 
 export interface Upstreams {
   readonly list: readonly Upstream[];
-  /** A healthy upstream that has `model` (least in-flight), else any healthy one, else the least-recently-failed. Never throws. */
+  /** A healthy upstream with `model` loaded, else one with it on disk, else any healthy one, else
+   *  any at all (least in-flight within each tier). Never throws. */
   pick(model: string | null): Upstream;
+  /** Where to retry a request that failed before its answer began on the upstreams in `tried`:
+   *  another healthy upstream that has `model` (any other healthy one when no model is named), or null. */
+  pickOther(model: string | null, tried: readonly Upstream[]): Upstream | null;
+  /** True when `model` is known only to upstreams that are down (several upstreams only): the
+   *  request is answered 503 rather than sent to a box that would say "model not found". */
+  onlyOnUnhealthy(model: string): boolean;
+  /** The healthy upstreams (all of them when none is known healthy), for merged model lists. */
+  healthy(): Upstream[];
   /** Last known state, without network traffic. */
   status(): UpstreamStatus[];
   /** Checks every upstream now (version and models) and returns the fresh state — for `warden status`. */
@@ -137,6 +184,21 @@ async function checkVersion(up: Upstream, timeoutMs: number): Promise<void> {
     up.markReachable();
   } catch (err) {
     up.markUnreachable(err);
+    up.failWaiting(new UpstreamDeadError(`upstream Ollama at ${up.url} failed its health check: ${up.lastError ?? 'no answer'}`));
+  }
+}
+
+async function refreshLoaded(up: Upstream, timeoutMs: number): Promise<void> {
+  try {
+    const ps = (await getJson(up.probeClient, '/api/ps', timeoutMs)) as { models?: { name?: unknown; model?: unknown }[] };
+    const names = new Set<string>();
+    for (const m of ps.models ?? []) {
+      const name = typeof m.model === 'string' ? m.model : m.name;
+      if (typeof name === 'string') names.add(normaliseModelName(name));
+    }
+    up.loaded = names;
+  } catch {
+    // keep what we knew: affinity is a preference, never a reason to fail
   }
 }
 
@@ -190,6 +252,7 @@ export function createUpstreams(urls: string[], opts: UpstreamsOptions = {}): Up
           await checkVersion(up, probeTimeout);
           // a server that just came back may have a different model list
           if (up.reachable && (refresh || wasDown || up.models === null)) await refreshModels(up, probeTimeout);
+          if (up.reachable) await refreshLoaded(up, probeTimeout);
         }),
       );
     })().finally(() => {
@@ -210,7 +273,9 @@ export function createUpstreams(urls: string[], opts: UpstreamsOptions = {}): Up
   const leastLoaded = (candidates: Upstream[]): Upstream | undefined => {
     let best: Upstream | undefined;
     const n = candidates.length;
-    const start = rotation++ % Math.max(n, 1);
+    if (n === 0) return undefined;
+    // advanced only when choosing among several, so each pick moves the rotation on by exactly one
+    const start = n === 1 ? 0 : rotation++ % n;
     for (let i = 0; i < n; i++) {
       const c = candidates[(start + i) % n] as Upstream;
       if (best === undefined || c.inFlight < best.inFlight) best = c;
@@ -218,16 +283,42 @@ export function createUpstreams(urls: string[], opts: UpstreamsOptions = {}): Up
     return best;
   };
 
+  /** Loaded first, then on disk, then any; least in-flight within the tier. */
+  const best = (candidates: Upstream[], model: string | null): Upstream | undefined => {
+    if (model !== null) {
+      const loaded = leastLoaded(candidates.filter((u) => u.isLoaded(model)));
+      if (loaded) return loaded;
+      const onDisk = leastLoaded(candidates.filter((u) => u.hasModel(model)));
+      if (onDisk) return onDisk;
+    }
+    return leastLoaded(candidates);
+  };
+
   return {
     list,
     pick(model) {
       if (list.length === 1) return list[0] as Upstream;
-      const healthy = list.filter((u) => u.reachable !== false);
-      if (model !== null) {
-        const withModel = leastLoaded(healthy.filter((u) => u.hasModel(model)));
-        if (withModel) return withModel;
+      return best(list.filter((u) => u.reachable !== false), model) ?? leastLoaded(list) ?? (list[0] as Upstream);
+    },
+    pickOther(model, tried) {
+      const others = list.filter((u) => u.reachable !== false && !tried.includes(u));
+      if (model === null) return best(others, null) ?? null;
+      // a model list not fetched yet is no evidence against the upstream
+      return best(others.filter((u) => u.models === null || u.hasModel(model)), model) ?? null;
+    },
+    onlyOnUnhealthy(model) {
+      if (list.length === 1) return false;
+      let onDown = false;
+      for (const u of list) {
+        if (!u.hasModel(model)) continue;
+        if (u.reachable !== false) return false;
+        onDown = true;
       }
-      return leastLoaded(healthy) ?? leastLoaded(list) ?? (list[0] as Upstream);
+      return onDown;
+    },
+    healthy() {
+      const up = list.filter((u) => u.reachable !== false);
+      return up.length > 0 ? up : [...list];
     },
     status: () => list.map((u) => u.status()),
     async probe() {

@@ -82,9 +82,23 @@ export class ActiveStreams {
   }
 }
 
+/** Inference requests whose answer Ollama streams: its first byte comes with the first token, so
+ *  a long wait for it means loading or a hung box — unlike a non-streamed answer, sent when done.
+ *  Native routes stream unless `stream` is false; the OpenAI-style ones only when it is true. */
+const STREAMING_ROUTES = new Set(['POST /api/generate', 'POST /api/chat']);
+function isStreamed(routeName: string, json: unknown): boolean {
+  if (json === null || typeof json !== 'object') return false;
+  // Go matches JSON keys case-insensitively: `"Stream": false` is stream=false to Ollama
+  let stream: unknown;
+  for (const k in json) if (k.length === 6 && k.toLowerCase() === 'stream') stream = (json as Record<string, unknown>)[k];
+  if (STREAMING_ROUTES.has(routeName)) return stream !== false;
+  return routeName.startsWith('POST /v1/') && stream === true;
+}
+
 export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: IncomingMessage, res: ServerResponse) => void {
   const { config } = deps;
   const requestTimeoutMs = config.limits.requestTimeoutSeconds * 1000;
+  const firstByteMs = config.limits.upstreamFirstByteSeconds * 1000;
   const trusted = new Set(config.security.trustedProxies.map((a) => normaliseAddress(a)));
 
   return function handle(req, res) {
@@ -272,6 +286,18 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     }
     event.model = verdict.model;
 
+    // With several upstreams, a model that only down boxes hold is unavailable, not unknown:
+    // a healthy box would answer 404 "model not found", which sends people pulling it again.
+    if (verdict.model && deps.upstreams.onlyOnUnhealthy(verdict.model)) {
+      return refuse(
+        new WardenError(ErrorCode.UPSTREAM_UNAVAILABLE, `no healthy upstream has model ${verdict.model}`, {
+          status: 503,
+          headers: { 'retry-after': '5' },
+          reason: 'every upstream with the model is down',
+        }),
+      );
+    }
+
     // Limits are charged only for requests that would be served (a 403 costs the key nothing).
     const limit = deps.limiter.check(key.record.id, { rpm: key.record.rpm, tpm: key.record.tpm, concurrency: key.record.concurrency });
     if (!limit.ok) {
@@ -300,6 +326,10 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     const qs = canon.query.toString();
     const path = qs ? `${canon.path}?${qs}` : canon.path;
     const upstream = deps.upstreams.pick(verdict.model);
+    // Sending twice is safe for inference and reads with a buffered body; never for
+    // pull/push/create/delete/copy (models:manage) or streamed uploads.
+    const retryable = Buffer.isBuffer(body) || body === null ? !route.scopes.includes('models:manage') : false;
+    const model = verdict.model;
     const ac = new AbortController();
     const untrack = streams.add(key.record.id, ac);
     const conn = deps.connections.get(req.socket);
@@ -319,6 +349,9 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         stallTimeoutMs: config.limits.slowReadSeconds * 1000,
         responseFilter: filterKind ? (data: unknown) => filterModelList(filterKind, data, key.models, { hideCloud: !config.policy.allowAccountRoutes }) : undefined,
         responseFilterKey: filterKind ? `${upstream.url}|${filterKind}|${key.record.models.join('\n')}` : undefined,
+        model,
+        failover: retryable ? (tried) => deps.upstreams.pickOther(model, tried) : undefined,
+        firstByteTimeoutMs: retryable && isStreamed(route.name, json) ? firstByteMs : undefined,
       });
       const tokens = (result.promptTokens ?? 0) + (result.evalTokens ?? 0);
       if (tokens > 0) deps.limiter.chargeTokens(key.record.id, tokens);

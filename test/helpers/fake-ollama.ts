@@ -33,6 +33,8 @@ export interface FakeOllamaOptions {
   promptTokens?: number;
   /** Version reported by /api/version. Default 0.12.0. */
   version?: string;
+  /** Models in memory (/api/ps) at start. Default: the first model. */
+  loaded?: string[];
 }
 
 export interface RecordedRequest {
@@ -63,6 +65,13 @@ export interface FakeOllama {
   setModels(models: string[]): void;
   /** Make every request fail with this status (e.g. 500) until set to null. */
   setFailure(status: number | null): void;
+  /** 'reset': every request has its connection closed with no answer (a crashed box);
+   *  'hang': every request (health probes included) is read and never answered; null: normal. */
+  setBehaviour(b: 'reset' | 'hang' | null): void;
+  /** Models /api/ps reports in memory (default: the first model). A generation adds its model, like Ollama loading it. */
+  setLoaded(models: string[]): void;
+  /** Models currently reported by /api/ps. */
+  loaded(): string[];
   close(): Promise<void>;
 }
 
@@ -77,6 +86,7 @@ function normaliseModel(name: string): string {
 export async function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<FakeOllama> {
   let models = (opts.models ?? DEFAULT_MODELS).map(normaliseModel);
   let failure: number | null = null;
+  let behaviour: 'reset' | 'hang' | null = null;
   const blobs = new Set<string>();
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
@@ -115,7 +125,8 @@ export async function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<Fak
     });
   });
 
-  const ctx = (): Ctx => ({ models, promptTokens, version, blobs, opts, port });
+  const loadedSet = new Set((opts.loaded ?? (opts.models ?? DEFAULT_MODELS).slice(0, 1)).map(normaliseModel));
+  const ctx = (): Ctx => ({ models, promptTokens, version, blobs, opts, port, loaded: loadedSet });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, rec: RecordedRequest): Promise<void> {
     if (opts.foreignHostCheck) {
@@ -134,6 +145,11 @@ export async function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<Fak
       if (!isBlobUpload) parts.push(chunk);
     }
     rec.body = Buffer.concat(parts);
+    if (behaviour === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (behaviour === 'hang') return; // the connection stays open, unanswered, until close()
     if (failure !== null) return sendJson(res, rec, failure, { error: 'simulated failure' });
     await route(ctx(), req, res, rec, path);
   }
@@ -152,6 +168,14 @@ export async function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<Fak
     setFailure(status) {
       failure = status;
     },
+    setBehaviour(b) {
+      behaviour = b;
+    },
+    setLoaded(list) {
+      loadedSet.clear();
+      for (const m of list) loadedSet.add(normaliseModel(m));
+    },
+    loaded: () => [...loadedSet],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -167,6 +191,7 @@ interface Ctx {
   blobs: Set<string>;
   opts: FakeOllamaOptions;
   port: number;
+  loaded: Set<string>;
 }
 
 function sendJson(res: http.ServerResponse, rec: RecordedRequest, status: number, body: unknown): void {
@@ -245,8 +270,7 @@ async function route(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespon
   if (key === 'GET /api/version' || key === 'HEAD /api/version') return sendJson(res, rec, 200, { version: ctx.version });
   if (key === 'GET /api/tags') return sendJson(res, rec, 200, { models: ctx.models.map(tagEntry) });
   if (key === 'GET /api/ps') {
-    const first = ctx.models[0];
-    const running = first === undefined ? [] : [{ ...tagEntry(first, 0), expires_at: '2026-12-31T00:00:00Z', size_vram: 2_019_393_189 }];
+    const running = [...ctx.loaded].map((m, i) => ({ ...tagEntry(m, i), expires_at: '2026-12-31T00:00:00Z', size_vram: 2_019_393_189 }));
     return sendJson(res, rec, 200, { models: running });
   }
   if (key === 'POST /api/show') {
@@ -324,6 +348,7 @@ async function generate(
 ): Promise<void> {
   const model = body.model;
   if (!hasModel(ctx, model)) return modelNotFound(res, rec, String(model));
+  ctx.loaded.add(normaliseModel(model));
   const chunks = headerInt(req, 'x-fake-chunks', ctx.opts.chunks ?? 5);
   const delay = ctx.opts.fast ? 0 : headerInt(req, 'x-fake-delay-ms', ctx.opts.delayMs ?? 20);
   const pad = 'x'.repeat(headerInt(req, 'x-fake-pad-bytes', 0));

@@ -213,22 +213,25 @@ void describe('forward: streaming, headers and token counts', () => {
     assert.equal(fake.requests.length, before);
   });
 
-  void test('Ollama dying mid-answer cuts the client connection instead of ending the stream cleanly', async () => {
+  void test('Ollama dying mid-answer ends the stream with an error line, so a truncated answer never looks complete', async () => {
     const done = nextResult(proxy);
-    const outcome = await new Promise<string>((resolve) => {
+    const body = await new Promise<string>((resolve, reject) => {
       const req = http.request(
         { host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '10', 'x-fake-die-after': '3' } },
         (r) => {
-          r.resume();
-          r.on('end', () => resolve('clean end'));
-          r.on('error', () => resolve('cut'));
-          r.on('aborted', () => resolve('cut'));
+          let text = '';
+          r.on('data', (d: Buffer) => (text += d.toString()));
+          r.on('end', () => resolve(text));
+          r.on('error', reject);
         },
       );
-      req.on('error', () => resolve('cut'));
+      req.on('error', reject);
       req.end(JSON.stringify({ model: 'llama3.2', prompt: 'x' }));
     });
-    assert.equal(outcome, 'cut', 'a truncated answer must not look complete to the client');
+    const lines = body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { done?: boolean; error?: string });
+    assert.equal(lines.length, 4, 'three answer lines and the error line');
+    assert.ok(lines.every((l) => l.done !== true), 'no line claims the answer is done');
+    assert.match(lines[3]?.error ?? '', /upstream Ollama at .* failed mid-answer/);
     const result = await done;
     assert.equal(result.status, 200);
     assert.match(result.error ?? '', /upstream failed mid-answer/);
