@@ -7,7 +7,8 @@
 import { ErrorCode, WardenError, type ErrorCodeValue } from '../errors.ts';
 import { findCredentialInBody } from '../auth/credentials.ts';
 import type { Config } from '../config/schema.ts';
-import { isCloudModel, modelsInBody, type ModelMatcher } from './models.ts';
+import { modelsInBody, type ModelMatcher } from './models.ts';
+import { parseModelName } from './model-name.ts';
 import type { ListFilter, RouteMatch } from './routes.ts';
 
 export interface AuthorizeKey {
@@ -25,7 +26,9 @@ export type Refusal = {
   reason: string;
 };
 
-export type AuthorizeResult = { ok: true; model: string | null } | Refusal;
+/** `model`: the first model named, as the client wrote it (for the audit log); `modelKey`: its
+ *  canonical spelling (model-name.ts), for upstream routing. */
+export type AuthorizeResult = { ok: true; model: string | null; modelKey: string | null } | Refusal;
 
 function refuse(status: 400 | 403 | 404, code: ErrorCodeValue, message: string, reason = message): Refusal {
   return { ok: false, status, code, message, reason };
@@ -97,21 +100,29 @@ export function authorize(
     models = [m];
   }
 
+  let firstKey: string | null = null;
   for (const m of models) {
-    if (isCloudModel(m) && !policy.allowAccountRoutes) {
+    // One reading of the name, Ollama's (model-name.ts); a name Ollama would read differently
+    // (spaces it trims, characters it refuses) is refused here rather than guessed at.
+    const name = parseModelName(m);
+    if (!name.ok) {
+      return refuse(400, ErrorCode.BAD_REQUEST, `model name ${show(m)} is not valid: ${name.reason}`, `invalid model name ${show(m)}: ${name.reason}`);
+    }
+    firstKey ??= name.key;
+    if (name.cloud && !policy.allowAccountRoutes) {
       return refuse(
         403,
         ErrorCode.FORBIDDEN_POLICY,
         `cloud model ${show(m)} is disabled on this server (policy.allowAccountRoutes)`,
-        `cloud model ${m.slice(0, 128)} blocked by policy`,
+        `cloud model ${show(m)} blocked by policy`,
       );
     }
-    if (key && !key.models.allows(m)) {
+    if (key && !key.models.allowsKey(name.key)) {
       return refuse(
         403,
         ErrorCode.FORBIDDEN_MODEL,
         `this key may not use model ${show(m)}`,
-        `model ${m.slice(0, 128)} not in the key's model patterns`,
+        `model ${show(m)} not in the key's model patterns`,
       );
     }
   }
@@ -129,7 +140,7 @@ export function authorize(
     }
   }
 
-  return { ok: true, model: models[0] ?? null };
+  return { ok: true, model: models[0] ?? null, modelKey: firstKey };
 }
 
 export interface FilterOptions {
@@ -140,10 +151,12 @@ export interface FilterOptions {
 function visible(entry: unknown, field: 'name' | 'id', matcher: ModelMatcher, hideCloud: boolean): boolean {
   if (entry === null || typeof entry !== 'object') return false;
   const e = entry as Record<string, unknown>;
-  const name = e[field] ?? e.model;
-  if (typeof name !== 'string') return false;
-  if (hideCloud && (isCloudModel(name) || (typeof e.remote_host === 'string' && e.remote_host !== ''))) return false;
-  return matcher.allows(name);
+  const raw = e[field] ?? e.model;
+  const name = parseModelName(raw);
+  // An entry whose name we cannot read the way Ollama does is not shown to a filtered key.
+  if (!name.ok) return false;
+  if (hideCloud && (name.cloud || (typeof e.remote_host === 'string' && e.remote_host !== ''))) return false;
+  return matcher.allowsKey(name.key);
 }
 
 /**

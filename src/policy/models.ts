@@ -15,29 +15,29 @@
 //   pattern `llama3` allows `llama3` and `llama3:latest` but not `llama3:70b`.
 // - An empty list allows every model (cloud models are a separate policy: isCloudModel).
 import { ErrorCode, WardenError } from '../errors.ts';
+import { MAX_MODEL_NAME, parseModelName } from './model-name.ts';
 
 export interface ModelMatcher {
   /** true when the key has no model restriction */
   readonly allowsAll: boolean;
+  /** `model` as a client wrote it; a name Ollama would not read as we do is never allowed */
   allows(model: string): boolean;
+  /** the canonical key of an already parsed name (model-name.ts) */
+  allowsKey(key: string): boolean;
 }
 
-/** Longest model name we try to match; longer names are refused without matching. */
-const MAX_NAME = 512;
 const PATTERN_RE = /^[A-Za-z0-9._:/@*?+-]{1,200}$/;
+const GLOB_RE = /[*?]/;
 
-/** Ollama's spelling of a model name, lower case, with default tag, registry and namespace. */
-export function normalizeModelName(name: string): string {
-  let n = name.trim().toLowerCase();
-  if (n.startsWith('registry.ollama.ai/')) n = n.slice('registry.ollama.ai/'.length);
-  if (n.startsWith('library/')) n = n.slice('library/'.length);
-  const lastSegment = n.slice(n.lastIndexOf('/') + 1);
-  if (!lastSegment.includes(':') && !lastSegment.includes('@')) n += ':latest';
-  return n;
-}
-
-function normalizePattern(p: string): string {
-  let n = p.trim().toLowerCase();
+/** A pattern in the spelling of model-name.ts keys: exact patterns are parsed like any model
+ *  name; a glob is lower-cased, loses the default registry and namespace, and gets the default
+ *  tag when its last segment has none and it does not end in `*`. */
+function normalizePattern(p: string): string | null {
+  if (!GLOB_RE.test(p)) {
+    const parsed = parseModelName(p);
+    return parsed.ok ? parsed.key : null;
+  }
+  let n = p.toLowerCase();
   if (n.startsWith('registry.ollama.ai/')) n = n.slice('registry.ollama.ai/'.length);
   if (n.startsWith('library/')) n = n.slice('library/'.length);
   const lastSegment = n.slice(n.lastIndexOf('/') + 1);
@@ -83,41 +83,41 @@ export function globMatch(pattern: string, name: string): boolean {
 /** Compile a key's model patterns. Throws WardenError (USAGE, 400) for a pattern it cannot use. */
 export function compileModelPatterns(patterns: readonly string[]): ModelMatcher {
   const cleaned = patterns.map((p) => p.trim()).filter((p) => p !== '');
-  if (cleaned.length === 0) return { allowsAll: true, allows: () => true };
+  if (cleaned.length === 0) return { allowsAll: true, allows: () => true, allowsKey: () => true };
   const globs: string[] = [];
   const exact = new Set<string>();
   for (const p of cleaned) {
     const why = validateModelPattern(p);
     if (why) throw new WardenError(ErrorCode.USAGE, `model pattern ${JSON.stringify(p.slice(0, 64))}: ${why}`, { status: 400 });
     const n = normalizePattern(p);
+    if (n === null) throw new WardenError(ErrorCode.USAGE, `model pattern ${JSON.stringify(p.slice(0, 64))}: not a model name Ollama accepts`, { status: 400 });
     if (n.includes('*') || n.includes('?')) globs.push(n.replace(/\*+/g, '*'));
     else exact.add(n);
   }
+  const allowsKey = (key: string): boolean => {
+    if (exact.has(key)) return true;
+    for (const g of globs) if (globMatch(g, key)) return true;
+    return false;
+  };
   return {
     allowsAll: false,
+    allowsKey,
     allows(model: string): boolean {
-      if (typeof model !== 'string' || model.length === 0 || model.length > MAX_NAME) return false;
-      const n = normalizeModelName(model);
-      if (exact.has(n)) return true;
-      for (const g of globs) if (globMatch(g, n)) return true;
-      return false;
+      if (typeof model !== 'string' || model.length > MAX_MODEL_NAME) return false;
+      const parsed = parseModelName(model);
+      return parsed.ok && allowsKey(parsed.key);
     },
   };
 }
 
 /**
- * Models served by ollama.com through the local server, spending the owner's account (DESIGN §4):
- * Ollama's own rule (internal/modelref parseSourceSuffix) is "the part after the last `:` is
- * `cloud` or ends in `-cloud`", case-insensitive (`gpt-oss:120b-cloud`, `qwen3:cloud`). A name with
- * no tag that ends in `-cloud` is refused too: over-refusing costs a rename, under-refusing costs
- * the owner's quota.
+ * Models served by ollama.com through the local server, spending the owner's account (DESIGN §4),
+ * as model-name.ts reads them. A name Ollama would read differently from us counts as cloud here:
+ * callers that must refuse such names do so first, with a clearer message.
  */
 export function isCloudModel(name: string): boolean {
-  const n = name.trim().toLowerCase();
-  const lastSegment = n.slice(n.lastIndexOf('/') + 1);
-  const colon = lastSegment.lastIndexOf(':');
-  const tag = colon === -1 ? lastSegment : lastSegment.slice(colon + 1);
-  return tag === 'cloud' || tag.endsWith('-cloud');
+  const parsed = parseModelName(name);
+  return !parsed.ok || parsed.cloud;
 }
 
 /**

@@ -12,6 +12,7 @@
 import { Client, Pool } from './undici-core.ts';
 import { configError } from '../errors.ts';
 import { UpstreamDeadError } from './upstream-error.ts';
+import { modelKey } from '../policy/model-name.ts';
 
 export interface UpstreamsOptions {
   /** Most connections per upstream. Default 1024: every stream holds one for its whole life, and
@@ -50,12 +51,6 @@ export interface UpstreamStatus {
 }
 
 const MIN_BODY_TIMEOUT_MS = 10 * 60 * 1000;
-
-/** Ollama resolves a bare `llama3.2` to `llama3.2:latest`; compare names in that form. */
-export function normaliseModelName(name: string): string {
-  const lastSlash = name.lastIndexOf('/');
-  return name.indexOf(':', lastSlash + 1) === -1 ? `${name}:latest` : name;
-}
 
 export class Upstream {
   /** The configured URL without trailing slash, e.g. http://127.0.0.1:11434 — used in messages. */
@@ -107,16 +102,21 @@ export class Upstream {
   }
 
   hasModel(model: string): boolean {
-    return this.models?.has(normaliseModelName(model)) ?? false;
+    // The same reading of a name as the policy's (model-name.ts): `Llama3.2`, `llama3.2` and
+    // `registry.ollama.ai/library/llama3.2:latest` are one model here too.
+    const key = modelKey(model);
+    return key !== null && (this.models?.has(key) ?? false);
   }
 
   isLoaded(model: string): boolean {
-    return this.loaded.has(normaliseModelName(model));
+    const key = modelKey(model);
+    return key !== null && this.loaded.has(key);
   }
 
   /** A model answered from here, so Ollama has it in memory now (until the next /api/ps says otherwise). */
   markLoaded(model: string): void {
-    const n = normaliseModelName(model);
+    const n = modelKey(model);
+    if (n === null) return;
     this.loaded.add(n);
     this.models?.add(n);
   }
@@ -194,7 +194,8 @@ async function refreshLoaded(up: Upstream, timeoutMs: number): Promise<void> {
     const names = new Set<string>();
     for (const m of ps.models ?? []) {
       const name = typeof m.model === 'string' ? m.model : m.name;
-      if (typeof name === 'string') names.add(normaliseModelName(name));
+      const key = modelKey(name);
+      if (key !== null) names.add(key);
     }
     up.loaded = names;
   } catch {
@@ -208,7 +209,8 @@ async function refreshModels(up: Upstream, timeoutMs: number): Promise<void> {
     const names = new Set<string>();
     for (const m of tags.models ?? []) {
       const name = typeof m.model === 'string' ? m.model : m.name;
-      if (typeof name === 'string') names.add(normaliseModelName(name));
+      const key = modelKey(name);
+      if (key !== null) names.add(key);
     }
     up.models = names;
   } catch {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileModelPatterns, isCloudModel, modelsInBody, normalizeModelName } from '../../src/policy/models.ts';
+import { compileModelPatterns, isCloudModel, modelsInBody } from '../../src/policy/models.ts';
 import { compileRoutes } from '../../src/policy/routes.ts';
 import { WardenError } from '../../src/errors.ts';
 
@@ -27,7 +27,10 @@ const cases: Array<{ name: string; patterns: string[]; model: string; want: bool
   { name: 'the long registry spelling of a denied model is denied', patterns: ['llama3.2'], model: 'registry.ollama.ai/library/secret:latest', want: false },
   { name: 'a foreign registry is not the default one (evil.example/llama3.2)', patterns: ['llama3.2'], model: 'evil.example/llama3.2', want: false },
   { name: 'several patterns: any one may match', patterns: ['llama3.*', 'qwen2.5:*'], model: 'qwen2.5:14b', want: true },
-  { name: 'regex metacharacters in patterns are literal (+)', patterns: ['c++coder'], model: 'cccoder', want: false },
+  { name: 'regex metacharacters in patterns are literal (+)', patterns: ['c++coder*'], model: 'cccoder', want: false },
+  { name: 'an exact pattern is read as Ollama reads a name (:local is the same model)', patterns: ['secret'], model: 'secret:latest:local', want: true },
+  { name: 'a denied model stays denied behind :local', patterns: ['llama3.*'], model: 'secret:latest:local', want: false },
+  { name: 'a name Ollama would trim is never allowed (NBSP)', patterns: ['*'], model: 'llama3.2\u00a0', want: false },
   { name: 'an empty model name is never allowed by a restricted key', patterns: ['*'], model: '', want: false },
   { name: 'a huge model name is refused without matching', patterns: ['a*'], model: 'a'.repeat(10_000), want: false },
 ];
@@ -57,11 +60,10 @@ test('allowsAll tells the response filter it can skip work', () => {
   assert.equal(compileModelPatterns(['x']).allowsAll, false);
 });
 
-test('normalizeModelName follows Ollama spelling', () => {
-  assert.equal(normalizeModelName('Llama3'), 'llama3:latest');
-  assert.equal(normalizeModelName('library/llama3:8b'), 'llama3:8b');
-  assert.equal(normalizeModelName('hf.co/user/repo'), 'hf.co/user/repo:latest');
-  assert.equal(normalizeModelName('localhost:5000/foo'), 'localhost:5000/foo:latest');
+test('an exact pattern Ollama would not accept as a name is refused when compiled', () => {
+  for (const bad of ['localhost:5000/foo', 'a:b:cloud:local', '-leading-dash', 'x@sha256:abc']) {
+    assert.throws(() => compileModelPatterns([bad]), (e: unknown) => e instanceof WardenError && e.status === 400, bad);
+  }
 });
 
 const cloud: Array<[string, boolean]> = [
@@ -75,6 +77,9 @@ const cloud: Array<[string, boolean]> = [
   ['cloudy:7b', false],
   ['my-cloudmodel:latest', false],
   ['qwen3:8b-cloudy', false],
+  ['gpt-oss:20b: cloud', true],
+  ['gpt-oss:120b-cloud\u0085', true],
+  ['llama3.2:local', false],
 ];
 for (const [name, want] of cloud) {
   test(`isCloudModel(${name}) is ${want}`, () => {
