@@ -13,7 +13,11 @@ import type { ReplayCache } from './replay-cache.ts';
 export interface Authenticated {
   key: CachedKey;
   method: string;
+  /** What proved the caller, so `recheck` can ask again later whether it still does. */
+  proof: Proof;
 }
+
+type Proof = { kind: 'secret'; digest: Buffer } | { kind: 'ollama'; blob: string } | { kind: 'cert'; fingerprint: string };
 
 export interface ConnectionIdentity {
   /** SHA-256 of the verified client certificate (hex, lower case), or null. */
@@ -61,7 +65,7 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
         if (k) {
           const bad = usable(k, now);
           if (bad) return unauthorized(bad);
-          return { key: k, method: 'client-cert' };
+          return { key: k, method: 'client-cert', proof: { kind: 'cert', fingerprint: conn.certFingerprint } };
         }
       }
       return new WardenError(ErrorCode.AUTH_MISSING, 'missing API key', {
@@ -78,14 +82,10 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
       // Hash even when the id is unknown, so timing does not tell the two cases apart.
       const digest = hash('sha256', cred.key, 'buffer');
       if (!k) return UNKNOWN_ID;
-      let match = timingSafeEqual(digest, k.hashes[0]!);
-      if (!match && k.hashes[1] && k.record.previousExpiresAt && k.record.previousExpiresAt.getTime() > now) {
-        match = timingSafeEqual(digest, k.hashes[1]);
-      }
-      if (!match) return WRONG_SECRET;
+      if (!secretMatches(k, digest, now)) return WRONG_SECRET;
       const bad = usable(k, now) ?? checkBinding(k, conn);
       if (bad) return unauthorized(bad);
-      return { key: k, method: cred.method };
+      return { key: k, method: cred.method, proof: { kind: 'secret', digest } };
     }
     case 'ollama-signature': {
       const k = deps.keys.byOllamaPubkey(cred.publicKey);
@@ -94,7 +94,31 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
       if (!verdict.ok) return unauthorized(verdict.reason);
       const bad = usable(k, now) ?? checkBinding(k, conn);
       if (bad) return unauthorized(bad);
-      return { key: k, method: 'ollama-signature' };
+      return { key: k, method: 'ollama-signature', proof: { kind: 'ollama', blob: cred.publicKey } };
     }
   }
+}
+
+function secretMatches(k: CachedKey, digest: Buffer, now: number): boolean {
+  let match = timingSafeEqual(digest, k.hashes[0]!);
+  if (!match && k.hashes[1] && k.record.previousExpiresAt && k.record.previousExpiresAt.getTime() > now) {
+    match = timingSafeEqual(digest, k.hashes[1]);
+  }
+  return match;
+}
+
+/**
+ * Asks again, against the key cache as it is now, whether an earlier authentication still holds:
+ * the key may have been revoked, deleted, expired, rotated or re-bound since (e.g. while a large
+ * body was arriving). Returns the authentication with the key's current record, or the refusal.
+ * No replay check: the signature was already accepted once, for this very request.
+ */
+export function recheck(auth: Authenticated, conn: ConnectionIdentity, keys: KeyCache, now = Date.now()): Authenticated | WardenError {
+  const p = auth.proof;
+  const k = p.kind === 'ollama' ? keys.byOllamaPubkey(p.blob) : p.kind === 'cert' ? keys.byCertFingerprint(p.fingerprint) : keys.get(auth.key.record.id);
+  if (!k || k.record.id !== auth.key.record.id) return unauthorized('key deleted or credential removed since the request began');
+  if (p.kind === 'secret' && !secretMatches(k, p.digest, now)) return unauthorized('secret rotated since the request began');
+  const bad = usable(k, now) ?? checkBinding(k, conn);
+  if (bad) return unauthorized(`${bad} since the request began`);
+  return { ...auth, key: k };
 }

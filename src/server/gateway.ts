@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { KeyCache, CachedKey } from '../auth/key-cache.ts';
 import type { ReplayCache } from '../auth/replay-cache.ts';
 import { extractCredential } from '../auth/credentials.ts';
-import { authenticate } from '../auth/authenticate.ts';
+import { authenticate, recheck, type Authenticated } from '../auth/authenticate.ts';
 import type { Lockout } from '../auth/lockout.ts';
 import { canonicalPath } from '../policy/path.ts';
 import type { RouteTable, RouteMatch } from '../policy/routes.ts';
@@ -31,6 +31,9 @@ import { SECURITY_HEADERS } from '../tls/security-headers.ts';
 
 /** HSTS and friends on every TLS response (a testssl scan finds their absence). */
 const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
+/** Refusals that a key created, rotated or given an ollama public key a moment ago in another
+ *  process could cause before the cache has polled: worth one on-demand generation check. */
+const STALE_CACHE_REASONS = new Set(['unknown key id', 'wrong secret', 'unknown ollama public key']);
 import { clientAddress } from './client-address.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -212,7 +215,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
     let auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
-    if (isWardenError(auth) && (auth.reason === 'unknown key id' || auth.reason === 'wrong secret') && (await deps.keys.refreshIfStale())) {
+    if (isWardenError(auth) && STALE_CACHE_REASONS.has(auth.reason ?? '') && (await deps.keys.refreshIfStale())) {
       auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
     }
     if (isWardenError(auth)) {
@@ -247,13 +250,14 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       return finish(200);
     }
 
-    await proxyRequest(req, res, key, route, canon, event, finish, refuse);
+    await proxyRequest(req, res, auth, { certFingerprint }, route, canon, event, finish, refuse);
   }
 
   async function proxyRequest(
     req: IncomingMessage,
     res: ServerResponse,
-    key: CachedKey,
+    auth: Authenticated,
+    identity: { certFingerprint: string | null },
     route: RouteMatch,
     canon: { path: string; query: URLSearchParams },
     event: AuditInput,
@@ -279,6 +283,13 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     } else if (route.bodyKind === 'stream') {
       body = 'stream';
     }
+
+    // Reading the body may have taken up to the request timeout: the key may have been revoked,
+    // expired or rotated meanwhile. Ask again before anything is forwarded (issue 15 #4): two
+    // lookups. From here on a revocation cuts the request through `streams`.
+    const fresh = recheck(auth, identity, deps.keys);
+    if (isWardenError(fresh)) return refuse(fresh);
+    const key: CachedKey = fresh.key;
 
     const verdict = authorize(route, key, json, config.policy);
     if (!verdict.ok) {

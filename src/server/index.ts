@@ -83,7 +83,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       onError: (err) => log.error({ err }, 'key cache refresh failed'),
       onInvalidated: (ids) => {
         const n = streams.cut(ids, 'key revoked');
-        if (n > 0) log.info({ streams: n }, 'cut streams of revoked keys');
+        if (n > 0) log.info({ streams: n }, 'cut streams of revoked, expired or deleted keys');
       },
       onReload: () => void refreshCertRevocations(),
     });

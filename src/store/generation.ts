@@ -7,12 +7,16 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './kysely-schema.ts';
 import { int } from './row-mapping.ts';
 
-export async function bumpGeneration(trx: Transaction<Database>): Promise<void> {
-  await trx
+/** Bumps the generation and returns the new value. The row lock it takes (PostgreSQL) orders
+ *  concurrent changes, so a reader that sees generation G also sees every change stamped ≤ G. */
+export async function bumpGeneration(trx: Transaction<Database>): Promise<number> {
+  const row = await trx
     .updateTable('warden_generation')
     .set({ value: sql<number>`value + 1` })
     .where('id', '=', 1)
-    .execute();
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return int(row.value);
 }
 
 export async function readGeneration(db: Kysely<Database>): Promise<number> {

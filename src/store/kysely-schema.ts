@@ -41,6 +41,29 @@ export interface KeysTable {
   cap_num_predict: number | null;
   /** seconds */
   cap_keep_alive: number | null;
+  /** the generation that last changed this row (not last-used stamps) */
+  changed_gen: ColumnType<number | string, number | undefined, number>;
+}
+
+/** One row per deleted key, so incremental cache reloads learn of deletions. */
+export interface KeyDeletionsTable {
+  id: string;
+  gen: Int8;
+}
+
+/** Which key owns an ollama CLI public key (base64 ssh-wire blob): at most one. */
+export interface OllamaPubkeysTable {
+  blob: string;
+  key_id: string;
+}
+
+/** Accepted CLI signatures, until their timestamp leaves the skew window. */
+export interface UsedSignaturesTable {
+  id: string;
+  /** epoch seconds of the first acceptance */
+  first_seen: Int8;
+  /** epoch seconds after which the signature's timestamp is refused anyway */
+  expires_at: Int8;
 }
 
 export interface ClientCertsTable {
@@ -84,6 +107,9 @@ export interface Database {
   warden_keys: KeysTable;
   warden_client_certs: ClientCertsTable;
   warden_audit: AuditTable;
+  warden_key_deletions: KeyDeletionsTable;
+  warden_ollama_pubkeys: OllamaPubkeysTable;
+  warden_used_signatures: UsedSignaturesTable;
 }
 
 export const TABLES = {
@@ -92,4 +118,7 @@ export const TABLES = {
   keys: 'warden_keys',
   clientCerts: 'warden_client_certs',
   audit: 'warden_audit',
+  keyDeletions: 'warden_key_deletions',
+  ollamaPubkeys: 'warden_ollama_pubkeys',
+  usedSignatures: 'warden_used_signatures',
 } as const;

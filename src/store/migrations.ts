@@ -99,6 +99,67 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    // Incremental key-cache reloads, one owner per ollama public key, and used CLI signatures.
+    async up(db) {
+      // The generation that last changed a key row, and one tombstone per deleted key: a cache at
+      // generation G reloads only the rows changed after G (issue 20 #11). Existing rows are 0:
+      // a cache always starts with a full load.
+      await db.schema.alterTable('warden_keys').addColumn('changed_gen', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.createIndex('warden_keys_changed_gen_idx').on('warden_keys').column('changed_gen').execute();
+      await db.schema
+        .createTable('warden_key_deletions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('gen', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('warden_key_deletions_gen_idx').on('warden_key_deletions').column('gen').execute();
+
+      // An ollama CLI public key identifies its caller: it may belong to one Warden key only.
+      // The primary key is the final word when two instances race.
+      await db.schema
+        .createTable('warden_ollama_pubkeys')
+        .addColumn('blob', 'text', (c) => c.primaryKey())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('warden_ollama_pubkeys_key_idx').on('warden_ollama_pubkeys').column('key_id').execute();
+      // Existing registrations: the oldest key keeps a public key registered on several; the
+      // others lose it (a request signed with it could be attributed to either, so none may keep
+      // an ambiguous claim).
+      const rows = (await db.selectFrom('warden_keys').select(['id', 'ollama_pubkeys']).orderBy('created_at').orderBy('id').execute()) as Array<{ id: string; ollama_pubkeys: string }>;
+      const owner = new Map<string, string>();
+      for (const r of rows) {
+        let list: unknown;
+        try {
+          list = JSON.parse(r.ollama_pubkeys);
+        } catch {
+          continue; // a corrupt row is reported by the normal read path, not here
+        }
+        if (!Array.isArray(list)) continue;
+        const kept: string[] = [];
+        for (const text of list) {
+          const blob = typeof text === 'string' ? (text.trim().split(/\s+/)[1] ?? '') : '';
+          if (blob === '' || owner.has(blob)) continue;
+          owner.set(blob, r.id);
+          kept.push(text as string);
+        }
+        if (kept.length !== list.length) {
+          await db.updateTable('warden_keys').set({ ollama_pubkeys: JSON.stringify(kept) }).where('id', '=', r.id).execute();
+        }
+      }
+      for (const [blob, keyId] of owner) await db.insertInto('warden_ollama_pubkeys').values({ blob, key_id: keyId }).execute();
+
+      // CLI signatures already accepted, until their timestamp leaves the skew window: replay
+      // protection shared by every instance on the store and kept across restarts (issue 15 #5).
+      await db.schema
+        .createTable('warden_used_signatures')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('warden_used_signatures_expires_idx').on('warden_used_signatures').column('expires_at').execute();
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

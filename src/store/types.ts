@@ -135,9 +135,20 @@ export interface KeyRepo {
   update(id: string, patch: KeyPatch): Promise<KeyRecord>;
   /** false when there was no such key. */
   delete(id: string): Promise<boolean>;
+  /** What changed after generation `since` (every key when `since` < 0, with `full: true`):
+   *  the changed or created keys and the ids of deleted ones, and the generation they bring the
+   *  caller to. Lets a cache reload in proportion to what changed. */
+  changesSince(since: number): Promise<KeyChanges>;
   /** Batched last-used stamps; only ever moves lastUsedAt forward; never bumps the change
    *  generation (it is not a policy change). Unknown ids are ignored. */
   touch(stamps: ReadonlyMap<string, Date>): Promise<void>;
+}
+
+export interface KeyChanges {
+  generation: number;
+  full: boolean;
+  changed: KeyRecord[];
+  deleted: string[];
 }
 
 export interface AuditRepo {

@@ -82,11 +82,12 @@ void describe('postgres', { skip }, () => {
       const s = await openStore({ url, dataDir: '/nonexistent' });
       const k = await s.keys.create(newKey({ capNumCtx: null, capNumPredict: null, capKeepAlive: null }));
       await s.close();
-      // Version 1 is today's schema without migration 2's columns.
+      // Version 1 is today's schema without migration 2's columns and migration 3's tables.
       const c = new pg.Client({ connectionString: url });
       await c.connect();
       try {
-        await c.query('ALTER TABLE warden_keys DROP COLUMN cap_num_ctx, DROP COLUMN cap_num_predict, DROP COLUMN cap_keep_alive');
+        await c.query('DROP TABLE warden_key_deletions, warden_ollama_pubkeys, warden_used_signatures');
+        await c.query('ALTER TABLE warden_keys DROP COLUMN cap_num_ctx, DROP COLUMN cap_num_predict, DROP COLUMN cap_keep_alive, DROP COLUMN changed_gen');
         await c.query("UPDATE warden_meta SET value = '1' WHERE key = 'schema_version'");
       } finally {
         await c.end();
@@ -97,6 +98,8 @@ void describe('postgres', { skip }, () => {
         assert.deepEqual(await upgraded.keys.get(k.id), k);
         const capped = await upgraded.keys.update(k.id, { capNumCtx: 2048, capKeepAlive: 600 });
         assert.deepEqual([capped.capNumCtx, capped.capNumPredict, capped.capKeepAlive], [2048, null, 600]);
+        // Migration 3 registered the key's ollama public key as its own: nobody else can claim it.
+        await assert.rejects(upgraded.keys.create(newKey({ ollamaPubkeys: k.ollamaPubkeys })), { code: ErrorCode.CONFLICT });
       } finally {
         await upgraded.close();
       }

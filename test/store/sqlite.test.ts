@@ -97,9 +97,11 @@ void describe('sqlite store schema upgrades', () => {
     const s = await openStore({ url: 'sqlite:warden.db', dataDir: dir });
     const k = await s.keys.create(newKey({ capNumCtx: null, capNumPredict: null, capKeepAlive: null }));
     await s.close();
-    // Version 1 is today's schema without migration 2's columns.
+    // Version 1 is today's schema without migration 2's columns and migration 3's tables.
     const raw = new DatabaseSync(file);
-    for (const c of ['cap_num_ctx', 'cap_num_predict', 'cap_keep_alive']) raw.exec(`ALTER TABLE warden_keys DROP COLUMN ${c}`);
+    for (const t of ['warden_key_deletions', 'warden_ollama_pubkeys', 'warden_used_signatures']) raw.exec(`DROP TABLE ${t}`);
+    raw.exec('DROP INDEX warden_keys_changed_gen_idx');
+    for (const c of ['cap_num_ctx', 'cap_num_predict', 'cap_keep_alive', 'changed_gen']) raw.exec(`ALTER TABLE warden_keys DROP COLUMN ${c}`);
     raw.exec("UPDATE warden_meta SET value = '1' WHERE key = 'schema_version'");
     raw.close();
     await assert.rejects(open(dir, 'sqlite:warden.db', true), { code: ErrorCode.STORE_UNAVAILABLE }, 'read-only cannot upgrade');
@@ -109,6 +111,8 @@ void describe('sqlite store schema upgrades', () => {
     assert.deepEqual(await upgraded.keys.get(k.id), k);
     const capped = await upgraded.keys.update(k.id, { capNumCtx: 2048, capKeepAlive: 600 });
     assert.deepEqual([capped.capNumCtx, capped.capNumPredict, capped.capKeepAlive], [2048, null, 600]);
+    // Migration 3 registered the key's ollama public key as its own: nobody else can claim it.
+    await assert.rejects(upgraded.keys.create(newKey({ ollamaPubkeys: k.ollamaPubkeys })), { code: ErrorCode.CONFLICT });
   });
 });
 

@@ -27,7 +27,8 @@ export function newKey(over: Partial<NewKey> = {}): NewKey {
     tpm: 100_000,
     concurrency: 4,
     certFingerprint: 'b'.repeat(64),
-    ollamaPubkeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests'],
+    // One ollama public key belongs to one key only: each fixture key gets its own.
+    ollamaPubkeys: [`ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests${seq}`],
     capNumCtx: 8192,
     capNumPredict: 1024,
     capKeepAlive: 1800,

@@ -61,5 +61,35 @@ export function generationContract(stores: OpenStores): void {
       assert.ok((await poller.generation()) > mid, 'poller sees the revocation generation');
       assert.ok((await poller.keys.get(k.id))?.revokedAt, 'and the revocation');
     });
+
+    void it('changesSince returns only what changed after a generation: created, updated and deleted keys', async () => {
+      const target = await stores.freshTarget();
+      const writer = await target.open();
+      const poller = await target.open();
+      const keep = await writer.keys.create(newKey());
+      const gone = await writer.keys.create(newKey());
+      const all = await poller.keys.changesSince(-1);
+      assert.equal(all.full, true);
+      assert.deepEqual(all.changed.map((k) => k.id).sort(), [keep.id, gone.id].sort());
+      assert.equal(all.generation, await poller.generation());
+
+      const quiet = await poller.keys.changesSince(all.generation);
+      assert.deepEqual([quiet.full, quiet.changed, quiet.deleted, quiet.generation], [false, [], [], all.generation]);
+
+      await writer.keys.touch(new Map([[keep.id, new Date()]]));
+      assert.deepEqual((await poller.keys.changesSince(all.generation)).changed, [], 'a last-used stamp is not a change');
+
+      const added = await writer.keys.create(newKey());
+      const revoked = await writer.keys.update(keep.id, { revokedAt: new Date() });
+      assert.equal(await writer.keys.delete(gone.id), true);
+      const delta = await poller.keys.changesSince(all.generation);
+      assert.equal(delta.full, false);
+      assert.deepEqual(delta.changed.map((k) => k.id).sort(), [added.id, keep.id].sort());
+      assert.deepEqual(delta.changed.find((k) => k.id === keep.id), revoked);
+      assert.deepEqual(delta.deleted, [gone.id]);
+      assert.equal(delta.generation, await poller.generation());
+      const after = await poller.keys.changesSince(delta.generation);
+      assert.deepEqual([after.changed, after.deleted], [[], []]);
+    });
   });
 }

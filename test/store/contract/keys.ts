@@ -24,6 +24,27 @@ export function keysContract(stores: OpenStores): void {
       });
     }
 
+    void it('refuses an ollama public key already registered on another key (409), on create and on update', async () => {
+      const store = await stores.fresh();
+      const a = await store.keys.create(newKey());
+      const shared = a.ollamaPubkeys[0]!;
+      // Spelled with a comment and extra spaces it is still the same key.
+      await assert.rejects(store.keys.create(newKey({ ollamaPubkeys: [`${shared}  me@laptop`] })), (err: { code: string; message: string }) => {
+        assert.equal(err.code, ErrorCode.CONFLICT);
+        assert.match(err.message, new RegExp(`ollama public key .* already registered on key ${a.id}`));
+        return true;
+      });
+      const b = await store.keys.create(newKey());
+      await assert.rejects(store.keys.update(b.id, { ollamaPubkeys: [...b.ollamaPubkeys, shared] }), { code: ErrorCode.CONFLICT, status: 409 });
+      assert.deepEqual((await store.keys.get(b.id))?.ollamaPubkeys, b.ollamaPubkeys, 'the refused update changed nothing');
+      // The owner may keep (re-save) its own key; once it lets go, or is deleted, another may take it.
+      await store.keys.update(a.id, { ollamaPubkeys: [shared], rpm: 3 });
+      await store.keys.update(a.id, { ollamaPubkeys: [] });
+      await store.keys.update(b.id, { ollamaPubkeys: [shared] });
+      assert.equal(await store.keys.delete(b.id), true);
+      await store.keys.create(newKey({ ollamaPubkeys: [shared] }));
+    });
+
     void it('returns null for a key id that does not exist', async () => {
       const store = await stores.fresh();
       assert.equal(await store.keys.get('key_nope'), null);
