@@ -20,6 +20,8 @@ import type { Limiter } from '../policy/limits.ts';
 import type { CompiledCaps } from '../policy/caps.ts';
 import type { Upstreams } from '../proxy/upstreams.ts';
 import { forward } from '../proxy/forward.ts';
+import { mergedModelList } from '../proxy/model-lists.ts';
+import { upstreamError } from '../proxy/upstream-error.ts';
 import type { AuditLog, AuditInput } from '../audit/writer.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import type { ConnectionTracker } from './connections.ts';
@@ -84,6 +86,9 @@ export class ActiveStreams {
     return n;
   }
 }
+
+/** Longest wait for each upstream's part of a merged model list. */
+const LIST_TIMEOUT_MS = 5000;
 
 /** Inference requests whose answer Ollama streams: its first byte comes with the first token, so
  *  a long wait for it means loading or a hung box — unlike a non-streamed answer, sent when done.
@@ -330,6 +335,25 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       if (capped.changed) {
         body = Buffer.from(JSON.stringify(capped.body));
         capNote = `capped: ${capped.notes.join(', ')}`;
+      }
+    }
+
+    // Several upstreams: a model list is the union of every healthy upstream's (one list for the
+    // fleet, not a different one per round-robin pick).
+    if (route.filter && deps.upstreams.list.length > 1) {
+      const filterKind = route.filter;
+      const healthy = deps.upstreams.healthy();
+      try {
+        const merged = await mergedModelList(healthy, filterKind, LIST_TIMEOUT_MS);
+        const visible = filterModelList(filterKind, merged.json, key.models, { hideCloud: !config.policy.allowAccountRoutes });
+        const text = Buffer.from(JSON.stringify(visible));
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': text.length });
+        if (req.method === 'HEAD') res.end();
+        else res.end(text);
+        return finish(200, { bytesOut: req.method === 'HEAD' ? 0 : text.length });
+      } catch (err) {
+        const e = upstreamError(healthy.map((u) => u.url).join(', '), err);
+        return refuse(e);
       }
     }
 

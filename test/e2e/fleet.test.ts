@@ -1,0 +1,237 @@
+// A fleet (issue 17): 3 Warden instances on one real PostgreSQL store in front of 3 Ollama boxes
+// with different model lists and load states. One shared setup; every wait is a bounded poll.
+//
+//   box A: llama3.2 (only here), shared:1b     loaded: llama3.2
+//   box B: qwen2.5:7b, shared:1b                loaded: shared:1b
+//   box C: phi3:mini, duo:1b                    loaded: phi3:mini
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { startFakeOllama, type FakeOllama, type RecordedRequest } from '../helpers/fake-ollama.ts';
+import { findPostgresBin, startPostgres, type RunningPostgres } from '../helpers/postgres.ts';
+import { removeDir, runCli, startWarden, waitForKey, type RunningWarden } from '../helpers/warden.ts';
+
+const pgMissing = findPostgresBin() === null;
+if (pgMissing && process.env.CI) throw new Error('PostgreSQL is not installed (apt-get install postgresql); CI must run this suite');
+
+let pg: RunningPostgres;
+let A: FakeOllama;
+let B: FakeOllama;
+let C: FakeOllama;
+const wardens: RunningWarden[] = [];
+let key = '';
+
+interface Answer {
+  status: number;
+  text: string;
+}
+
+async function call(w: RunningWarden, method: string, path: string, body?: unknown, k = key): Promise<Answer> {
+  const res = await request(`${w.url}${path}`, {
+    method: method as 'GET',
+    headers: { authorization: `Bearer ${k}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    dispatcher: w.dispatcher,
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+const chat = (w: RunningWarden, model: string, stream = false): Promise<Answer> => call(w, 'POST', '/api/chat', { model, messages: [{ role: 'user', content: 'hi' }], stream });
+
+async function poll(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Which box each of the requests since `marks` went to (chat/generate only). */
+function chatsSince(marks: Map<FakeOllama, number>): Map<FakeOllama, RecordedRequest[]> {
+  const out = new Map<FakeOllama, RecordedRequest[]>();
+  for (const [f, n] of marks) out.set(f, f.requests.slice(n).filter((r) => r.url === '/api/chat' || r.url === '/api/pull'));
+  return out;
+}
+const mark = (): Map<FakeOllama, number> => new Map([A, B, C].map((f) => [f, f.requests.length]));
+
+interface UpstreamView {
+  url: string;
+  reachable: boolean | null;
+  loaded: string[];
+}
+
+/** What an instance believes about each box (its status API, as `warden status` shows it). */
+async function view(w: RunningWarden): Promise<Map<string, UpstreamView>> {
+  const r = await call(w, 'GET', '/_warden/api/status');
+  const s = JSON.parse(r.text) as { upstream: { upstreams: UpstreamView[] } };
+  return new Map(s.upstream.upstreams.map((u) => [u.url, u]));
+}
+
+/** Waits until every instance sees `box` up with exactly `loaded` in memory (/api/ps is re-read every 5 s). */
+async function settle(box: FakeOllama, loaded: string[]): Promise<void> {
+  box.setLoaded(loaded);
+  await poll(`every instance to see ${loaded.join(', ')} loaded`, 15_000, async () => {
+    for (const w of wardens) {
+      const u = (await view(w)).get(box.url);
+      if (u?.reachable !== true || [...u.loaded].sort().join() !== [...loaded].sort().join()) return false;
+    }
+    return true;
+  });
+}
+
+function names(text: string, field = 'models', nameField = 'name'): string[] {
+  const list = (JSON.parse(text) as Record<string, Array<Record<string, string>>>)[field] ?? [];
+  return list.map((m) => m[nameField] ?? '').sort();
+}
+
+describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgMissing ? 'PostgreSQL is not installed' : false }, () => {
+  before(async () => {
+    [A, B, C] = await Promise.all([
+      startFakeOllama({ models: ['llama3.2:latest', 'shared:1b'], loaded: ['llama3.2:latest'], delayMs: 5 }),
+      startFakeOllama({ models: ['qwen2.5:7b', 'shared:1b'], loaded: ['shared:1b'], delayMs: 5 }),
+      startFakeOllama({ models: ['phi3:mini', 'duo:1b'], loaded: ['phi3:mini'], delayMs: 5 }),
+    ]);
+    pg = await startPostgres();
+    const env = {
+      WARDEN_STORE_URL: pg.url,
+      WARDEN_UPSTREAMS: [A.url, B.url, C.url].join(','),
+      WARDEN_LIMITS_UPSTREAM_FIRST_BYTE_SECONDS: '2',
+    };
+    // one after the other: the first creates the schema and the admin key
+    for (let i = 0; i < 3; i++) wardens.push(await startWarden({ upstream: A.url, env }));
+    key = wardens[0]!.adminKey;
+    for (const w of wardens) await waitForKey(w, key);
+    // every instance has probed every box (health and model lists) before the tests begin
+    for (const w of wardens) await poll('the first health checks', 10_000, async () => (await call(w, 'GET', '/api/tags')).text.includes('phi3'));
+  });
+  afterEach(() => {
+    for (const f of [A, B, C]) {
+      f.setBehaviour(null);
+      f.setFailure(null);
+    }
+  });
+  after(async () => {
+    for (const w of wardens) {
+      await w.stop();
+      removeDir(w.dataDir);
+    }
+    await pg?.stop();
+    await Promise.all([A, B, C].map((f) => f?.close()));
+  });
+
+  it('merged lists: /api/tags, /api/ps and /v1/models are the union of every box, the same on every instance', async () => {
+    const all = ['duo:1b', 'llama3.2:latest', 'phi3:mini', 'qwen2.5:7b', 'shared:1b'];
+    for (const w of wardens) {
+      const tags = await call(w, 'GET', '/api/tags');
+      assert.equal(tags.status, 200);
+      // shared:1b is on A and B with the same digest: listed once
+      assert.deepEqual(names(tags.text), all);
+      assert.deepEqual(names((await call(w, 'GET', '/v1/models')).text, 'data', 'id'), all);
+      const ps = names((await call(w, 'GET', '/api/ps')).text);
+      for (const m of ['llama3.2:latest', 'shared:1b', 'phi3:mini']) assert.ok(ps.includes(m), `${m} in /api/ps: ${ps.join(', ')}`);
+    }
+  });
+
+  it('merged lists are still filtered per key', async () => {
+    const r = await runCli(['keys', 'create', '--name', 'qwen-only', '--scope', 'models:read', '--model', 'qwen*', '--json'], {
+      dataDir: wardens[0]!.dataDir,
+      env: { WARDEN_STORE_URL: pg.url },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const k = (JSON.parse(r.stdout) as { key: string }).key;
+    await waitForKey(wardens[1]!, k);
+    assert.deepEqual(names((await call(wardens[1]!, 'GET', '/api/tags', undefined, k)).text), ['qwen2.5:7b']);
+    assert.deepEqual(names((await call(wardens[1]!, 'GET', '/v1/models', undefined, k)).text, 'data', 'id'), ['qwen2.5:7b']);
+  });
+
+  it('affinity: a model goes to the box where it is loaded, even when another box has it on disk', async () => {
+    const m = mark();
+    for (let i = 0; i < 6; i++) assert.equal((await chat(wardens[i % 3]!, 'shared:1b')).status, 200);
+    const sent = chatsSince(m);
+    assert.equal(sent.get(B)!.length, 6, 'all to B, where shared:1b is loaded');
+    assert.equal(sent.get(A)!.length, 0);
+  });
+
+  it('affinity: the second request for a model goes to the box that loaded it for the first', async () => {
+    // duo:1b is on disk on C only at first; put it on A's disk too, loaded nowhere
+    A.setModels(['llama3.2:latest', 'shared:1b', 'duo:1b']);
+    C.setLoaded(['phi3:mini']);
+    // the model lists refresh every 30 s; a box that comes back is re-read at once, so cycle A
+    A.setFailure(500);
+    await poll('A to be marked down', 15_000, async () => (await chat(wardens[0]!, 'llama3.2')).status === 503);
+    A.setFailure(null);
+    await poll('A back with duo:1b', 15_000, async () => (await chat(wardens[0]!, 'llama3.2')).status === 200);
+    const m = mark();
+    assert.equal((await chat(wardens[0]!, 'duo:1b')).status, 200);
+    const first = [...chatsSince(m)].find(([, r]) => r.length === 1)?.[0];
+    assert.ok(first, 'the first request went somewhere');
+    for (let i = 0; i < 4; i++) assert.equal((await chat(wardens[0]!, 'duo:1b')).status, 200);
+    assert.equal(chatsSince(m).get(first)!.length, 5, 'every later request followed the first');
+  });
+
+  it('affinity: load spreads when two boxes have the model loaded', async () => {
+    A.setLoaded(['llama3.2:latest', 'shared:1b']);
+    B.setLoaded(['shared:1b']);
+    // /api/ps is re-read with every health check (5 s)
+    await new Promise((r) => setTimeout(r, 100));
+    const m = mark();
+    await poll('both boxes to serve shared:1b', 15_000, async () => {
+      await Promise.all(Array.from({ length: 4 }, () => call(wardens[2]!, 'POST', '/api/chat', { model: 'shared:1b', messages: [], stream: true })));
+      const s = chatsSince(m);
+      return s.get(A)!.length > 0 && s.get(B)!.length > 0;
+    });
+    assert.equal(chatsSince(m).get(C)!.length, 0, 'never to the box without the model');
+  });
+
+  it('failover: a box that resets the connection before answering — the request is served by another box with the model', async () => {
+    await Promise.all([settle(A, ['llama3.2:latest', 'shared:1b']), settle(B, [])]);
+    A.setBehaviour('reset');
+    const m = mark();
+    for (const w of wardens) {
+      const r = await chat(w, 'shared:1b', true);
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /"done":true/);
+      assert.doesNotMatch(r.text, /"error"/);
+    }
+    assert.equal(chatsSince(m).get(A)!.length, 3, 'each instance tried A first (where shared:1b is loaded)');
+    assert.equal(chatsSince(m).get(B)!.length, 3, 'B answered all three');
+  });
+
+  it('failover never applies to mutating routes: a pull to a resetting box is answered 502, and no other box sees it', async () => {
+    await settle(A, ['llama3.2:latest', 'shared:1b']);
+    A.setBehaviour('reset');
+    const m = mark();
+    const r = await call(wardens[1]!, 'POST', '/api/pull', { model: 'shared:1b', stream: false });
+    assert.equal(r.status, 502, r.text);
+    assert.equal(chatsSince(m).get(A)!.length, 1, 'the pull went to A');
+    assert.equal(chatsSince(m).get(B)!.length + chatsSince(m).get(C)!.length, 0, 'and nowhere else');
+  });
+
+  it('failover on hang: a box that accepts requests but never answers is left after the first-byte limit', async () => {
+    await Promise.all([settle(B, ['shared:1b', 'qwen2.5:7b']), settle(A, ['llama3.2:latest'])]);
+    B.setBehaviour('hang');
+    const m = mark();
+    const t0 = Date.now();
+    const r = await chat(wardens[0]!, 'shared:1b', true);
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /"done":true/);
+    assert.ok(Date.now() - t0 < 9000, `served in ${Date.now() - t0} ms`);
+    assert.equal(chatsSince(m).get(B)!.length, 1, 'B got it first and never answered');
+    assert.equal(chatsSince(m).get(A)!.length, 1, 'A answered');
+  });
+
+  it('a model held only by a box that is down answers 503 "no healthy upstream has model", not 404', async () => {
+    A.setFailure(500);
+    await poll('A to be marked down on every instance', 15_000, async () => {
+      const codes = await Promise.all(wardens.map((w) => chat(w, 'llama3.2')));
+      return codes.every((c) => c.status === 503);
+    });
+    const r = await chat(wardens[2]!, 'llama3.2');
+    assert.match(r.text, /no healthy upstream has model llama3\.2/);
+    // a model no box has is still Ollama's 404
+    assert.equal((await chat(wardens[2]!, 'nowhere:1b')).status, 404);
+    A.setFailure(null);
+    await poll('A back', 15_000, async () => (await chat(wardens[2]!, 'llama3.2')).status === 200);
+  });
+});
