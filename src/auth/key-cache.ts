@@ -229,9 +229,14 @@ export class KeyCache {
   }
 
   private async refreshNow(force: boolean): Promise<boolean> {
+    const asked = Date.now();
     const gen = await this.store.generation();
-    this.confirmedAt = Date.now();
-    if (!force && gen === this.generation) return false;
+    // Confirmed only once the view matches the store: a generation read whose changes then
+    // fail to load leaves the view as stale as before (store.maxStaleSeconds, fail closed).
+    if (!force && gen === this.generation) {
+      this.confirmedAt = asked;
+      return false;
+    }
     const changes = await this.store.keys.changesSince(force ? -1 : this.generation);
     const now = this.now();
     const invalidated = new Set<string>();
@@ -254,7 +259,7 @@ export class KeyCache {
       for (const id of changes.deleted) this.remove(id, invalidated, touchedIds);
     }
     this.generation = Math.max(this.generation, changes.generation);
-    this.confirmedAt = Date.now();
+    this.confirmedAt = asked;
     this.armDeadlineTimer();
     if (invalidated.size > 0) this.opts.onInvalidated?.(invalidated);
     if (touchedIds.size > 0) this.opts.onKeysChanged?.(touchedIds);

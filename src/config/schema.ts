@@ -66,6 +66,11 @@ export const storeSchema = z.strictObject({
     .string()
     .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected sqlite:FILE or postgres://user@host/db')
     .default('sqlite:warden.db'),
+  /** Fail closed: when the store has not confirmed this instance's view of the keys for this
+   *  long, requests get 503 instead of being checked against a cache that may still hold a
+   *  revoked key. Default 10. Higher rides out longer store outages but lets a revocation made
+   *  during a network split be ignored for longer. */
+  maxStaleSeconds: z.number().int().min(1).max(3600).default(10),
 });
 
 export const auditSchema = z.strictObject({

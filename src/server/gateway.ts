@@ -38,6 +38,8 @@ const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
 const STALE_CACHE_REASONS = new Set(['unknown key id', 'wrong secret', 'unknown ollama public key']);
 import { clientAddress } from './client-address.ts';
 import type { Metrics } from './metrics.ts';
+import { staleForMs, storeFreshness, storeStaleError } from './store-freshness.ts';
+import type { StoreHealth } from '../store/health.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -59,6 +61,8 @@ export interface GatewayDeps {
   metrics?: Metrics;
   /** Counts requests for the UI's per-minute chart. */
   onRequest?: () => void;
+  /** Whether the store answers (for /_warden/health). */
+  storeHealth?: StoreHealth;
 }
 
 /** Streams in flight per key, so a revocation can cut them (DESIGN §3: within 1 s). */
@@ -107,6 +111,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
   const { config } = deps;
   const requestTimeoutMs = config.limits.requestTimeoutSeconds * 1000;
   const firstByteMs = config.limits.upstreamFirstByteSeconds * 1000;
+  const maxStaleMs = config.store.maxStaleSeconds * 1000;
   const trusted = new Set(config.security.trustedProxies.map((a) => normaliseAddress(a)));
 
   return function handle(req, res) {
@@ -154,7 +159,11 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     if (framing) return refuse(framing, true);
 
     if (req.url === '/_warden/health' && (req.method === 'GET' || req.method === 'HEAD')) {
-      sendJson(res, 200, { status: 'ok' });
+      const store = storeFreshness(deps.keys, deps.storeHealth, maxStaleMs);
+      // Healthy stays exactly {"status":"ok"} (load balancers and scripts match on it); a store
+      // problem says what and since when: "degraded" while the cache is still trusted, then 503.
+      if (store.reachable) sendJson(res, 200, { status: 'ok' });
+      else sendJson(res, store.refusing ? 503 : 200, { status: store.refusing ? 'store_unreachable' : 'degraded', store: store.view });
       return;
     }
 
@@ -217,6 +226,11 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       deps.admin(req, res);
       return;
     }
+
+    // Fail closed (issue 16): a view of the keys the store has not confirmed for too long may
+    // still hold a key revoked meanwhile, so nothing is checked against it.
+    const staleMs = staleForMs(deps.keys);
+    if (staleMs > maxStaleMs) return refuse(storeStaleError(staleMs));
 
     const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
     let auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });

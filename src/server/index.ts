@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, RuntimeFlags } from '../config/schema.ts';
 import { resolveDataPath } from '../config/load.ts';
-import { ErrorCode, WardenError } from '../errors.ts';
+import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { KeyCache } from '../auth/key-cache.ts';
@@ -33,6 +33,7 @@ import { lazyAdmin } from './lazy-admin.ts';
 import { RequestRate } from './request-rate.ts';
 import { Metrics } from './metrics.ts';
 import { buildStatus, type StatusObject } from './status.ts';
+import { storeFreshness } from './store-freshness.ts';
 
 export interface ServerOptions {
   config: Config;
@@ -58,6 +59,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const store = await openStore({ url: config.store.url, dataDir });
   const closers: Array<() => Promise<void>> = [() => store.close()];
+  // One line when the store goes away and one when it is back (issue 16), not one per failure.
+  store.health.onChange((reachable, info) => {
+    if (reachable) log.info({ downForSeconds: Math.round(info.downForMs / 100) / 10 }, 'store reachable again');
+    else log.error({ error: info.error }, 'store unreachable; serving from the key cache for at most store.maxStaleSeconds, then refusing requests (503)');
+  });
+  // Store outages are reported by the health line above; anything else is logged as it comes.
+  const logUnlessOutage = (what: string) => (err: unknown): void => {
+    if (isWardenError(err) && err.code === ErrorCode.STORE_UNAVAILABLE) return;
+    log.error({ err }, what);
+  };
   try {
     const audit = new AuditLog({
       enabled: config.audit.enabled,
@@ -65,7 +76,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       maxBytes: config.audit.maxBytes,
       keep: config.audit.keep,
       repo: store.audit,
-      onError: (err) => log.error({ err }, 'audit write failed; will retry'),
+      onError: logUnlessOutage('audit write failed; will retry'),
     });
     closers.unshift(() => audit.close());
     // The store keeps audit.storeDays of events for the UI; older ones are pruned hourly.
@@ -80,7 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     let tls: TlsManager | null = null;
     const connections = new ConnectionTracker(config.limits.maxConnectionsPerAddress);
     const keys = new KeyCache(store, {
-      onError: (err) => log.error({ err }, 'key cache refresh failed'),
+      onError: logUnlessOutage('key cache refresh failed'),
       onInvalidated: (ids) => {
         const n = streams.cut(ids, 'key revoked');
         if (n > 0) log.info({ streams: n }, 'cut streams of revoked, expired or deleted keys');
@@ -126,7 +137,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const startedAt = new Date();
     let bound: { listen: string; url: string } | null = null;
     const status = (): Promise<StatusObject> =>
-      buildStatus({ config, tls, upstreams, keys, connections, startedAt, source: 'server', boundListen: bound?.listen ?? null, url: bound?.url ?? null });
+      buildStatus({ config, tls, upstreams, keys, connections, startedAt, source: 'server', boundListen: bound?.listen ?? null, url: bound?.url ?? null, store: storeFreshness(keys, store.health, config.store.maxStaleSeconds * 1000).view });
 
     // A per-run token that lets CLI commands on this machine (status, reload) use the admin API;
     // the file is readable by the data dir's owner only.
@@ -166,6 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         admin: admin.handle,
         log,
         onRequest: () => rate.hit(),
+        storeHealth: store.health,
         metrics: new Metrics({ connections: () => connections.size, keys: () => keys.counts() }),
       },
       streams,

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import type { Upstreams } from '../proxy/upstreams.ts';
 import type { ConnectionTracker } from './connections.ts';
+import type { StoreView } from './store-freshness.ts';
 
 export interface StatusObject {
   source: 'server' | 'offline';
@@ -14,6 +15,8 @@ export interface StatusObject {
   upstream: { url: string; reachable: boolean; version: string | null; upstreams: unknown[] };
   keys: { active: number; revoked: number; expired: number };
   connections: { live: number };
+  /** Whether the key store answers; null when not known (offline status). */
+  store: StoreView | null;
   startedAt: string | null;
 }
 
@@ -32,6 +35,8 @@ export interface StatusInputs {
   boundListen?: string | null;
   /** offline: certificate details read from disk */
   tlsOffline?: Record<string, unknown> | null;
+  /** the running server's view of its store (issue 16) */
+  store?: StoreView | null;
 }
 
 export async function buildStatus(i: StatusInputs): Promise<StatusObject> {
@@ -60,6 +65,7 @@ export async function buildStatus(i: StatusInputs): Promise<StatusObject> {
     },
     keys: i.keys.counts(),
     connections: { live: i.connections?.size ?? 0 },
+    store: i.store ?? null,
     startedAt: i.startedAt?.toISOString() ?? null,
   };
 }

@@ -7,11 +7,13 @@ import { clientCertRepo } from './repos/client-certs.ts';
 import { keyRepo } from './repos/keys.ts';
 import { getMeta, setMeta } from './repos/meta.ts';
 import type { Store } from './types.ts';
+import { StoreHealth } from './health.ts';
 
-export function kyselyStore(db: Kysely<Database>, dialect: Store['dialect']): Store {
+export function kyselyStore(db: Kysely<Database>, dialect: Store['dialect'], health = new StoreHealth()): Store {
   let closing: Promise<void> | null = null;
   return {
     dialect,
+    health,
     keys: keyRepo(db),
     audit: auditRepo(db),
     clientCerts: clientCertRepo(db),

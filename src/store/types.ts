@@ -1,5 +1,6 @@
 // The store's contract. Callers (auth, admin, CLI, audit) only see these types; the SQLite and
 // PostgreSQL implementations both pass one contract test suite (test/store/contract.ts).
+import type { StoreHealth } from './health.ts';
 
 export const SCOPES = ['inference', 'models:read', 'models:manage', 'admin', 'metrics'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -172,6 +173,8 @@ export interface ClientCertRepo {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Whether the store answers (PostgreSQL: fed by every query; SQLite: a local file, always). */
+  readonly health: StoreHealth;
   keys: KeyRepo;
   audit: AuditRepo;
   clientCerts: ClientCertRepo;

@@ -67,6 +67,7 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         ['upstream', `${s.upstream.url} ${s.upstream.reachable ? `reachable, Ollama ${s.upstream.version ?? '?'}` : 'UNREACHABLE'}`],
         ['keys', `${s.keys.active} active, ${s.keys.revoked} revoked, ${s.keys.expired} expired`],
         ['connections', s.source === 'server' ? String(s.connections.live) : '-'],
+        ['store', s.store === null ? '-' : s.store.reachable ? 'reachable' : `UNREACHABLE for ${s.store.unreachableSeconds} s${s.store.staleSeconds > s.store.maxStaleSeconds ? ' (refusing requests: key view older than store.maxStaleSeconds)' : ''}`],
       ]);
     });
 }
