@@ -9,7 +9,7 @@
 import type { ListFilter } from '../policy/routes.ts';
 import type { Upstream } from './upstreams.ts';
 import { readLimited } from './pump.ts';
-import { normaliseModelName } from './upstreams.ts';
+import { modelKey } from '../policy/model-name.ts';
 
 const PATHS: Record<ListFilter, string> = { tags: '/api/tags', ps: '/api/ps', v1models: '/v1/models' };
 /** Same cap as a single filtered list (forward.ts). */
@@ -48,7 +48,7 @@ function identity(kind: ListFilter, e: unknown): string | null {
   if (kind === 'v1models') return typeof o.id === 'string' ? o.id : null;
   const name = typeof o.name === 'string' ? o.name : typeof o.model === 'string' ? o.model : null;
   if (name === null) return null;
-  return `${normaliseModelName(name)}\n${typeof o.digest === 'string' ? o.digest : ''}`;
+  return `${modelKey(name) ?? name}\n${typeof o.digest === 'string' ? o.digest : ''}`;
 }
 
 /** Asks every upstream in `ups` for its list of `kind` and returns the union. Throws when none answered. */
