@@ -41,6 +41,7 @@ export function buildProgram(): Command {
     .option('--acme-email <address>', 'ACME account contact')
     .option('--no-audit', 'turn the audit log off (not recommended)')
     .option('--yes', 'take the defaults without asking')
+    .option('--key-file <file>', 'write the first admin key to FILE (mode 0600) instead of printing it')
     .action(async (o: InitOptions) => {
       await runInit({ ...globals(), ...o });
     });
@@ -68,7 +69,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program, globals);
   registerDoctorCommand(program, globals);
   registerReloadCommand(program, globals);
-  registerServiceCommand(program);
+  registerServiceCommand(program, globals);
   return program;
 }
 

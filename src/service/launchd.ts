@@ -41,6 +41,8 @@ export function launchdPlist(input: ServiceSpec): string {
     '  <dict>',
     `    <key>WARDEN_DATA_DIR</key>${str(spec.dataDir)}`,
     `    <key>NODE_ENV</key>${str('production')}`,
+    // `serve` then never initialises an empty data dir itself (the key would land in a log).
+    `    <key>WARDEN_SERVICE</key>${str('1')}`,
     '  </dict>',
     `  <key>WorkingDirectory</key>${str(spec.dataDir)}`,
     '  <key>RunAtLoad</key><true/>',

@@ -62,6 +62,8 @@ export function systemdUnit(input: ServiceSpec): string {
     `WorkingDirectory=${escapeSpecifiers(spec.dataDir)}`,
     environmentLine('WARDEN_DATA_DIR', spec.dataDir),
     environmentLine('NODE_ENV', 'production'),
+    // `serve` then never initialises an empty data dir itself (the key would land in the journal).
+    environmentLine('WARDEN_SERVICE', '1'),
     // Warden reloads certificates by watching files (no SIGHUP, which Windows lacks) and stops
     // cleanly on SIGTERM, letting in-flight streams finish for a few seconds.
     'KillSignal=SIGTERM',

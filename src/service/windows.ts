@@ -71,6 +71,8 @@ export function windowsServiceXml(input: ServiceSpec): string {
     `  <workingdirectory>${e(spec.dataDir)}</workingdirectory>`,
     `  <env name="WARDEN_DATA_DIR" value="${e(spec.dataDir)}"/>`,
     '  <env name="NODE_ENV" value="production"/>',
+    // `serve` then never initialises an empty data dir itself (the key would land in a log).
+    '  <env name="WARDEN_SERVICE" value="1"/>',
     '  <startmode>Automatic</startmode>',
     '  <delayedAutoStart>true</delayedAutoStart>',
     // Ctrl+C first so in-flight streams can finish, then a hard stop.

@@ -20,7 +20,8 @@ export interface CliResult {
 /** A clean environment: no WARDEN_* from the caller leaks into a test. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WARDEN_')) env[k] = v;
+  // A CI runner that itself runs as a systemd service passes INVOCATION_ID/JOURNAL_STREAM on.
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WARDEN_') && k !== 'INVOCATION_ID' && k !== 'JOURNAL_STREAM') env[k] = v;
   return { ...env, WARDEN_LOG_LEVEL: 'info', ...extra };
 }
 

@@ -35,7 +35,7 @@ void describe('launchd plist', () => {
     const p = parsePlist(launchdPlist(spec()));
     assert.equal(p.Label, LAUNCHD_LABEL);
     assert.deepEqual(p.ProgramArguments, [spec().execPath, spec().scriptPath, 'serve', '--data-dir', dataDir]);
-    assert.deepEqual(p.EnvironmentVariables, { WARDEN_DATA_DIR: dataDir, NODE_ENV: 'production' });
+    assert.deepEqual(p.EnvironmentVariables, { WARDEN_DATA_DIR: dataDir, NODE_ENV: 'production', WARDEN_SERVICE: '1' });
     assert.equal(p.WorkingDirectory, dataDir);
   });
 

@@ -2,9 +2,10 @@
 // config file, the local CA and server certificate, the store, and the first admin key —
 // printed once, with ready-to-paste client snippets. Never overwrites an existing config, CA
 // or key store: a second run only fills in what is missing.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, writeSync, closeSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { usageError } from '../../errors.ts';
 import type { Config } from '../../config/schema.ts';
 import { CONFIG_FILE, DEFAULTS, validateConfig, deepMerge, readConfigFile, type ConfigFlags } from '../../config/load.ts';
 import { resolveDataDir, tlsDir } from '../../config/paths.ts';
@@ -28,6 +29,8 @@ export interface InitOptions extends GlobalOptions {
   /** commander's --no-audit */
   audit?: boolean;
   yes?: boolean;
+  /** write the first admin key to this file (mode 0600, never overwritten) instead of stdout */
+  keyFile?: string;
 }
 
 export interface InitResult {
@@ -36,6 +39,8 @@ export interface InitResult {
   adminKey: string | null;
   caPath: string | null;
   caFingerprint: string | null;
+  /** where the first admin key was written (--key-file), when it was */
+  keyFile: string | null;
 }
 
 /** The settings init writes: only what differs from the defaults, so upgrades get new defaults. */
@@ -60,6 +65,10 @@ export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = 
   ensureDataDir(dataDir);
   const configFile = o.config ?? join(dataDir, CONFIG_FILE);
   const interactive = !o.yes && process.stdin.isTTY === true && process.stdout.isTTY === true;
+
+  const keyFile = o.keyFile ? resolve(o.keyFile) : null;
+  // Checked before anything is created: an existing file is never overwritten or reused.
+  if (keyFile && existsSync(keyFile)) throw usageError(`--key-file: ${keyFile} already exists; remove it or choose another path`);
 
   const hadConfig = existsSync(configFile);
   if (!hadConfig) {
@@ -96,14 +105,26 @@ export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = 
     if (existing.length === 0) {
       const issued = await session.keys.create({ name: 'admin', scopes: [...SCOPES] }, 'cli');
       adminKey = issued.key;
+      if (keyFile) writeKeyFile(keyFile, adminKey);
     }
   } finally {
     await session.close();
   }
 
-  const result: InitResult = { dataDir, created: !hadConfig || adminKey !== null, adminKey, caPath, caFingerprint };
+  const result: InitResult = { dataDir, created: !hadConfig || adminKey !== null, adminKey, caPath, caFingerprint, keyFile: adminKey && keyFile ? keyFile : null };
   if (!(opts.quietIfDone && adminKey === null)) printInitSummary(result, config);
   return result;
+}
+
+/** The key file is created exclusively with mode 0600 (a planted file or link is refused). */
+function writeKeyFile(file: string, key: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    writeSync(fd, key + '\n');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function printInitSummary(r: InitResult, config: Config): void {
@@ -114,7 +135,13 @@ function printInitSummary(r: InitResult, config: Config): void {
     out.push(`CA SHA-256 fingerprint: ${r.caFingerprint}`);
     out.push('  (trust it on clients: `warden cert trust` prints how for each OS and client)');
   }
-  if (r.adminKey) {
+  if (r.adminKey && r.keyFile) {
+    // Run by the installer or a script whose output may be logged: the key goes to the file only.
+    out.push('');
+    out.push(`First API key (name "admin", every scope) written to ${r.keyFile} (mode 0600, readable only by you).`);
+    out.push('Move it somewhere safe and delete the file; it is not shown anywhere else.');
+    out.push(`Use it as:  curl --cacert <CA> -H "Authorization: Bearer $(cat ${JSON.stringify(r.keyFile)})" https://localhost:${config.listen.slice(config.listen.lastIndexOf(':') + 1)}/api/tags`);
+  } else if (r.adminKey) {
     out.push('');
     out.push('First API key (name "admin", every scope). It is shown ONCE — store it now:');
     out.push('');

@@ -7,11 +7,26 @@ import { cliContext, isEmptyDataDir, type GlobalOptions } from '../context.ts';
 import { resolveDataDir } from '../../config/paths.ts';
 import { createLogger } from '../logger.ts';
 import { runInit } from './init.ts';
+import { usageError } from '../../errors.ts';
 
 /** The config flags (commander gives them under the same names) plus the two plain-HTTP switches. */
 export interface ServeOptions extends GlobalOptions, ConfigFlags {
   insecureHttp?: boolean;
   iKnowThisIsExposed?: boolean;
+}
+
+/**
+ * Which service manager started this process, or null for a person at a terminal or a script.
+ * WARDEN_SERVICE is set by every definition `warden service install` writes; INVOCATION_ID
+ * and JOURNAL_STREAM by systemd for any unit. A terminal on stdout means a person is watching
+ * (a desktop terminal can itself run inside a systemd unit and pass INVOCATION_ID on).
+ */
+export function serviceManager(env: NodeJS.ProcessEnv, stdoutIsTty: boolean): string | null {
+  if (stdoutIsTty) return null;
+  if (env.WARDEN_SERVICE === '1') return 'WARDEN_SERVICE=1';
+  if (env.JOURNAL_STREAM) return 'systemd, JOURNAL_STREAM is set';
+  if (env.INVOCATION_ID) return 'systemd, INVOCATION_ID is set';
+  return null;
 }
 
 /** Where a running server tells local CLI commands how to reach it. */
@@ -43,6 +58,14 @@ export async function runServe(o: ServeOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 
   if (isEmptyDataDir(dataDir)) {
+    // A service's output goes to a journal or log file other accounts and backups can read:
+    // the first admin key must never be printed there. The operator runs `warden init` once.
+    const manager = serviceManager(process.env, process.stdout.isTTY === true);
+    if (manager) {
+      throw usageError(
+        `data directory ${dataDir} is not initialised, and a service (${manager}) does not initialise it: the first admin key would be printed to the service log. Run \`warden init --data-dir ${JSON.stringify(dataDir)}\` once (as the service account), then start the service again`,
+      );
+    }
     await runInit({ dataDir, config: o.config, yes: true, listen: o.listen, upstream: o.upstream, hostname: o.hostname, tls: o.insecureHttp ? undefined : o.tlsMode, tlsCert: o.tlsCert, tlsKey: o.tlsKey });
   }
   // flagLayer() reads only the config flags; --insecure-http means tls.mode off.

@@ -8,6 +8,7 @@ import { usageError } from '../../errors.ts';
 import { serviceInstall, serviceStatus, serviceUninstall, type ServiceOptions } from '../../service/index.ts';
 import type { ServiceScope } from '../../service/spec.ts';
 import type { Config } from '../../config/schema.ts';
+import type { GlobalOptions } from '../context.ts';
 import { printJsonLine, printFields } from '../output.ts';
 
 interface ServiceFlags {
@@ -35,8 +36,10 @@ function parseScope(s: string | undefined): ServiceScope | undefined {
   throw usageError(`--scope: got ${JSON.stringify(s)}; allowed: "system" | "user"`);
 }
 
-function optionsFrom(flags: ServiceFlags, withPorts: boolean): ServiceOptions {
-  const dataDir = resolveDataDir(flags.dataDir);
+function optionsFrom(flags: ServiceFlags, globals: GlobalOptions, withPorts: boolean): ServiceOptions {
+  // `warden service install --data-dir DIR`: commander hands a flag the program also defines
+  // to the program, so the subcommand's own value and the global one are both looked at.
+  const dataDir = resolveDataDir(flags.dataDir ?? globals.dataDir);
   const opts: ServiceOptions = { dataDir, dryRun: flags.dryRun === true };
   const scope = parseScope(flags.scope);
   if (scope) opts.scope = scope;
@@ -44,7 +47,7 @@ function optionsFrom(flags: ServiceFlags, withPorts: boolean): ServiceOptions {
   if (flags.node) opts.execPath = flags.node;
   if (flags.winsw) opts.winswPath = flags.winsw;
   if (flags.serviceDir) opts.serviceDir = flags.serviceDir;
-  if (withPorts) opts.ports = configuredPorts(loadConfig({ dataDir }));
+  if (withPorts) opts.ports = configuredPorts(loadConfig({ dataDir, configFile: globals.config }));
   return opts;
 }
 
@@ -55,7 +58,7 @@ function common(cmd: Command): Command {
     .option('--service-dir <dir>', 'Windows: directory for the service host and its XML');
 }
 
-export function registerServiceCommand(program: Command): Command {
+export function registerServiceCommand(program: Command, globals: () => GlobalOptions = () => ({})): Command {
   const service = program.command('service').description('register Warden with systemd, launchd or the Windows service manager');
 
   common(service.command('install'))
@@ -65,7 +68,7 @@ export function registerServiceCommand(program: Command): Command {
     .option('--node <path>', 'Node.js binary the service runs (default: this one)')
     .option('--winsw <path>', 'Windows: WinSW executable from the node-windows npm package')
     .action((flags: ServiceFlags) => {
-      serviceInstall(optionsFrom(flags, true));
+      serviceInstall(optionsFrom(flags, globals(), true));
       if (!flags.dryRun) console.log('service installed and started; check it with `warden service status`');
     });
 
@@ -73,7 +76,7 @@ export function registerServiceCommand(program: Command): Command {
     .description('stop the service and remove its definition (the data directory is kept)')
     .option('--dry-run', 'print the commands instead of running them')
     .action((flags: ServiceFlags) => {
-      serviceUninstall(optionsFrom(flags, false));
+      serviceUninstall(optionsFrom(flags, globals(), false));
       if (!flags.dryRun) console.log('service removed; the data directory was kept');
     });
 
@@ -81,7 +84,7 @@ export function registerServiceCommand(program: Command): Command {
     .description('is the service installed and running')
     .option('--json', 'machine-readable output')
     .action((flags: ServiceFlags) => {
-      const st = serviceStatus(optionsFrom(flags, false));
+      const st = serviceStatus(optionsFrom(flags, globals(), false));
       if (flags.json) {
         printJsonLine(st);
         return;
