@@ -18,7 +18,8 @@ function fresh(): string {
 }
 
 describe('serve under a service manager on an empty data dir', () => {
-  for (const env of [{ INVOCATION_ID: '0123456789abcdef0123456789abcdef' }, { JOURNAL_STREAM: '8:12345' }, { WARDEN_SERVICE: '1' }]) {
+  const envs: Array<Record<string, string>> = [{ INVOCATION_ID: '0123456789abcdef0123456789abcdef' }, { JOURNAL_STREAM: '8:12345' }, { WARDEN_SERVICE: '1' }];
+  for (const env of envs) {
     it(`refuses to initialise it and prints no key (${Object.keys(env)[0]})`, async () => {
       const dataDir = join(fresh(), 'data');
       const r = await runCli(['serve', '--listen', '127.0.0.1:0'], { dataDir, env, timeoutMs: 20_000 });
