@@ -36,6 +36,9 @@ export const ErrorCode = {
   UPSTREAM_TIMEOUT: 'WARDEN_ERR_UPSTREAM_TIMEOUT',
   /** the model is held only by upstreams that are down (several upstreams) */
   UPSTREAM_UNAVAILABLE: 'WARDEN_ERR_UPSTREAM_UNAVAILABLE',
+  UPSTREAM_REFUSED_ANSWER: 'WARDEN_ERR_UPSTREAM_REFUSED_ANSWER',
+  // the server itself
+  SHUTTING_DOWN: 'WARDEN_ERR_SHUTTING_DOWN',
   // anything else is a bug
   INTERNAL: 'WARDEN_ERR_INTERNAL',
 } as const;

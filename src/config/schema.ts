@@ -113,12 +113,22 @@ export const limitsSchema = z.strictObject({
   /** Seconds a client may leave an answer unread (its TCP window shut) before it is cut off:
    *  the slow-read attack holds a stream, and the model behind it, for as long as it likes. Default 120. */
   slowReadSeconds: positiveInt.default(120),
-  /** Seconds a streamed generation may wait for Ollama's first answer byte (model loading
+  /** With more than one upstream: seconds a streamed generation may wait for Ollama's first answer byte (model loading
    *  included) before the upstream counts as hung and the request goes to another one that has
    *  the model (or gets 504). Non-streamed answers are exempt: Ollama sends them only when done. Default 300. */
   upstreamFirstByteSeconds: positiveInt.default(300),
   /** Seconds an idle keep-alive connection stays open. Default 30. */
   keepAliveTimeoutSeconds: positiveInt.default(30),
+  /** Seconds a connection may go silent while its request is still arriving (a stalled blob
+   *  upload). Never applies once the request is in and Warden waits for Ollama. Default 600. */
+  idleTimeoutSeconds: positiveInt.default(600),
+  /** Seconds Warden waits for Ollama to start answering (its status line); past it the client
+   *  gets 504 naming this setting. Default 0: no limit, as Ollama has none (a big model on a
+   *  modest GPU may take many minutes to load and think before its first byte). */
+  answerStartSeconds: z.number().int().min(0).default(0),
+  /** Seconds Ollama may go silent inside an answer; past it the answer is cut and ends with an
+   *  error record naming this setting. Default 0: no limit. */
+  answerIdleSeconds: z.number().int().min(0).default(0),
 });
 
 export const securitySchema = z.strictObject({

@@ -5,16 +5,22 @@
 // Streaming (pump.ts): each chunk from Ollama is written to the client as soon as it arrives, with
 // back-pressure. A client that goes away aborts the upstream request at once — Ollama stops
 // generating when its client leaves. Failures are answered in one place (upstream-error.ts);
-// after the status line is out the only honest signal left is cutting the connection.
+// after the status line is out, a stream Warden cuts (revoked key, shutdown, Ollama lost, an
+// answer limit) ends with an error record the client can show (stream-error.ts).
+//
+// Time limits on an answer (docs/clients.md "Time limits"): none by default, as Ollama has none —
+// a big model on a modest GPU may think for many minutes before its first byte.
+// limits.answerStartSeconds bounds the wait for Ollama's status line, limits.answerIdleSeconds a
+// pause inside the answer; the client's socket has no idle timeout while the answer is pending.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
-import { downstreamHeaders, upstreamHeaders } from './headers.ts';
+import { downstreamHeaders, refusedUpstreamStatus, upstreamHeaders } from './headers.ts';
 import { StallError, pump, readLimited } from './pump.ts';
 import { cappedBody, type BodyProgress } from './request-body.ts';
 import { TokenCounter, tokenFormatFor } from './token-counter.ts';
-import { FirstByteTimeoutError, UpstreamDeadError, isConnectError, isFailoverSafe as failoverSafe, upstreamError } from './upstream-error.ts';
+import { FirstByteTimeoutError, UpstreamDeadError, errorCode, isConnectError, isFailoverSafe as failoverSafe, upstreamError } from './upstream-error.ts';
 import { streamErrorLine } from './stream-error.ts';
 import type { Upstream } from './upstreams.ts';
 
@@ -54,6 +60,10 @@ export interface ForwardOptions {
   /** Longest wait for the response head (model loading included); past it the upstream counts
    *  as hung. 0 or undefined = no limit. */
   firstByteTimeoutMs?: number;
+  /** limits.answerStartSeconds in ms: longest wait for Ollama's status line. 0 or absent: no limit. */
+  answerStartMs?: number;
+  /** limits.answerIdleSeconds in ms: longest pause inside Ollama's answer. 0 or absent: no limit. */
+  answerIdleMs?: number;
 }
 
 export interface ForwardResult {
@@ -85,8 +95,6 @@ function rememberFiltered(key: string, raw: Buffer, out: Buffer): void {
   if (!filterCache.has(key) && filterCache.size >= FILTER_CACHE_MAX) filterCache.delete(filterCache.keys().next().value!);
   filterCache.set(key, { raw, out });
 }
-/** DESIGN §5: no idle timeout shorter than this on an active stream (a model may take minutes to load). */
-const MIN_STREAM_IDLE_MS = 10 * 60 * 1000;
 const DEFAULT_FILTER_BYTES = 16 * 1024 * 1024;
 /** nginx's "client closed request": the audit status when the client left before any answer. */
 const CLIENT_CLOSED = 499;
@@ -124,9 +132,11 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
   const onCancel = (): void => {
     cancelReason = opts.signal?.reason ?? new Error('cancelled');
     ac.abort();
-    // mid-stream there is no status left to send: cut the connection (a revoked key's stream ends now)
-    if (res.headersSent) res.destroy();
+    // A running pump ends the stream with an error record once the upstream body errors; anything
+    // else with the status line already out can only be cut.
+    if (res.headersSent && !pumping) res.destroy();
   };
+  let pumping = false;
 
   // A streamed upload with a declared length over the cap is refused before Ollama sees a byte.
   const progress: BodyProgress = { bytes: 0, overCap: false, clientGone: false };
@@ -150,10 +160,13 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     result.bytesIn = opts.body.length;
   }
 
-  // The listener's socket timeout guards idle and slow connections; a generation that pauses
-  // (model loading, a long think) is neither. Node resets it for the next keep-alive request.
-  const socket = req.socket as { timeout?: number; setTimeout?: (ms: number) => unknown } | null;
-  if (socket?.timeout && socket.timeout < MIN_STREAM_IDLE_MS) socket.setTimeout?.(MIN_STREAM_IDLE_MS);
+  // The listener's idle timeout (limits.idleTimeoutSeconds) guards a client that stops sending;
+  // once the request is in, the wait is for Ollama, and only the answer limits apply (a silent
+  // socket while a model loads is not an idle client). Node sets the keep-alive timeout after.
+  const socket = req.socket;
+  const noIdleTimeout = (): void => void socket.setTimeout(0);
+  if (req.readableEnded || opts.body !== 'stream') noIdleTimeout();
+  else req.once('end', noIdleTimeout);
 
   res.on('close', onClientClose);
   if (opts.signal?.aborted) onCancel();
@@ -192,6 +205,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     }
   } finally {
     inFlightOn?.end();
+    req.off('end', noIdleTimeout);
     res.off('close', onClientClose);
     opts.signal?.removeEventListener('abort', onCancel);
   }
@@ -226,6 +240,8 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
         }),
         body: requestBody,
         signal: attempt.signal,
+        headersTimeout: opts.answerStartMs ?? 0,
+        bodyTimeout: opts.answerIdleMs ?? 0,
       });
       return { response };
     } catch (err) {
@@ -258,6 +274,12 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       return { ...result, status: wardenErr?.status ?? CLIENT_CLOSED, aborted: true, error: 'cancelled' };
     }
     if (isConnectError(err)) up.markUnreachable(err);
+    if (errorCode(err) === 'UND_ERR_HEADERS_TIMEOUT' && opts.answerStartMs) {
+      const why = `Ollama did not start answering within ${opts.answerStartMs / 1000} s (limits.answerStartSeconds)`;
+      const e = new WardenError(ErrorCode.UPSTREAM_TIMEOUT, why, { status: 504, reason: `answer cut: ${why}` });
+      sendError(res, e, extra, uploadUnfinished());
+      return { ...result, status: 504, error: e.reason };
+    }
     const e = upstreamError(up.url, err);
     sendError(res, e, extra, uploadUnfinished());
     return { ...result, status: e.status, error: e.reason };
@@ -266,6 +288,13 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
   async function relay(response: Dispatcher.ResponseData): Promise<ForwardResult> {
     const { statusCode, headers, body } = response;
     result.status = statusCode;
+    if (refusedUpstreamStatus(statusCode)) {
+      // A redirect or a proxy-credentials prompt from "Ollama" is not Ollama's; never relay it.
+      body.dump().catch(() => undefined);
+      const e = new WardenError(ErrorCode.UPSTREAM_REFUSED_ANSWER, `upstream Ollama gave an answer Warden does not relay (HTTP ${statusCode})`, { status: 502 });
+      sendError(res, e, extra, uploadUnfinished());
+      return { ...result, status: 502, error: `upstream answered HTTP ${statusCode}, refused` };
+    }
     const noBody = opts.method === 'HEAD' || statusCode === 204 || statusCode === 304 || statusCode < 200;
     if (opts.responseFilter && statusCode === 200) return relayFiltered(response, noBody);
     const outHeaders = { ...downstreamHeaders(headers, false), ...extra };
@@ -290,6 +319,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     const format = tokenFormatFor(Array.isArray(ct) ? ct[0] : ct);
     const counter = format ? new TokenCounter(format) : null;
     let lastByte = 0x0a;
+    pumping = true;
     try {
       await pump(body, res, (chunk) => {
         if (headerTimer) {
@@ -304,16 +334,25 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       if (headerTimer) clearTimeout(headerTimer);
       ac.abort();
       result.aborted = clientGone || cancelReason !== undefined || err instanceof StallError;
+      // why the client's stream ends, when it is still there to be told
+      let why: string | null = null;
       if (err instanceof StallError) result.error = 'client stopped reading';
       else if (clientGone) result.error = 'client closed the connection';
-      else if (cancelReason !== undefined) result.error = 'cancelled';
-      else result.error = `upstream failed mid-answer: ${err instanceof Error ? err.message : String(err)}`;
-      const upstreamFailed = !result.aborted;
-      if (upstreamFailed) up.errors++;
-      // Headers are out. A stream the upstream broke ends with an error line in its own format,
-      // so a client sees why the answer is incomplete instead of a silent cut; anything else
-      // (a fixed-length answer, a client that left or stalled, a revoked key) is cut.
-      const line = upstreamFailed && !res.destroyed && !res.writableEnded ? streamErrorLine(Array.isArray(ct) ? ct[0] : ct, `upstream Ollama at ${up.url} failed mid-answer`, lastByte === 0x0a) : null;
+      else if (cancelReason !== undefined) {
+        why = `stream cut by Warden: ${cancelReason instanceof Error ? cancelReason.message : String(cancelReason)}`;
+        result.error = why;
+      } else if (errorCode(err) === 'UND_ERR_BODY_TIMEOUT' && opts.answerIdleMs) {
+        why = `answer cut: Ollama sent nothing for ${opts.answerIdleMs / 1000} s (limits.answerIdleSeconds)`;
+        result.error = why;
+      } else {
+        why = 'answer cut: upstream Ollama failed mid-answer';
+        result.error = `upstream failed mid-answer: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (!result.aborted) up.errors++;
+      // Headers are out. A stream Warden ends early closes with an error record in its own
+      // format, so a client sees why the answer is incomplete instead of a silent cut; anything
+      // else (a fixed-length answer, a client that left or stalled or cannot take more) is cut.
+      const line = why !== null && !res.destroyed && !res.writableEnded && !res.writableNeedDrain ? streamErrorLine(Array.isArray(ct) ? ct[0] : ct, why, lastByte === 0x0a, opts.path) : null;
       if (line) {
         result.bytesOut += line.length;
         res.end(line);
@@ -321,6 +360,8 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
         res.destroy();
       }
       return result;
+    } finally {
+      pumping = false;
     }
     if (headerTimer) clearTimeout(headerTimer);
     if (counter) Object.assign(result, counter.finish());

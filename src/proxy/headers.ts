@@ -4,7 +4,10 @@
 // per-connection and must not be forwarded (RFC 9110 §7.6.1), Host becomes the upstream's own
 // host:port (Ollama answers 403 to a foreign Host when it listens on loopback — its
 // allowedHostsMiddleware, the DNS-rebinding guard), and X-Forwarded-* tell Ollama's logs who asked.
-// Downstream: only hop-by-hop headers are dropped; content-type, content-length etc. pass as is.
+// Downstream: an allow-list (DOWNSTREAM_ALLOWED). Ollama's answers carry only a few headers; any
+// other header an upstream (or whatever answers on its address) sends could override Warden's own:
+// HSTS max-age=0, a weaker CSP, X-Frame-Options, a Set-Cookie for warden_session, a CORS grant, a
+// WWW-Authenticate prompt (issue 20 item 3). Warden's security and CORS headers are set by Warden.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /** Headers that belong to one connection, not to the message (RFC 9110 §7.6.1, RFC 9112 §9.6). */
@@ -92,18 +95,34 @@ export function upstreamHeaders(rawHeaders: readonly string[], headers: Incoming
 }
 
 /**
- * Copies Ollama's response headers for the client, minus hop-by-hop ones. `dropLength` removes
+ * The only upstream answer headers a client sees (docs/security.md lists them). What Ollama sends
+ * (server/routes.go, middleware/openai.go, anthropic.go): Content-Type, Content-Length, Date, and
+ * Cache-Control on its SSE streams; Transfer-Encoding/Connection are per-connection and Node sets
+ * its own. Content-Encoding keeps a body readable should an upstream compress it anyway, and
+ * Retry-After tells a client when to come back after a 429/503.
+ */
+export const DOWNSTREAM_ALLOWED: readonly string[] = ['content-type', 'content-length', 'content-encoding', 'date', 'cache-control', 'retry-after'];
+const DOWNSTREAM_SET = new Set(DOWNSTREAM_ALLOWED);
+
+/**
+ * Copies the allowed headers of Ollama's answer for the client. `dropLength` removes
  * Content-Length when Warden changes the body (a filtered model list).
  */
 export function downstreamHeaders(upstream: Record<string, string | string[] | undefined>, dropLength: boolean): OutgoingHttpHeaders {
-  const listed = connectionTokens(upstream.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [rawName, value] of Object.entries(upstream)) {
+  for (const rawName in upstream) {
+    const value = upstream[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
-    if (isHopByHop(name, listed)) continue;
+    if (!DOWNSTREAM_SET.has(name)) continue;
     if (dropLength && name === 'content-length') continue;
     out[name] = value;
   }
   return out;
+}
+
+/** Upstream statuses never relayed: a redirect would send the client (and its key) elsewhere, a
+ *  407 would have it prompt for "proxy" credentials. They become 502. */
+export function refusedUpstreamStatus(status: number): boolean {
+  return (status >= 300 && status < 400) || status === 407;
 }

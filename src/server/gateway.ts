@@ -79,11 +79,16 @@ export class ActiveStreams {
     };
   }
 
-  cut(keyIds: Iterable<string>, reason: string): number {
+  /** Cuts every stream (shutdown): each ends with an error record naming `reason`. */
+  cutAll(reason: string): number {
+    return this.cut([...this.byKey.keys()], reason, 503);
+  }
+
+  cut(keyIds: Iterable<string>, reason: string, status = 401): number {
     let n = 0;
     for (const id of keyIds) {
       for (const ac of this.byKey.get(id) ?? []) {
-        ac.abort(new WardenError(ErrorCode.AUTH_INVALID_KEY, reason, { status: 401 }));
+        ac.abort(new WardenError(status === 401 ? ErrorCode.AUTH_INVALID_KEY : ErrorCode.SHUTTING_DOWN, reason, { status }));
         n++;
       }
     }
@@ -396,11 +401,16 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         signal: ac.signal,
         // A client that reads nothing (slow read) holds a socket and an upstream slot for nobody.
         stallTimeoutMs: config.limits.slowReadSeconds * 1000,
+        answerStartMs: config.limits.answerStartSeconds * 1000,
+        answerIdleMs: config.limits.answerIdleSeconds * 1000,
         responseFilter: filterKind ? (data: unknown) => filterModelList(filterKind, data, key.models, { hideCloud: !config.policy.allowAccountRoutes }) : undefined,
         responseFilterKey: filterKind ? `${upstream.url}|${filterKind}|${key.record.models.join('\n')}` : undefined,
         model,
         failover: retryable ? (tried) => deps.upstreams.pickOther(model, tried) : undefined,
-        firstByteTimeoutMs: retryable && isStreamed(route.name, json) ? firstByteMs : undefined,
+        // The first-byte limit exists to fail over from a hung upstream; with nowhere else to go it
+        // would only cut a slow model load, and answers have no time limit unless
+        // limits.answerStartSeconds sets one (issue 21 item 1).
+        firstByteTimeoutMs: retryable && deps.upstreams.list.length > 1 && isStreamed(route.name, json) ? firstByteMs : undefined,
       });
       const tokens = (result.promptTokens ?? 0) + (result.evalTokens ?? 0);
       if (tokens > 0) deps.limiter.chargeTokens(key.record.id, tokens);
@@ -409,7 +419,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         bytesOut: result.bytesOut,
         promptTokens: result.promptTokens,
         evalTokens: result.evalTokens,
-        reason: ac.signal.aborted ? 'stream cut: key revoked' : (result.error ?? (result.aborted ? 'client disconnected' : capNote)),
+        reason: result.error ?? (ac.signal.aborted ? 'stream cut: key revoked' : result.aborted ? 'client disconnected' : capNote),
       });
     } finally {
       untrack();

@@ -223,7 +223,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } else {
       server = http.createServer(common, handler);
     }
-    server.timeout = 600_000;
+    // A client that goes silent while sending its request; forward.ts lifts it once the request
+    // is in (the answer's own limits are limits.answer*).
+    server.timeout = config.limits.idleTimeoutSeconds * 1000;
     // Node keeps only the first maxHeadersCount header lines and drops the rest without a word;
     // one more than the limit lets strict.ts see that the limit was passed and answer 431.
     server.maxHeadersCount = config.limits.maxHeaders + 1;
@@ -278,6 +280,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           server.closeIdleConnections();
           const deadline = Date.now() + graceMs;
           while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          // Streams still running end with an error record saying why (forward.ts), given a moment to leave.
+          if (streams.cutAll('Warden is shutting down') > 0) {
+            const flushBy = Date.now() + 500;
+            while (connections.size > 0 && Date.now() < flushBy) await new Promise((r) => setTimeout(r, 20));
+          }
           server.closeAllConnections();
           for (const c of closers) {
             try {

@@ -8,6 +8,8 @@
 //   x-fake-delay-ms: N    pause between chunks (default opts.delayMs; 0 in fast mode)
 //   x-fake-pad-bytes: N   extra bytes of text per chunk (to make big streams for back-pressure tests)
 //   x-fake-die-after: N   destroy the connection after N chunks (Ollama crashing mid-answer)
+//   x-fake-answer-headers: JSON object   extra headers on the answer (a hostile or misconfigured upstream)
+//   x-fake-status: N      answer with this status and {} instead of the route's answer
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'node:events';
@@ -150,6 +152,12 @@ export async function startFakeOllama(opts: FakeOllamaOptions = {}): Promise<Fak
       return;
     }
     if (behaviour === 'hang') return; // the connection stays open, unanswered, until close()
+    const extraHeaders = req.headers['x-fake-answer-headers'];
+    if (typeof extraHeaders === 'string') {
+      for (const [name, value] of Object.entries(JSON.parse(extraHeaders) as Record<string, string | string[]>)) res.setHeader(name, value);
+    }
+    const forced = headerInt(req, 'x-fake-status', 0);
+    if (forced > 0) return sendJson(res, rec, forced, {});
     if (failure !== null) return sendJson(res, rec, failure, { error: 'simulated failure' });
     await route(ctx(), req, res, rec, path);
   }

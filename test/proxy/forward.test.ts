@@ -180,26 +180,29 @@ void describe('forward: streaming, headers and token counts', () => {
     assert.equal(result.aborted, true);
   });
 
-  void test('cancelling (a revoked key) cuts a running stream and Ollama sees the abort', async () => {
+  void test('cancelling (a revoked key) ends a running stream with an error line saying why, and Ollama sees the abort', async () => {
     const before = fake.requests.length;
-    const res = new Promise<{ error: boolean; bytes: number }>((resolve) => {
+    const res = new Promise<{ error: boolean; bytes: number; text: string }>((resolve) => {
       let bytes = 0;
+      let text = '';
       const req = http.request(
         { host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '200', 'x-fake-delay-ms': '50', 'x-test-revoke': 'k1' } },
         (r) => {
           r.on('data', (c: Buffer) => {
             bytes += c.length;
+            text += c.toString();
             if (bytes > 0 && revoke.has('k1')) revoke.get('k1')?.abort(new WardenError(ErrorCode.AUTH_INVALID_KEY, 'key revoked', { status: 401 }));
           });
-          r.on('error', () => resolve({ error: true, bytes }));
-          r.on('end', () => resolve({ error: false, bytes }));
+          r.on('error', () => resolve({ error: true, bytes, text }));
+          r.on('end', () => resolve({ error: false, bytes, text }));
         },
       );
-      req.on('error', () => resolve({ error: true, bytes }));
+      req.on('error', () => resolve({ error: true, bytes, text }));
       req.end(JSON.stringify({ model: 'llama3.2', prompt: 'long story' }));
     });
     const out = await res;
-    assert.equal(out.error, true, 'the client must see the stream cut, not a clean end');
+    const last = JSON.parse(out.text.trim().split('\n').at(-1)!) as { error?: string; done?: boolean };
+    assert.equal(last.error, 'stream cut by Warden: key revoked', 'the client must be told why the stream ended');
     const rec = fake.requests[before];
     assert.ok(rec);
     await waitFor(() => rec.aborted, 1000, 'the fake to see the abort');
@@ -231,7 +234,7 @@ void describe('forward: streaming, headers and token counts', () => {
     const lines = body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { done?: boolean; error?: string });
     assert.equal(lines.length, 4, 'three answer lines and the error line');
     assert.ok(lines.every((l) => l.done !== true), 'no line claims the answer is done');
-    assert.match(lines[3]?.error ?? '', /upstream Ollama at .* failed mid-answer/);
+    assert.equal(lines[3]?.error, 'answer cut: upstream Ollama failed mid-answer', 'the line does not name the internal upstream URL');
     const result = await done;
     assert.equal(result.status, 200);
     assert.match(result.error ?? '', /upstream failed mid-answer/);
