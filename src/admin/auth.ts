@@ -7,7 +7,7 @@ import { ErrorCode, WardenError } from '../errors.ts';
 import { keyState, type KeyRecord } from '../store/types.ts';
 import type { AdminDeps } from './deps.ts';
 import { clientAddress, readSessionCookie } from './http.ts';
-import { csrfMatches, type Session, type SessionStore } from './sessions.ts';
+import { csrfMatches, sessionEndReason, type Session, type SessionStore } from './sessions.ts';
 import type { AttemptLimiter } from './rate-limit.ts';
 
 export interface AdminPrincipal {
@@ -91,12 +91,14 @@ export function makeRequireAdmin(ctx: AuthContext) {
     if (!sid) throw unauthenticated('sign in with an admin key');
     const session = ctx.sessions.get(sid);
     if (!session) throw unauthenticated('your session has expired; sign in again');
-    // The key behind a session can be revoked, expire or lose its admin scope at any time (from
-    // the CLI or another instance): the session dies with it.
+    // The secret behind a session can stop being valid at any time, from the CLI or another
+    // instance (revoked, deleted, expired, rotated, admin scope removed): read the key's current
+    // record from the store and end the session by the one rule in sessions.ts.
     const key = await ctx.deps.store.keys.get(session.keyId);
-    if (!key || !isAdminKey(key)) {
-      ctx.sessions.deleteForKey(session.keyId);
-      throw unauthenticated('your session has ended because its key is no longer a valid admin key; sign in again');
+    const ended = sessionEndReason(session, key);
+    if (ended || !key) {
+      ctx.sessions.delete(sid);
+      throw unauthenticated(`your session has ended because ${ended ?? 'its key was deleted'}; sign in again`);
     }
     if (!SAFE_METHODS.has(req.method)) {
       if (!originMatches(req)) throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'cross-origin request refused', { status: 403 });

@@ -2,8 +2,12 @@
 // HttpOnly cookie, never the admin key. The server keeps sessions in memory under the SHA-256 of
 // that id, so a heap dump or a debug log of the map does not hand out live cookies.
 // Sessions end after 30 idle minutes or 12 hours in all (OWASP session management cheat sheet),
-// on sign-out, and when their key is revoked, expired or loses the admin scope (checked per request).
+// on sign-out, and whenever the secret they were opened with stops being a valid admin credential:
+// `sessionEndReason` is the one rule for that (revoked, deleted, expired, rotated away, grace over,
+// admin scope removed), and the admin API applies it to the store's current record on every
+// cookie request (issue 20 #1).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { keyState, type KeyRecord } from '../store/types.ts';
 
 export const SESSION_COOKIE = 'warden_session';
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
@@ -14,6 +18,8 @@ const MAX_SESSIONS = 1000;
 export interface Session {
   keyId: string;
   keyName: string;
+  /** SHA-256 (hex) of the key the session was opened with: a rotation retires that secret. */
+  secretHash: string;
   csrfToken: string;
   createdAt: number;
   lastSeenAt: number;
@@ -42,7 +48,7 @@ export class SessionStore {
   }
 
   /** Starts a session; returns the raw id for the cookie (never stored) and the session. */
-  create(keyId: string, keyName: string): { id: string; session: Session } {
+  create(keyId: string, keyName: string, secretHash: string): { id: string; session: Session } {
     this.sweep();
     if (this.sessions.size >= MAX_SESSIONS) {
       // Drop the oldest: a valid admin signing in must always succeed.
@@ -51,7 +57,7 @@ export class SessionStore {
     }
     const id = randomBytes(32).toString('base64url');
     const t = this.now();
-    const session: Session = { keyId, keyName, csrfToken: randomBytes(32).toString('base64url'), createdAt: t, lastSeenAt: t };
+    const session: Session = { keyId, keyName, secretHash, csrfToken: randomBytes(32).toString('base64url'), createdAt: t, lastSeenAt: t };
     this.sessions.set(hashId(id), session);
     return { id, session };
   }
@@ -80,10 +86,6 @@ export class SessionStore {
     this.sessions.delete(hashId(id));
   }
 
-  deleteForKey(keyId: string): void {
-    for (const [h, s] of this.sessions) if (s.keyId === keyId) this.sessions.delete(h);
-  }
-
   get size(): number {
     return this.sessions.size;
   }
@@ -94,6 +96,27 @@ export class SessionStore {
       if (t - s.lastSeenAt > this.idleMs || t - s.createdAt > this.absoluteMs) this.sessions.delete(h);
     }
   }
+}
+
+/**
+ * Why a session may no longer be used, given its key's current record (null: the key was
+ * deleted), or null while it may. The single rule for every way a secret stops being valid.
+ */
+export function sessionEndReason(session: Session, key: KeyRecord | null, now: Date = new Date()): string | null {
+  if (!key) return 'its key was deleted';
+  const state = keyState(key, now);
+  if (state !== 'active') return `its key was ${state}`;
+  if (!key.scopes.includes('admin')) return 'its key lost the admin scope';
+  if (sameHash(session.secretHash, key.secretHash)) return null;
+  const inGrace = key.previousSecretHash !== null && key.previousExpiresAt !== null && key.previousExpiresAt.getTime() > now.getTime();
+  if (inGrace && sameHash(session.secretHash, key.previousSecretHash!)) return null;
+  return 'its key was rotated';
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
 /** Constant-time check of the X-CSRF-Token header against the session's token. */

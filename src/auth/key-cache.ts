@@ -207,13 +207,16 @@ export class KeyCache {
   /** For a key id, secret or ollama public key the cache does not know: a key created or
    *  rotated a moment ago in another process may not have been polled yet. Checks the store's
    *  generation now — at most every `minIntervalMs`, so a flood of unknown keys costs at most
-   *  that many tiny queries — and says whether anything changed. */
+   *  that many tiny queries — and says whether the view changed meanwhile (by this refresh or
+   *  by a poll that was already under way), i.e. whether checking again is worth it. */
   async refreshIfStale(minIntervalMs = 100): Promise<boolean> {
     const now = Date.now();
     if (now - this.lastOnDemand < minIntervalMs) return false;
     this.lastOnDemand = now;
+    const before = this.generation;
     try {
-      return await this.refresh(false);
+      await this.refresh(false);
+      return this.generation !== before;
     } catch (err) {
       this.opts.onError?.(err);
       return false;

@@ -82,7 +82,11 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
     store: i.store,
     async authenticateKey(rawKey) {
       if (i.localToken && rawKey.length === i.localToken.length && timingSafeEqual(Buffer.from(rawKey), Buffer.from(i.localToken))) return localCliRecord();
-      const r = authenticate({ kind: 'key', key: rawKey, method: 'bearer' }, { certFingerprint: null }, { keys: i.keys, replay });
+      const check = () => authenticate({ kind: 'key', key: rawKey, method: 'bearer' }, { certFingerprint: null }, { keys: i.keys, replay });
+      let r = check();
+      // A key created or rotated a moment ago by the CLI or another instance: as on the proxy
+      // path, ask the store once before refusing it.
+      if (isWardenError(r) && (r.reason === 'unknown key id' || r.reason === 'wrong secret') && (await i.keys.refreshIfStale())) r = check();
       return isWardenError(r) ? null : r.key.record;
     },
     // A change made through this server is applied to its own cache before the answer goes

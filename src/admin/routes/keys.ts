@@ -71,14 +71,13 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
   });
 
   app.post<IdParams>(`${ADMIN_PREFIX}/api/keys/:id/revoke`, guard, async (req) => {
+    // Its sessions end on their next request, by the one rule in sessions.ts.
     const record = await deps.keys.revoke(req.params.id, actorOf(req));
-    ctx.sessions.deleteForKey(record.id);
     return keyToJson(record);
   });
 
   app.delete<IdParams>(`${ADMIN_PREFIX}/api/keys/:id`, guard, async (req, reply) => {
     await deps.keys.delete(req.params.id, actorOf(req));
-    ctx.sessions.deleteForKey(req.params.id);
     return reply.code(204).send();
   });
 }

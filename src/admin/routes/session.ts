@@ -6,6 +6,7 @@ import type { AdminContext } from '../context.ts';
 import { isAdminKey, notAdmin, principalOf, unauthenticated } from '../auth.ts';
 import { ADMIN_PREFIX, clearedSessionCookie, clientAddress, sessionCookie } from '../http.ts';
 import { objectBody } from '../input.ts';
+import { hashKey } from '../../auth/key-format.ts';
 
 export function registerSessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps, sessions } = ctx;
@@ -34,7 +35,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: AdminContext): 
       deps.audit({ kind: 'admin.signin_failed', keyId: key.id, keyName: key.name, authMethod: 'session', clientAddress: address, method: req.method, path: req.url, status: 403, reason: 'key lacks admin scope' });
       throw notAdmin();
     }
-    const { id, session } = sessions.create(key.id, key.name);
+    const { id, session } = sessions.create(key.id, key.name, hashKey(raw.trim()));
     deps.audit({ kind: 'admin.signin', keyId: key.id, keyName: key.name, authMethod: 'session', clientAddress: address, method: req.method, path: req.url, status: 200, actor: key.id });
     reply.header('set-cookie', sessionCookie(id));
     return { keyId: key.id, keyName: key.name, csrfToken: session.csrfToken, expiresAt: sessions.expiresAt(session).toISOString() };
