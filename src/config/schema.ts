@@ -92,6 +92,12 @@ export const policySchema = z.strictObject({
   allowAccountRoutes: z.boolean().default(false),
   /** Allow `insecure: true` on /api/pull and /api/push. Default false. ALLOWS PLAIN-HTTP REGISTRIES. */
   allowInsecureRegistries: z.boolean().default(false),
+  /** Allow built-in server tools (`web_search…`) on /v1/messages and /v1/responses. Default false.
+   *  OLLAMA THEN SEARCHES THE WEB THROUGH OLLAMA.COM WITH THE OWNER'S ACCOUNT. */
+  allowServerTools: z.boolean().default(false),
+  /** Allow `remote_host` on /api/create. Default false. A REMOTE MODEL FORWARDS EVERY CHAT WITH IT
+   *  TO THAT HOST (ollama.com or any other), for every key that may use the model. */
+  allowRemoteModels: z.boolean().default(false),
 });
 
 export const limitsSchema = z.strictObject({

@@ -9,6 +9,7 @@ import { findCredentialInBody } from '../auth/credentials.ts';
 import type { Config } from '../config/schema.ts';
 import { modelsInBody, type ModelMatcher } from './models.ts';
 import { parseModelName } from './model-name.ts';
+import { checkCreate, checkServerTools } from './outbound.ts';
 import type { ListFilter, RouteMatch } from './routes.ts';
 
 export interface AuthorizeKey {
@@ -139,6 +140,11 @@ export function authorize(
       );
     }
   }
+
+  const outbound =
+    (route.serverTools ? checkServerTools(body, policy) : null) ??
+    (route.createRefs ? checkCreate(body, policy, key?.models.allowsAll ?? false) : null);
+  if (outbound) return refuse(outbound.status, ErrorCode.FORBIDDEN_POLICY, outbound.message, outbound.reason);
 
   return { ok: true, model: models[0] ?? null, modelKey: firstKey };
 }

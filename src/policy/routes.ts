@@ -30,6 +30,11 @@ export interface RouteSpec {
   readonly blocked: boolean;
   /** /api/pull and /api/push: refuse `insecure: true` unless policy.allowInsecureRegistries */
   readonly checkInsecure: boolean;
+  /** /v1/messages, /v1/responses: Ollama runs built-in tools (web search on ollama.com) named in
+   *  `tools`; refused unless policy.allowServerTools (outbound.ts) */
+  readonly serverTools: boolean;
+  /** /api/create: `remote_host` and blob references (`files`, `adapters`, `draft_files`) are checked (outbound.ts) */
+  readonly createRefs: boolean;
   /** upstream: proxied to Ollama; warden: Warden's own admin API, UI, health and metrics */
   readonly handler: 'upstream' | 'warden';
 }
@@ -66,6 +71,8 @@ function spec(name: string, scopes: readonly Scope[], rest: Partial_ = {}): Rout
     filter: rest.filter ?? null,
     blocked: rest.blocked ?? false,
     checkInsecure: rest.checkInsecure ?? false,
+    serverTools: rest.serverTools ?? false,
+    createRefs: rest.createRefs ?? false,
     handler: rest.handler ?? 'upstream',
   });
 }
@@ -80,17 +87,10 @@ function exactRoutes(): Array<[string, string, RouteSpec]> {
   };
   // inference
   for (const p of ['/api/generate', '/api/chat', '/api/embed', '/api/embeddings']) add('POST', p, ['inference'], json);
-  for (const p of [
-    '/v1/chat/completions',
-    '/v1/completions',
-    '/v1/embeddings',
-    '/v1/responses',
-    '/v1/messages',
-    '/v1/images/generations',
-    '/v1/images/edits',
-  ]) {
+  for (const p of ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/images/generations', '/v1/images/edits']) {
     add('POST', p, ['inference'], json);
   }
+  for (const p of ['/v1/responses', '/v1/messages']) add('POST', p, ['inference'], { ...json, serverTools: true });
   // models:read
   for (const m of ['GET', 'HEAD']) {
     add(m, '/', ['models:read']);
@@ -104,7 +104,7 @@ function exactRoutes(): Array<[string, string, RouteSpec]> {
   add('POST', '/api/pull', ['models:manage'], { ...json, checkInsecure: true });
   add('POST', '/api/push', ['models:manage'], { ...json, checkInsecure: true });
   // `from` is the base model: without checking it a key limited to `mine-*` could copy any model.
-  add('POST', '/api/create', ['models:manage'], { ...json, modelFields: ['model', 'name', 'from'] });
+  add('POST', '/api/create', ['models:manage'], { ...json, modelFields: ['model', 'name', 'from'], createRefs: true });
   add('POST', '/api/copy', ['models:manage'], { ...json, modelFields: ['source', 'destination'] });
   add('DELETE', '/api/delete', ['models:manage'], json);
   // Warden's own

@@ -6,6 +6,7 @@
 // because after ambiguous framing the next bytes on the socket cannot be trusted.
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode, WardenError } from '../errors.ts';
+import { goFoldKey } from '../policy/json-fold.ts';
 
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
@@ -83,11 +84,6 @@ const INSPECTED_FIELDS = new Set([
 
 function ambiguousJson(what: string): WardenError {
   return new WardenError(ErrorCode.BAD_REQUEST, `ambiguous request body: ${what}`, { status: 400, reason: `ambiguous JSON body: ${what}` });
-}
-
-/** Go's encoding/json key folding, for the ASCII field names Ollama uses. */
-export function goFoldKey(key: string): string {
-  return key.replace(/\u212a/g, 'k').replace(/\u017f/g, 's').toLowerCase();
 }
 
 /** Refuses a JSON body whose top-level keys Ollama (Go) would read differently from Warden. */

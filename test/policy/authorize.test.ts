@@ -8,8 +8,8 @@ import { compileRoutes } from '../../src/policy/routes.ts';
 import { ErrorCode, WardenError } from '../../src/errors.ts';
 import { generateKey } from '../../src/auth/key-format.ts';
 
-const DEFAULT_POLICY: PolicyConfig = { allowAccountRoutes: false, allowInsecureRegistries: false };
-const OPEN_POLICY: PolicyConfig = { allowAccountRoutes: true, allowInsecureRegistries: true };
+const DEFAULT_POLICY: PolicyConfig = { allowAccountRoutes: false, allowInsecureRegistries: false, allowServerTools: false, allowRemoteModels: false };
+const OPEN_POLICY: PolicyConfig = { allowAccountRoutes: true, allowInsecureRegistries: true, allowServerTools: true, allowRemoteModels: true };
 
 const key = (scopes: string[], models: string[] = []): AuthorizeKey => ({ scopes: new Set(scopes), models: compileModelPatterns(models) });
 const inferenceOnly = key(['inference', 'models:read']);
