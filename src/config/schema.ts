@@ -172,6 +172,12 @@ export const capsSchema = z.strictObject({
     .default(null),
 });
 
+export const serverSchema = z.strictObject({
+  /** On SIGTERM/SIGINT, how long streams in flight get to finish before their connections are
+   *  closed. Default 5. A second signal stops at once. */
+  shutdownGraceSeconds: z.number().int().min(0).max(3600).default(5),
+});
+
 export const configSchema = z.strictObject({
   /** Listener address. Default 0.0.0.0:11443. */
   listen: hostPort.default('0.0.0.0:11443'),
@@ -186,6 +192,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.default(() => limitsSchema.parse({})),
   security: securitySchema.default(() => securitySchema.parse({})),
   caps: capsSchema.default(() => capsSchema.parse({})),
+  server: serverSchema.default(() => serverSchema.parse({})),
 });
 
 export type Config = z.infer<typeof configSchema>;

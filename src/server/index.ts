@@ -48,6 +48,8 @@ export interface RunningServer {
   port: number;
   store: Store;
   status(): Promise<StatusObject>;
+  /** Re-reads keys and client-certificate revocations now (`warden reload`, SIGHUP). */
+  reload(actor: string): Promise<string[]>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -274,7 +276,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       port,
       store,
       status,
-      close(graceMs = 5000): Promise<void> {
+      async reload(actor: string): Promise<string[]> {
+        const reloaded = ['keys'];
+        await keys.refresh(true);
+        if (tls) {
+          await tls.refreshRevocations();
+          reloaded.push('client certificate revocations');
+        }
+        audit.write({ kind: 'config.reload', actor, reason: reloaded.join(', ') });
+        return reloaded;
+      },
+      close(graceMs = config.server.shutdownGraceSeconds * 1000): Promise<void> {
         closing ??= (async () => {
           server.close();
           server.closeIdleConnections();

@@ -36,26 +36,49 @@ export function runFile(dataDir: string): string {
 
 export async function runServe(o: ServeOptions): Promise<void> {
   // Signals are handled from the first moment, so a stop request during start-up is honoured
-  // once the listener is up instead of killing the process half-initialised.
+  // once the listener is up instead of killing the process half-initialised. As the servers
+  // operators know (issue 16): SIGHUP reloads, SIGTERM/SIGINT drain streams for
+  // server.shutdownGraceSeconds, and a second one stops at once.
   let server: RunningServer | null = null;
   let stopRequested: string | null = null;
+  let draining = false;
+  let graceSeconds = 5;
   const log = createLogger();
   const dataDir = resolveDataDir(o.dataDir);
+  const removeRunFiles = (): void => {
+    rmSync(runFile(dataDir), { force: true });
+    rmSync(join(dataDir, 'run', 'admin-token'), { force: true });
+  };
   const stop = (signal: string): void => {
-    if (stopRequested && server === null) return;
+    if (draining) {
+      log.warn({ signal }, 'second stop signal: stopping now, cutting streams in flight');
+      removeRunFiles();
+      process.exit(1);
+    }
     stopRequested = signal;
     if (!server) return;
     const s = server;
     server = null;
-    log.info({ signal }, 'shutting down; in-flight streams get 5 s to finish');
-    void s.close(5000).then(() => {
-      rmSync(runFile(dataDir), { force: true });
+    draining = true;
+    log.info({ signal, graceSeconds }, `shutting down; in-flight streams get ${graceSeconds} s to finish (send ${signal} again to stop now)`);
+    void s.close(graceSeconds * 1000).then(() => {
+      removeRunFiles();
       log.info('stopped');
       process.exit(0);
     });
   };
+  const reload = (): void => {
+    const s = server;
+    if (!s) return void log.info('SIGHUP before the server is up: nothing to reload yet');
+    s.reload('SIGHUP').then(
+      (what) => log.info({ reloaded: what }, 'reloaded on SIGHUP'),
+      (err: unknown) => log.error({ err }, 'reload on SIGHUP failed'),
+    );
+  };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Without a handler SIGHUP kills the process on the spot (issue 16).
+  if (process.platform !== 'win32') process.on('SIGHUP', reload);
 
   if (isEmptyDataDir(dataDir)) {
     // A service's output goes to a journal or log file other accounts and backups can read:
@@ -80,6 +103,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
   });
   mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
   writeFileSync(runFile(dataDir), JSON.stringify({ pid: process.pid, url: running.url, port: running.port, startedAt: new Date().toISOString() }), { mode: 0o600 });
+  graceSeconds = ctx.config.server.shutdownGraceSeconds;
   server = running;
   // The one line scripts and service managers wait for (DESIGN §7), as plain text so it reads
   // the same to a person and a regex; the structured logs around it are JSON.
