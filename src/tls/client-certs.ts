@@ -67,7 +67,7 @@ export async function issueClientCert(opts: IssueClientCertOptions): Promise<Iss
   const p12Password = randomPassword();
   writeFileAtomic(keyPath, keyPem, 0o600);
   writeFileAtomic(certPath, certPem, 0o644);
-  // node-forge (PKCS#12) is loaded only when a client certificate is issued.
+  // The PKCS#12 builder is loaded only when a client certificate is issued.
   const { buildPkcs12 } = await import('./pkcs12.ts');
   writeFileAtomic(p12Path, buildPkcs12({ keyPem, certPems: [certPem, ca.certPem], password: p12Password, friendlyName: name }), 0o600);
 
