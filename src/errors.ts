@@ -39,6 +39,8 @@ export const ErrorCode = {
   UPSTREAM_REFUSED_ANSWER: 'WARDEN_ERR_UPSTREAM_REFUSED_ANSWER',
   // the server itself
   SHUTTING_DOWN: 'WARDEN_ERR_SHUTTING_DOWN',
+  // capacity: Warden itself is out of a resource (the body memory budget); retry shortly
+  OVERLOADED: 'WARDEN_ERR_OVERLOADED',
   // anything else is a bug
   INTERNAL: 'WARDEN_ERR_INTERNAL',
 } as const;

@@ -103,6 +103,9 @@ export const policySchema = z.strictObject({
 export const limitsSchema = z.strictObject({
   /** Largest JSON request body. Default 32 MiB. */
   maxBodyBytes: positiveInt.default(33554432),
+  /** Memory all JSON request bodies in flight may take together (each is read whole before it
+   *  is inspected). A request whose body does not fit gets 503 + Retry-After. Default 256 MiB. */
+  bodyMemoryBytes: positiveInt.default(268435456),
   /** Largest /api/blobs upload (streamed). Default 100 GiB. */
   maxBlobBytes: positiveInt.default(107374182400),
   /** Largest request header block. Default 16 KiB (answer 431 above it). */
@@ -135,6 +138,10 @@ export const limitsSchema = z.strictObject({
   /** Seconds Ollama may go silent inside an answer; past it the answer is cut and ends with an
    *  error record naming this setting. Default 0: no limit. */
   answerIdleSeconds: z.number().int().min(0).default(0),
+}).refine((l) => l.bodyMemoryBytes >= l.maxBodyBytes, {
+  // a smaller budget could never hold the largest allowed body: every such request would get 503
+  message: 'must be at least limits.maxBodyBytes',
+  path: ['bodyMemoryBytes'],
 });
 
 export const securitySchema = z.strictObject({

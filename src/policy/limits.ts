@@ -9,7 +9,9 @@
 //   known afterwards and is charged with chargeTokens(), which may drive the budget negative —
 //   the next requests then wait until it has refilled above zero.
 // - concurrency: a counter; check() takes a slot and release() gives it back (idempotent).
-// A refused request consumes nothing.
+// A refused request consumes nothing. check() runs before the request body is read (so a key's
+// limits bound what its bodies can cost us); a request then refused by policy (403) is given
+// back with release({ refund: true }), which also returns its rpm token: a 403 costs nothing.
 //
 // Memory: one entry per key id that has limits; call it only after authentication, so the ids
 // are real key ids, not attacker input. `forget(id)` drops a deleted key's state.
@@ -22,7 +24,13 @@ export interface KeyLimits {
 
 export type LimitReason = 'rpm' | 'tpm' | 'concurrency';
 
-export type LimitDecision = { ok: true; release(): void } | { ok: false; retryAfterSeconds: number; reason: LimitReason };
+export interface ReleaseOptions {
+  /** the request was refused by policy after check(): give its rpm token back too */
+  refund?: boolean;
+}
+
+/** `release` must run exactly once whatever happens next: call it from a finally. Idempotent. */
+export type LimitDecision = { ok: true; release(options?: ReleaseOptions): void } | { ok: false; retryAfterSeconds: number; reason: LimitReason };
 
 export interface Limiter {
   check(keyId: string, limits: KeyLimits): LimitDecision;
@@ -98,13 +106,18 @@ export function createLimiter(options: LimiterOptions = {}): Limiter {
       }
 
       s.inFlight++;
+      const rpm = limits.rpm;
       let released = false;
       return {
         ok: true,
-        release() {
+        release(options) {
           if (released) return;
           released = true;
           s.inFlight--;
+          if (options?.refund && isLimit(rpm)) {
+            refill(s.rpm, rpm, now());
+            s.rpm.level = Math.min(rpm, s.rpm.level + 1);
+          }
         },
       };
     },

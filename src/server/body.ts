@@ -3,47 +3,68 @@
 // that was not inspected.
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode, WardenError } from '../errors.ts';
+import type { BodyReservation } from './body-budget.ts';
 
 export function bodyTooLarge(limit: number): WardenError {
   return new WardenError(ErrorCode.BODY_TOO_LARGE, `request body is larger than ${limit} bytes`, { status: 413 });
 }
 
-export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(bodyTooLarge(limit));
+export function bodyOverBudget(): WardenError {
+  return new WardenError(ErrorCode.OVERLOADED, 'server busy: too many request bodies in flight, try again shortly', {
+    status: 503,
+    headers: { 'retry-after': '1' },
+    reason: 'request body memory budget (limits.bodyMemoryBytes) exhausted',
+  });
+}
+
+/** Reads the whole body, charging its bytes to `reservation` (the global body budget). Rejects
+ *  with 413 over `limit`, 503 when the budget is spent, 408 after `timeoutMs`, 400 when the
+ *  client goes away: whatever happens, the chunks read so far are dropped at once. */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number, reservation: BodyReservation): Promise<Buffer> {
+  const declaredHeader = req.headers['content-length'];
+  const declared = declaredHeader === undefined ? null : Number(declaredHeader);
+  if (declared !== null && declared > limit) return Promise.reject(bodyTooLarge(limit));
+  // A declared length is reserved whole before a byte is read (Node's parser holds the client to it).
+  if (declared !== null && !reservation.grow(declared)) return Promise.reject(bodyOverBudget());
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => {
+    const fail = (err: WardenError): void => {
       cleanup();
-      reject(new WardenError(ErrorCode.BAD_REQUEST, 'request body was not received in time', { status: 408 }));
-    }, timeoutMs);
+      chunks = [];
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new WardenError(ErrorCode.BAD_REQUEST, 'request body was not received in time', { status: 408 })), timeoutMs);
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        reject(bodyTooLarge(limit));
-        return;
-      }
+      if (size > limit) return fail(bodyTooLarge(limit));
+      if (declared === null && !reservation.grow(chunk.length)) return fail(bodyOverBudget());
       chunks.push(chunk);
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(Buffer.concat(chunks, size));
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(new WardenError(ErrorCode.BAD_REQUEST, 'request body could not be read', { status: 400, cause: err }));
+    // The client closed before the body was complete (Node reports it as an 'aborted' error, or
+    // only as 'close'): drop what we hold now, not at the timeout.
+    const clientLeft = (cause?: Error): WardenError =>
+      new WardenError(ErrorCode.BAD_REQUEST, 'client closed the connection before the body was complete', { status: 400, cause });
+    const onError = (err: Error & { code?: string }): void =>
+      fail(err.code === 'ECONNRESET' ? clientLeft(err) : new WardenError(ErrorCode.BAD_REQUEST, 'request body could not be read', { status: 400, cause: err }));
+    const onClose = (): void => {
+      if (!req.complete) fail(clientLeft());
     };
     const cleanup = (): void => {
       clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
 }
 

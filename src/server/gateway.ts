@@ -28,6 +28,7 @@ import type { ConnectionTracker } from './connections.ts';
 import { normaliseAddress } from './connections.ts';
 import { checkJsonKeys, checkRequestFraming, markRefused, wasRefused } from './strict.ts';
 import { readBody, parseJsonBody } from './body.ts';
+import { createBodyBudget, type BodyBudget, type BodyReservation } from './body-budget.ts';
 import { sendError, sendJson, internalError } from './respond.ts';
 import { SECURITY_HEADERS } from '../tls/security-headers.ts';
 
@@ -49,6 +50,8 @@ export interface GatewayDeps {
   routes: RouteTable;
   lockout: Lockout;
   limiter: Limiter;
+  /** memory all JSON bodies in flight may take (limits.bodyMemoryBytes); built from config if absent */
+  bodyBudget?: BodyBudget;
   /** caps on num_ctx / num_predict / keep_alive (config `caps`), compiled at start-up */
   caps: CompiledCaps;
   upstreams: Upstreams;
@@ -112,12 +115,33 @@ function isStreamed(routeName: string, json: unknown): boolean {
   return routeName.startsWith('POST /v1/') && stream === true;
 }
 
+/** A request that carries a body (declared or chunked) we have not read. */
+function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** What proxyRequest hands to the part that runs inside the limit's scope. */
+interface Admitted {
+  auth: Authenticated;
+  identity: { certFingerprint: string | null };
+  route: RouteMatch;
+  canon: { path: string; query: URLSearchParams };
+  event: AuditInput;
+  finish: (status: number, extra?: Partial<AuditInput>) => void;
+  refuse: (err: WardenError, close?: boolean) => void;
+  reservation: BodyReservation;
+  /** set when the request was refused by policy: its rpm token is given back */
+  refunded: boolean;
+}
+
 export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: IncomingMessage, res: ServerResponse) => void {
   const { config } = deps;
   const requestTimeoutMs = config.limits.requestTimeoutSeconds * 1000;
   const firstByteMs = config.limits.upstreamFirstByteSeconds * 1000;
   const maxStaleMs = config.store.maxStaleSeconds * 1000;
   const trusted = new Set(config.security.trustedProxies.map((a) => normaliseAddress(a)));
+  const bodyBudget = deps.bodyBudget ?? createBodyBudget(config.limits.bodyMemoryBytes);
 
   return function handle(req, res) {
     void handleRequest(req, res).catch((err: unknown) => {
@@ -288,11 +312,45 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     finish: (status: number, extra?: Partial<AuditInput>) => void,
     refuse: (err: WardenError, close?: boolean) => void,
   ): Promise<void> {
+    // The key's limits come before a byte of its body is read, so what a key's bodies can cost
+    // us is bounded by its own concurrency and rpm, not by how many sockets it opens.
+    const limits = auth.key.record;
+    const limit = deps.limiter.check(limits.id, { rpm: limits.rpm, tpm: limits.tpm, concurrency: limits.concurrency });
+    if (!limit.ok) {
+      // The body was never read: close rather than read it just to keep the connection.
+      return refuse(
+        new WardenError(ErrorCode.RATE_LIMITED, 'rate limit exceeded', {
+          status: 429,
+          headers: { 'retry-after': String(limit.retryAfterSeconds) },
+          reason: `over the key's ${limit.reason} limit`,
+        }),
+        hasBody(req),
+      );
+    }
+    // One scope from here on: whatever way this request leaves (refusal, error, client gone,
+    // upstream failure, throw), its slot and its body memory are given back exactly once.
+    const a: Admitted = { auth, identity, route, canon, event, finish, refuse, reservation: bodyBudget.reserve(), refunded: false };
+    try {
+      await serveAdmitted(req, res, a);
+    } finally {
+      a.reservation.release();
+      limit.release({ refund: a.refunded });
+    }
+  }
+
+  async function serveAdmitted(req: IncomingMessage, res: ServerResponse, a: Admitted): Promise<void> {
+    const { auth, identity, route, canon, event, finish, refuse } = a;
+    // Refused by policy or for want of an upstream: the key is not charged for it (a 403 costs
+    // the key nothing, as when limits were checked after authorisation).
+    const refuseUncharged = (err: WardenError): void => {
+      a.refunded = true;
+      refuse(err);
+    };
     let body: Buffer | null | 'stream' = null;
     let json: unknown = undefined;
     if (route.bodyKind === 'json') {
       try {
-        body = await readBody(req, config.limits.maxBodyBytes, requestTimeoutMs);
+        body = await readBody(req, config.limits.maxBodyBytes, requestTimeoutMs, a.reservation);
         json = parseJsonBody(body);
         const ambiguous = checkJsonKeys(json);
         if (ambiguous) throw ambiguous;
@@ -300,7 +358,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         // Broken chunk framing mid-body: the listener's clientError handler has already answered
         // and audited it; a second answer or audit line here would be one too many.
         if (wasRefused(req.socket)) return;
-        if (isWardenError(err)) return refuse(err, err.status === 413 || err.status === 408);
+        if (isWardenError(err)) return refuse(err, err.status === 413 || err.status === 408 || err.status === 503 || req.destroyed);
         throw err;
       }
       event.bytesIn = body.length;
@@ -317,30 +375,18 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     const verdict = authorize(route, key, json, config.policy);
     if (!verdict.ok) {
-      return refuse(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
+      return refuseUncharged(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
     }
     event.model = verdict.model;
 
     // With several upstreams, a model that only down boxes hold is unavailable, not unknown:
     // a healthy box would answer 404 "model not found", which sends people pulling it again.
     if (verdict.model && deps.upstreams.onlyOnUnhealthy(verdict.model)) {
-      return refuse(
+      return refuseUncharged(
         new WardenError(ErrorCode.UPSTREAM_UNAVAILABLE, `no healthy upstream has model ${verdict.model}`, {
           status: 503,
           headers: { 'retry-after': '5' },
           reason: 'every upstream with the model is down',
-        }),
-      );
-    }
-
-    // Limits are charged only for requests that would be served (a 403 costs the key nothing).
-    const limit = deps.limiter.check(key.record.id, { rpm: key.record.rpm, tpm: key.record.tpm, concurrency: key.record.concurrency });
-    if (!limit.ok) {
-      return refuse(
-        new WardenError(ErrorCode.RATE_LIMITED, 'rate limit exceeded', {
-          status: 429,
-          headers: { 'retry-after': String(limit.retryAfterSeconds) },
-          reason: `over the key's ${limit.reason} limit`,
         }),
       );
     }
@@ -350,7 +396,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     let capNote: string | null = null;
     if ((deps.caps.active || key.caps !== null) && Buffer.isBuffer(body)) {
       const capped = deps.caps.apply(route.name, json, key.caps);
-      if (!capped.ok) return refuse(new WardenError(ErrorCode.FORBIDDEN_POLICY, capped.message, { status: 403, reason: capped.reason }));
+      if (!capped.ok) return refuseUncharged(new WardenError(ErrorCode.FORBIDDEN_POLICY, capped.message, { status: 403, reason: capped.reason }));
       if (capped.changed) {
         body = Buffer.from(JSON.stringify(capped.body));
         capNote = `capped: ${capped.notes.join(', ')}`;
@@ -423,7 +469,6 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       });
     } finally {
       untrack();
-      limit.release();
       if (conn) conn.openStreams--;
     }
   }

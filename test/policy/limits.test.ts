@@ -104,3 +104,24 @@ test('bad token counts are ignored', () => {
   for (const n of [NaN, -5, Infinity, 0]) l.chargeTokens('key_a', n);
   assert.equal(l.check('key_a', limits).ok, true);
 });
+
+test('release({ refund: true }) gives back the slot and the rpm token of a request refused by policy, once', () => {
+  const c = clock();
+  const l = createLimiter({ now: c.now });
+  const limits = { ...none, rpm: 2, concurrency: 1 };
+  for (let i = 0; i < 10; i++) {
+    const d = l.check('key_a', limits);
+    assert.equal(d.ok, true, `refused request ${i + 1} must not use the budget up`);
+    if (d.ok) {
+      d.release({ refund: true });
+      d.release({ refund: true }); // idempotent: a second call refunds nothing more
+    }
+  }
+  const a = l.check('key_a', limits);
+  assert.equal(a.ok, true);
+  if (a.ok) a.release();
+  const b = l.check('key_a', limits);
+  assert.equal(b.ok, true);
+  if (b.ok) b.release();
+  assert.equal(l.check('key_a', limits).ok, false, 'two served requests use the two rpm tokens');
+});
