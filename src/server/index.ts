@@ -26,6 +26,7 @@ import { AuditLog } from '../audit/writer.ts';
 import { createTlsManager, type TlsManager } from '../tls/manager.ts';
 import { ConnectionTracker } from './connections.ts';
 import { markRefused, wasRefused } from './strict.ts';
+import { answerPlainHttp } from './plain-http.ts';
 import { ActiveStreams, createGateway } from './gateway.ts';
 import { checkListenSafety, parseListen } from './listen.ts';
 import { buildAdminDeps } from './admin-deps.ts';
@@ -218,6 +219,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
       s.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
         log.debug({ code: err.code, address: socket.remoteAddress }, 'TLS handshake failed');
+        if (answerPlainHttp(err, socket)) return;
         // Node reports a handshake timeout here but leaves the socket open: a client that never
         // sends its ClientHello (slowloris at the TLS layer) would hold its slot for ever.
         socket.destroy();
