@@ -1,7 +1,5 @@
 // The running server's side of the admin API contract (src/admin/deps.ts): real key service,
 // certificate authority, connection table, request counter and config writer.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { deepMerge, readConfigFile, validateConfig } from '../config/load.ts';
 import { writeConfigFile } from '../config/write.ts';
@@ -100,14 +98,15 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
     },
     certs: {
       async issue(name, days, actor) {
-        const issued = await issueClientCert({ tlsDir: tlsDir(i.dataDir), name, days, store: i.store.clientCerts, outDir: join(tlsDir(i.dataDir), 'clients', name) });
+        // No outDir: the key and bundle exist only in this answer (docs/admin-api.md).
+        const issued = await issueClientCert({ tlsDir: tlsDir(i.dataDir), name, days, store: i.store.clientCerts });
         i.audit.write({ kind: 'cert.issue', actor, reason: `client certificate ${name} serial ${issued.record.serial}` });
         return {
           record: issued.record,
-          bundle: readFileSync(issued.p12Path),
+          bundle: issued.p12,
           password: issued.p12Password,
-          certPem: readFileSync(issued.certPath, 'utf8'),
-          keyPem: readFileSync(issued.keyPath, 'utf8'),
+          certPem: issued.certPem,
+          keyPem: issued.keyPem,
         };
       },
       list: () => i.store.clientCerts.list(),

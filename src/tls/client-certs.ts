@@ -13,7 +13,6 @@ import { writeFileAtomic } from './files.ts';
 import { dnText } from './cert-info.ts';
 import { fingerprintHex, normalizeSerial } from './x509-util.ts';
 
-export const CLIENT_DIR = 'clients';
 export const CLIENT_CERT_DEFAULT_DAYS = 365;
 export const CLIENT_CERT_MAX_DAYS = 825;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -25,15 +24,21 @@ export interface IssueClientCertOptions {
   name: string;
   days?: number;
   store: ClientCertRepo;
-  /** where to write NAME.pem, NAME-key.pem, NAME.p12; default tls/clients/ */
+  /** where to write NAME.pem, NAME-key.pem, NAME.p12 (the CLI's --out); without it nothing is
+   *  written: the credentials exist only in the answer (the admin API), Warden keeps the record */
   outDir?: string;
 }
 
 export interface IssuedClientCert {
   record: ClientCertRecord;
-  certPath: string;
-  keyPath: string;
-  p12Path: string;
+  certPem: string;
+  keyPem: string;
+  /** PKCS#12 bundle: key, certificate and the CA */
+  p12: Buffer;
+  /** where they were written (with outDir), else null */
+  certPath: string | null;
+  keyPath: string | null;
+  p12Path: string | null;
   /** shown once by the CLI; never stored */
   p12Password: string;
 }
@@ -60,16 +65,23 @@ export async function issueClientCert(opts: IssueClientCertOptions): Promise<Iss
   const { certPem, keyPem } = await signLeafCert(ca, { subject: `CN=${name}, O=Ollama Warden client`, purpose: 'clientAuth', notBefore, notAfter });
   const node = new X509Certificate(certPem);
 
-  const outDir = opts.outDir ?? join(opts.tlsDir, CLIENT_DIR);
-  const certPath = join(outDir, `${name}.pem`);
-  const keyPath = join(outDir, `${name}-key.pem`);
-  const p12Path = join(outDir, `${name}.p12`);
   const p12Password = randomPassword();
-  writeFileAtomic(keyPath, keyPem, 0o600);
-  writeFileAtomic(certPath, certPem, 0o644);
   // The PKCS#12 builder is loaded only when a client certificate is issued.
   const { buildPkcs12 } = await import('./pkcs12.ts');
-  writeFileAtomic(p12Path, buildPkcs12({ keyPem, certPems: [certPem, ca.certPem], password: p12Password, friendlyName: name }), 0o600);
+  const p12 = buildPkcs12({ keyPem, certPems: [certPem, ca.certPem], password: p12Password, friendlyName: name });
+  // The private key leaves this function only in the answer, or in the directory the operator
+  // named: never in the data dir, where backups and other instances would carry it.
+  let certPath: string | null = null;
+  let keyPath: string | null = null;
+  let p12Path: string | null = null;
+  if (opts.outDir !== undefined) {
+    certPath = join(opts.outDir, `${name}.pem`);
+    keyPath = join(opts.outDir, `${name}-key.pem`);
+    p12Path = join(opts.outDir, `${name}.p12`);
+    writeFileAtomic(keyPath, keyPem, 0o600);
+    writeFileAtomic(certPath, certPem, 0o644);
+    writeFileAtomic(p12Path, p12, 0o600);
+  }
 
   const record = await opts.store.add({
     serial: normalizeSerial(node.serialNumber),
@@ -80,7 +92,7 @@ export async function issueClientCert(opts: IssueClientCertOptions): Promise<Iss
     notAfter: new Date(node.validTo),
     createdAt: new Date(),
   });
-  return { record, certPath, keyPath, p12Path, p12Password };
+  return { record, certPem, keyPem, p12, certPath, keyPath, p12Path, p12Password };
 }
 
 export interface RevokeClientCertOptions {

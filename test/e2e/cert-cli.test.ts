@@ -69,13 +69,13 @@ describe('warden cert trust', () => {
 
 describe('warden cert client', () => {
   it('issues a client certificate with a PKCS#12 bundle whose password is printed once', async () => {
-    const r = await runCli(['cert', 'client', 'issue', 'laptop', '--days', '30'], { dataDir: d });
+    const r = await runCli(['cert', 'client', 'issue', 'laptop', '--days', '30', '--out', join(d, 'out')], { dataDir: d });
     assert.equal(r.code, 0, r.stderr);
     const password = /PKCS#12 password \(shown once\): (\S+)/.exec(r.stdout)?.[1];
     assert.ok(password);
-    const p12 = join(d, 'tls', 'clients', 'laptop.p12');
+    const p12 = join(d, 'out', 'laptop.p12');
     assert.ok(existsSync(p12));
-    assert.equal(statSync(join(d, 'tls', 'clients', 'laptop-key.pem')).mode & 0o077, 0);
+    assert.equal(statSync(join(d, 'out', 'laptop-key.pem')).mode & 0o077, 0);
     execFileSync('openssl', ['pkcs12', '-info', '-noout', '-in', p12, '-passin', `pass:${password}`], { stdio: 'pipe' });
     const list = JSON.parse((await runCli(['cert', 'client', 'list', '--json'], { dataDir: d })).stdout) as Array<{ name: string; state: string }>;
     assert.deepEqual(list.map((c) => [c.name, c.state]), [['laptop', 'active']]);

@@ -21,7 +21,7 @@ interface Issued {
 }
 
 async function issue(dataDir: string, name: string): Promise<Issued> {
-  const r = await runCli(['cert', 'client', 'issue', name, '--json'], { dataDir });
+  const r = await runCli(['cert', 'client', 'issue', name, '--json', '--out', join(dataDir, 'issued')], { dataDir });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as Issued;
 }

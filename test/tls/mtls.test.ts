@@ -13,6 +13,7 @@ import { issueClientCert, listClientCerts, revokeClientCert, type IssuedClientCe
 import { ensureLocalCa, type LocalCa } from '../../src/tls/local-ca.ts';
 import { ClientCertVerifier } from '../../src/tls/client-verify.ts';
 import { crlPath } from '../../src/tls/crl.ts';
+import { join } from 'node:path';
 import { tlsDir as tlsDirOf } from '../../src/config/paths.ts';
 import { closeServer, listen, makeCert, memoryClientCerts, memoryLog, tempDir, tlsConfig, waitFor } from './helpers.ts';
 import type { Server } from 'node:https';
@@ -40,7 +41,7 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ...mgr.checkClientCert(sock), socket: socketIds.get(sock) }));
   }));
-  alice = await issueClientCert({ tlsDir, name: 'alice', days: 30, store });
+  alice = await issueClientCert({ tlsDir, name: 'alice', days: 30, store, outDir: join(data.dir, 'out') });
 });
 after(async () => {
   await closeServer(server);
@@ -63,22 +64,22 @@ function call(opts: { cert?: string; key?: string; agent?: Agent }): Promise<{ b
 
 void describe('mutual TLS', () => {
   void test('cert client issue writes a clientAuth certificate, a 0600 key and a PKCS#12 bundle that openssl opens with the printed password', () => {
-    const cert = new X509Certificate(readFileSync(alice.certPath));
+    const cert = new X509Certificate(readFileSync(alice.certPath!));
     assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
     assert.ok(cert.verify(new X509Certificate(ca.certPem).publicKey));
     assert.equal(alice.record.fingerprint, cert.fingerprint256.replace(/:/g, '').toLowerCase());
     assert.equal(alice.record.name, 'alice');
     assert.match(alice.p12Password, /^[0-9A-Za-z]{24}$/);
     if (process.platform !== 'win32') {
-      assert.equal(statSync(alice.keyPath).mode & 0o777, 0o600);
-      assert.equal(statSync(alice.p12Path).mode & 0o777, 0o600);
+      assert.equal(statSync(alice.keyPath!).mode & 0o777, 0o600);
+      assert.equal(statSync(alice.p12Path!).mode & 0o777, 0o600);
     }
-    const info = execFileSync('openssl', ['pkcs12', '-info', '-noout', '-passin', `pass:${alice.p12Password}`, '-in', alice.p12Path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const info = execFileSync('openssl', ['pkcs12', '-info', '-noout', '-passin', `pass:${alice.p12Password}`, '-in', alice.p12Path!], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.doesNotThrow(() => info);
-    const pem = execFileSync('openssl', ['pkcs12', '-nodes', '-passin', `pass:${alice.p12Password}`, '-in', alice.p12Path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const pem = execFileSync('openssl', ['pkcs12', '-nodes', '-passin', `pass:${alice.p12Password}`, '-in', alice.p12Path!], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.equal((pem.match(/BEGIN CERTIFICATE/g) ?? []).length, 2, 'leaf + CA');
     assert.match(pem, new RegExp(`BEGIN ${'PRIVATE'} KEY`));
-    assert.throws(() => execFileSync('openssl', ['pkcs12', '-info', '-noout', '-passin', 'pass:wrong', '-in', alice.p12Path], { stdio: 'ignore' }), 'a wrong password must fail the MAC');
+    assert.throws(() => execFileSync('openssl', ['pkcs12', '-info', '-noout', '-passin', 'pass:wrong', '-in', alice.p12Path!], { stdio: 'ignore' }), 'a wrong password must fail the MAC');
   });
 
   void test('a second active certificate with the same name is refused; bad names and --days are usage errors', async () => {
@@ -88,7 +89,7 @@ void describe('mutual TLS', () => {
   });
 
   void test('the issued certificate is accepted; no certificate is "none"', async () => {
-    const ok = await call({ cert: readFileSync(alice.certPath, 'utf8'), key: readFileSync(alice.keyPath, 'utf8') });
+    const ok = await call({ cert: readFileSync(alice.certPath!, 'utf8'), key: readFileSync(alice.keyPath!, 'utf8') });
     assert.equal(ok.body.state, 'ok', JSON.stringify(ok.body));
     assert.equal(ok.body.subject, 'CN=alice, O=Ollama Warden client');
     assert.equal(ok.body.serial, alice.record.serial);
@@ -114,15 +115,15 @@ void describe('mutual TLS', () => {
 
   void test('an expired certificate is refused on a connection made while it was valid (the clock is checked per request)', () => {
     const v = new ClientCertVerifier(ca.certPem);
-    const cert = new X509Certificate(readFileSync(alice.certPath));
+    const cert = new X509Certificate(readFileSync(alice.certPath!));
     assert.equal(v.checkCertificate(cert).state, 'ok');
     const later = new Date(new Date(cert.validTo).getTime() + 1000);
     assert.deepEqual(v.checkCertificate(cert, later), { state: 'refused', reason: 'expired', subject: 'CN=alice, O=Ollama Warden client' });
   });
 
   void test('cert client revoke reaches a keep-alive connection opened before it, within 1 s, and lists the serial on a CRL openssl verifies', async () => {
-    const carol = await issueClientCert({ tlsDir, name: 'carol', store });
-    const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: readFileSync(carol.certPath, 'utf8'), key: readFileSync(carol.keyPath, 'utf8'), ca: ca.certPem });
+    const carol = await issueClientCert({ tlsDir, name: 'carol', store, outDir: join(data.dir, 'out') });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: readFileSync(carol.certPath!, 'utf8'), key: readFileSync(carol.keyPath!, 'utf8'), ca: ca.certPem });
     try {
       const before = await call({ agent });
       assert.equal(before.body.state, 'ok');
@@ -148,8 +149,8 @@ void describe('mutual TLS', () => {
   });
 
   void test('refreshRevocations enforces a revocation made only in the store (another instance) and re-signs the CRL', async () => {
-    const dave = await issueClientCert({ tlsDir, name: 'dave', store });
-    const creds = { cert: readFileSync(dave.certPath, 'utf8'), key: readFileSync(dave.keyPath, 'utf8') };
+    const dave = await issueClientCert({ tlsDir, name: 'dave', store, outDir: join(data.dir, 'out') });
+    const creds = { cert: readFileSync(dave.certPath!, 'utf8'), key: readFileSync(dave.keyPath!, 'utf8') };
     assert.equal((await call(creds)).body.state, 'ok');
     await store.revoke(dave.record.serial, 'test');
     await mgr.refreshRevocations();
@@ -171,7 +172,7 @@ void describe('mutual TLS, optional', () => {
     const m = await createTlsManager({ config: tlsConfig({ clientAuth: 'optional' }), dataDir: d.dir, clientCerts: s, log: () => {} });
     const { server: srv, port: p } = await listen(m.serverOptions(), (req, res) => res.end(JSON.stringify(m.checkClientCert(req.socket as TLSSocket))));
     try {
-      const c = await issueClientCert({ tlsDir: tlsDirOf(d.dir), name: 'erin', store: s });
+      const c = await issueClientCert({ tlsDir: tlsDirOf(d.dir), name: 'erin', store: s, outDir: join(d.dir, 'out') });
       const caPem = readFileSync(`${tlsDirOf(d.dir)}/ca.pem`, 'utf8');
       const get = (extra: object): Promise<string> =>
         new Promise((resolve, reject) => {
@@ -184,7 +185,7 @@ void describe('mutual TLS, optional', () => {
           req.end();
         });
       assert.deepEqual(JSON.parse(await get({})), { state: 'none' });
-      assert.equal((JSON.parse(await get({ cert: readFileSync(c.certPath), key: readFileSync(c.keyPath) })) as { state: string }).state, 'ok');
+      assert.equal((JSON.parse(await get({ cert: readFileSync(c.certPath!), key: readFileSync(c.keyPath!) })) as { state: string }).state, 'ok');
     } finally {
       await closeServer(srv);
       await m.close();

@@ -35,10 +35,10 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
   client
     .command('issue <name>')
     .description('issue a client certificate (PEM + PKCS#12 bundle, its password shown once)')
-    .option('--out <dir>', 'where to write NAME.pem, NAME-key.pem and NAME.p12 (default <data-dir>/tls/clients)')
+    .requiredOption('--out <dir>', 'where to write NAME.pem, NAME-key.pem and NAME.p12 (Warden keeps only the certificate record)')
     .option('--days <n>', 'validity in days', '365')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, f: { out?: string; days: string; json?: boolean }) => {
+    .action(async (name: string, f: { out: string; days: string; json?: boolean }) => {
       const ctx = cliContext(globals());
       const s = await openStoreSession(ctx);
       try {
@@ -52,9 +52,9 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
           ['serial', issued.record.serial],
           ['SHA-256', issued.record.fingerprint],
           ['expires', issued.record.notAfter.toISOString()],
-          ['certificate', issued.certPath],
-          ['private key', issued.keyPath],
-          ['PKCS#12', issued.p12Path],
+          ['certificate', issued.certPath!],
+          ['private key', issued.keyPath!],
+          ['PKCS#12', issued.p12Path!],
         ]);
         process.stdout.write(`\nPKCS#12 password (shown once): ${issued.p12Password}\n`);
         say(`curl: --cert ${JSON.stringify(issued.certPath)} --key ${JSON.stringify(issued.keyPath)}`);
