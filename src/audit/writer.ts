@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditRepo } from '../store/types.ts';
 import { hasUnsafeText, inert } from '../inert-text.ts';
+import { redactPath, redactText } from './redact.ts';
 
 export interface AuditLogOptions {
   enabled: boolean;
@@ -41,11 +42,20 @@ const EMPTY: Omit<AuditEvent, 'time' | 'id' | 'kind'> = {
   actor: null,
 };
 
+/** Every other text field a client can put a key into. */
+const SECRET_TEXT = ['keyName', 'clientCertSubject', 'method', 'model', 'reason', 'actor', 'clientAddress', 'authMethod', 'kind'] as const;
+
 /** Fields that carry text a client, an upstream or a certificate chose. */
 const FREE_TEXT = ['keyName', 'clientCertSubject', 'method', 'path', 'model', 'reason', 'actor'] as const;
 
 export function completeEvent(input: AuditInput): AuditEvent {
   const e: AuditEvent = { ...EMPTY, time: new Date(), ...input, id: input.id ?? randomUUID() };
+  // Secrets out first (issue 15 #6), then control characters made inert.
+  if (e.path !== null) e.path = redactPath(e.path);
+  for (const f of SECRET_TEXT) {
+    const v = e[f];
+    if (typeof v === 'string') e[f] = redactText(v);
+  }
   // Stored inert: `warden audit`, jq on the file and the UI all show the same safe text, and no
   // reader has to remember to escape a model name someone put an escape sequence into.
   for (const f of FREE_TEXT) {

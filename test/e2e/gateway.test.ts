@@ -363,8 +363,29 @@ describe('secrets at rest', () => {
     const k = await createKey(['--name', 'secret-check']);
     await call('/api/version', { key: k.key });
     await call('/api/version', { key: k.key + 'x' });
+    // Issue 15 #6: keys put where they do not belong — the query string, the path (plain and
+    // percent-encoded), the admin sign-in URL, a refused CONNECT or Upgrade line.
+    const leaks = await createKey(['--name', 'secret-leaks']);
+    const enc = leaks.key.replace('_', '%5F').replace('o', '%6f');
+    for (const path of [`/api/version?api_key=${leaks.key}`, `/api/tags?x=1&key=${enc}`, `/${leaks.key}`, `/api/${enc}/x`, `/_warden/api/session?key=${leaks.key}`]) {
+      await call(path, { key: null });
+      await call(path, { key: leaks.key });
+    }
+    const signin = await request(`${w.url}/_warden/api/session?key=${leaks.key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: leaks.key + 'x' }), dispatcher: w.dispatcher });
+    await signin.body.text();
+    for (const head of [`CONNECT ${leaks.key}.example:443 HTTP/1.1\r\nHost: x\r\n\r\n`, `GET /api/chat?api_key=${leaks.key} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`]) {
+      await new Promise<void>((resolve) => {
+        const s = tlsConnect({ host: '127.0.0.1', port: w.port, ca: w.caPem, servername: 'localhost' }, () => s.write(head));
+        s.on('data', () => s.end());
+        s.on('close', () => resolve());
+        s.on('error', () => resolve());
+      });
+    }
     await new Promise((r) => setTimeout(r, 600)); // audit batch
-    const secrets = [w.adminKey, k.key, k.key.slice(-20)];
+    const audit = readFileSync(join(w.dataDir, 'audit', 'audit.log'), 'utf8');
+    assert.match(audit, /api_key=\[redacted\]/, 'the refused requests were audited');
+    assert.match(audit, /CONNECT/);
+    const secrets = [w.adminKey, k.key, k.key.slice(-20), leaks.key, leaks.key.slice(-20), leaks.key.slice(4, 30)];
     const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
     for (const file of walk(w.dataDir)) {
       const content = readFileSync(file);
