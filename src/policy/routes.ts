@@ -10,7 +10,9 @@
 //   /_warden/ needs `admin`. These are served by Warden itself (`handler: 'warden'`).
 import type { Scope } from '../store/types.ts';
 
-export type BodyKind = 'json' | 'stream' | 'none';
+/** json: read whole, parsed, inspected, forwarded as read; form: the same for multipart/form-data
+ *  (multipart.ts); stream: piped (blob uploads); none: no body expected. */
+export type BodyKind = 'json' | 'form' | 'stream' | 'none';
 export type ModelField = 'body' | 'path' | 'none';
 export type ListFilter = 'tags' | 'ps' | 'v1models';
 
@@ -91,10 +93,13 @@ function exactRoutes(): Array<[string, string, RouteSpec]> {
     add('POST', p, ['inference'], json);
   }
   for (const p of ['/v1/responses', '/v1/messages']) add('POST', p, ['inference'], { ...json, serverTools: true });
+  // OpenAI's audio API: multipart/form-data with a `model` field (Ollama ≥ 0.20)
+  add('POST', '/v1/audio/transcriptions', ['inference'], { bodyKind: 'form', modelField: 'body', modelFields: ['model'] });
   // models:read
   for (const m of ['GET', 'HEAD']) {
     add(m, '/', ['models:read']);
     add(m, '/api/version', ['models:read']);
+    add(m, '/api/status', ['models:read']);
     add(m, '/api/tags', ['models:read'], { filter: 'tags' });
     add(m, '/api/ps', ['models:read'], { filter: 'ps' });
   }

@@ -29,6 +29,7 @@ import { normaliseAddress } from './connections.ts';
 import { checkJsonKeys, checkRequestFraming, markRefused, wasRefused } from './strict.ts';
 import { readBody, parseJsonBody } from './body.ts';
 import { createBodyBudget, type BodyBudget, type BodyReservation } from './body-budget.ts';
+import { formBodyForPolicy } from '../policy/multipart.ts';
 import { sendError, sendJson, internalError } from './respond.ts';
 import { SECURITY_HEADERS } from '../tls/security-headers.ts';
 
@@ -348,12 +349,18 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     };
     let body: Buffer | null | 'stream' = null;
     let json: unknown = undefined;
-    if (route.bodyKind === 'json') {
+    if (route.bodyKind === 'json' || route.bodyKind === 'form') {
       try {
         body = await readBody(req, config.limits.maxBodyBytes, requestTimeoutMs, a.reservation);
-        json = parseJsonBody(body);
-        const ambiguous = checkJsonKeys(json);
-        if (ambiguous) throw ambiguous;
+        if (route.bodyKind === 'form') {
+          const form = formBodyForPolicy(req.headers['content-type'], body, canon.query);
+          if ('invalid' in form) throw new WardenError(ErrorCode.BAD_REQUEST, form.invalid, { status: 400 });
+          json = form.json;
+        } else {
+          json = parseJsonBody(body);
+          const ambiguous = checkJsonKeys(json);
+          if (ambiguous) throw ambiguous;
+        }
       } catch (err) {
         // Broken chunk framing mid-body: the listener's clientError handler has already answered
         // and audited it; a second answer or audit line here would be one too many.
