@@ -9,6 +9,10 @@ import type { AdminDeps } from './deps.ts';
 import { clientAddress, readSessionCookie } from './http.ts';
 import { csrfMatches, sessionEndReason, type Session, type SessionStore } from './sessions.ts';
 import type { AttemptLimiter } from './rate-limit.ts';
+import { fromLocalPeer, localTokenAllows } from './local-token.ts';
+
+/** The actor of actions taken with the local control token. */
+export const LOCAL_CLI_ID = 'local-cli';
 
 export interface AdminPrincipal {
   keyId: string;
@@ -73,6 +77,19 @@ export function makeRequireAdmin(ctx: AuthContext) {
     if (authz !== undefined) {
       const m = /^Bearer +([^\s]+) *$/i.exec(authz);
       if (!m) throw new WardenError(ErrorCode.AUTH_MALFORMED, 'Authorization header must be "Bearer <admin key>"', { status: 400 });
+      if (ctx.deps.isLocalToken(m[1]!)) {
+        if (!fromLocalPeer(req)) {
+          // Someone off this machine holds the token (a backup, a log): no hint that it is one.
+          ctx.failures.hit(clientAddress(req));
+          ctx.deps.audit({ kind: 'admin.auth_failed', authMethod: 'bearer', clientAddress: clientAddress(req), method: req.method, path: req.url.split('?')[0] ?? null, status: 401, reason: 'local control token from a remote peer' });
+          throw unauthenticated('invalid API key', ErrorCode.AUTH_INVALID_KEY);
+        }
+        if (!localTokenAllows(req.method, req.url)) {
+          throw new WardenError(ErrorCode.FORBIDDEN_SCOPE, 'the local control token may only read status, reload and manage lockouts; use an admin key', { status: 403 });
+        }
+        principals.set(req, { keyId: LOCAL_CLI_ID, keyName: 'local CLI', via: 'bearer', session: null, sessionId: null });
+        return;
+      }
       const key = await ctx.deps.authenticateKey(m[1]!);
       if (!key) {
         const limited = ctx.failures.hit(clientAddress(req));

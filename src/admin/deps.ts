@@ -45,6 +45,9 @@ export interface AdminDeps {
    *  null = malformed, unknown, revoked or expired. Constant-time inside. The plugin checks the
    *  `admin` scope itself so that a valid non-admin key gets 403, not 401. */
   authenticateKey(rawKey: string): Promise<KeyRecord | null>;
+  /** Whether a raw Bearer value is this run's local control token (constant-time). Never a key:
+   *  the plugin accepts it only from this machine and for a few routes (admin/local-token.ts). */
+  isLocalToken(raw: string): boolean;
   keys: {
     create(input: AdminKeyInput, actor: string): Promise<{ record: KeyRecord; key: string }>;
     rotate(id: string, graceSeconds: number, actor: string): Promise<{ record: KeyRecord; key: string }>;

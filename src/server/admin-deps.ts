@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.ts';
 import { deepMerge, readConfigFile, validateConfig } from '../config/load.ts';
 import { writeConfigFile } from '../config/write.ts';
 import { timingSafeEqual } from 'node:crypto';
-import { SCOPES, type KeyRecord, type Store } from '../store/types.ts';
+import type { Store } from '../store/types.ts';
 import type { KeyCache } from '../auth/key-cache.ts';
 import type { KeyService } from '../auth/key-service.ts';
 import { authenticate } from '../auth/authenticate.ts';
@@ -35,30 +35,6 @@ export interface AdminDepsInput {
   localToken: string | null;
 }
 
-function localCliRecord(): KeyRecord {
-  return {
-    id: 'local-cli',
-    name: 'local CLI',
-    scopes: [...SCOPES],
-    models: [],
-    secretHash: '',
-    previousSecretHash: null,
-    previousExpiresAt: null,
-    createdAt: new Date(),
-    lastUsedAt: null,
-    expiresAt: null,
-    revokedAt: null,
-    rpm: null,
-    tpm: null,
-    concurrency: null,
-    certFingerprint: null,
-    ollamaPubkeys: [],
-    capNumCtx: null,
-    capNumPredict: null,
-    capKeepAlive: null,
-  };
-}
-
 /** Fields whose change the running server cannot apply by itself. */
 function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
   if (typeof a === 'object' && a !== null && !Array.isArray(a) && typeof b === 'object' && b !== null && !Array.isArray(b)) {
@@ -78,8 +54,13 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
   let current = i.config;
   return {
     store: i.store,
+    isLocalToken(raw) {
+      if (!i.localToken) return false;
+      const a = Buffer.from(raw);
+      const b = Buffer.from(i.localToken);
+      return a.length === b.length && timingSafeEqual(a, b);
+    },
     async authenticateKey(rawKey) {
-      if (i.localToken && rawKey.length === i.localToken.length && timingSafeEqual(Buffer.from(rawKey), Buffer.from(i.localToken))) return localCliRecord();
       const check = () => authenticate({ kind: 'key', key: rawKey, method: 'bearer' }, { certFingerprint: null }, { keys: i.keys, replay });
       let r = check();
       // A key created or rotated a moment ago by the CLI or another instance: as on the proxy

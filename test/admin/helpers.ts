@@ -22,7 +22,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { describeCertificate } from '../../src/tls/cert-info.ts';
 import { generateEcKey, randomSerial, SIGNING_ALG } from '../../src/tls/x509-util.ts';
 import { x509 } from '../../src/tls/x509-lib.ts';
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 
 export interface SelfSigned {
   certPem: string;
@@ -69,6 +69,10 @@ export interface Harness {
   statusObject: Record<string, unknown>;
   /** undici dispatcher that trusts the harness certificate. */
   dispatcher: Agent;
+  /** This run's local control token (as in <data>/run/admin-token). */
+  localToken: string;
+  /** The Fastify app, for requests from another peer address (app.inject({ remoteAddress })). */
+  app: FastifyInstance;
   fetch(path: string, init?: Parameters<typeof fetch>[1]): Promise<Response>;
   close(): Promise<void>;
 }
@@ -111,9 +115,11 @@ export async function startHarness(opts: AdminPluginOptions = {}): Promise<Harne
   };
 
   let requests = 0;
+  const localToken = randomBytes(32).toString('base64url');
   const deps: AdminDeps = {
     store,
     reload: async () => ({ reloaded: ['keys'] }),
+    isLocalToken: (raw) => raw === localToken,
     async authenticateKey(raw) {
       const parsed = parseKey(raw);
       if (!parsed || !parsed.checksumOk) return null;
@@ -213,6 +219,8 @@ export async function startHarness(opts: AdminPluginOptions = {}): Promise<Harne
     userKey: user.key,
     statusObject,
     dispatcher,
+    localToken,
+    app,
     fetch: (path, init) => fetch(origin + path, { ...init, dispatcher }),
     async close() {
       https.closeAllConnections();
