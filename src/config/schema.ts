@@ -160,6 +160,35 @@ export const securitySchema = z.strictObject({
   trustedProxies: z.array(z.string().min(1)).default([]),
 });
 
+/** Ollama's default allowed origins (envconfig.AllowedOrigins) plus the browser-extension schemes
+ *  gin-contrib/cors allows with AllowBrowserExtensions, as Ollama runs it. */
+export const DEFAULT_CORS_ORIGINS: readonly string[] = [
+  ...['localhost', '127.0.0.1', '0.0.0.0'].flatMap((h) => [`http://${h}`, `https://${h}`, `http://${h}:*`, `https://${h}:*`]),
+  'app://*',
+  'file://*',
+  'tauri://*',
+  'vscode-webview://*',
+  'vscode-file://*',
+  'chrome-extension://*',
+  'moz-extension://*',
+  'safari-extension://*',
+  'safari-web-extension://*',
+  'ms-browser-extension://*',
+];
+
+/** An origin as a browser sends it (scheme://host[:port], no path or trailing slash), `*` wildcards allowed, or a lone `*`. */
+const corsOrigin = z
+  .string()
+  .trim()
+  .regex(/^(\*|[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*)$/i, 'expected an origin: scheme://host[:port] with optional * wildcards, e.g. "https://app.example.com" or "http://localhost:*" (no path, no trailing slash)');
+
+export const corsSchema = z.strictObject({
+  /** Origins whose pages may call Warden from a browser (preflights answered by Warden, never
+   *  with credentials). Default: Ollama's (localhost/127.0.0.1/0.0.0.0 on any port, app://,
+   *  file://, tauri://, vscode-webview://, browser extensions). `*` allows every origin. */
+  origins: z.array(corsOrigin).default(() => [...DEFAULT_CORS_ORIGINS]),
+});
+
 /** A whole number from YAML, or from the environment (where every value arrives as text). */
 const capInt = z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v), positiveInt.nullable()).default(null);
 
@@ -199,6 +228,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.default(() => limitsSchema.parse({})),
   security: securitySchema.default(() => securitySchema.parse({})),
   caps: capsSchema.default(() => capsSchema.parse({})),
+  cors: corsSchema.default(() => corsSchema.parse({})),
   server: serverSchema.default(() => serverSchema.parse({})),
 });
 

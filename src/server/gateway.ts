@@ -39,6 +39,7 @@ const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
  *  process could cause before the cache has polled: worth one on-demand generation check. */
 const STALE_CACHE_REASONS = new Set(['unknown key id', 'wrong secret', 'unknown ollama public key']);
 import { clientAddress } from './client-address.ts';
+import { answerPreflight, compileCors, grantOrigin, isPreflight } from './cors.ts';
 import type { Metrics } from './metrics.ts';
 import { staleForMs, storeFreshness, storeStaleError } from './store-freshness.ts';
 import type { StoreHealth } from '../store/health.ts';
@@ -139,6 +140,7 @@ interface Admitted {
 export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: IncomingMessage, res: ServerResponse) => void {
   const { config } = deps;
   const requestTimeoutMs = config.limits.requestTimeoutSeconds * 1000;
+  const cors = compileCors(config.cors.origins);
   const firstByteMs = config.limits.upstreamFirstByteSeconds * 1000;
   const maxStaleMs = config.store.maxStaleSeconds * 1000;
   const trusted = new Set(config.security.trustedProxies.map((a) => normaliseAddress(a)));
@@ -195,6 +197,19 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       if (store.reachable) sendJson(res, 200, { status: 'ok' });
       else sendJson(res, store.refusing ? 503 : 200, { status: store.refusing ? 'store_unreachable' : 'degraded', store: store.view });
       return;
+    }
+
+    // CORS (cors.ts): a preflight carries no credentials and is answered here, before
+    // authentication, never forwarded; an allowed origin may read the answer that follows.
+    // The admin paths are never granted to another origin.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !(req.url ?? '').toLowerCase().startsWith('/_warden')) {
+      if (cors.allows(origin)) {
+        if (isPreflight(req)) return answerPreflight(req, res, origin);
+        grantOrigin(res, origin);
+      } else if (isPreflight(req)) {
+        return refuse(new WardenError(ErrorCode.FORBIDDEN_POLICY, 'origin not allowed (cors.origins)', { status: 403, reason: `CORS preflight from an origin not in cors.origins: ${origin.slice(0, 100)}` }));
+      }
     }
 
     const address = event.clientAddress ?? 'unknown';
