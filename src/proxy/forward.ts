@@ -83,6 +83,10 @@ export interface ForwardResult {
   upstream: Upstream;
   /** Set when the first upstream failed before answering and the request went to another: its URL. */
   failedOver?: string;
+  /** ms from sending (to the upstream that answered) to the first byte of its answer body. */
+  firstByteMs?: number;
+  /** ms from that first byte to the end of the answer. */
+  streamMs?: number;
 }
 
 const DEFAULT_STALL_MS = 10 * 60 * 1000;
@@ -175,10 +179,13 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
   const tried: Upstream[] = [];
   /** The upstream whose answer is being relayed (its in-flight count is released at the end). */
   let inFlightOn: Upstream | null = null;
+  let sentAt = 0;
+  let firstByteAt = 0;
   try {
     for (;;) {
       tried.push(up);
       up.begin();
+      sentAt = performance.now();
       const sent = await send(up);
       if ('error' in sent) up.end();
       else inFlightOn = up;
@@ -326,6 +333,10 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
           clearTimeout(headerTimer);
           headerTimer = null;
         }
+        if (result.bytesOut === 0) {
+          firstByteAt = performance.now();
+          result.firstByteMs = firstByteAt - sentAt;
+        }
         result.bytesOut += chunk.length;
         lastByte = chunk[chunk.length - 1] ?? lastByte;
         counter?.push(chunk);
@@ -365,6 +376,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     }
     if (headerTimer) clearTimeout(headerTimer);
     if (counter) Object.assign(result, counter.finish());
+    if (firstByteAt > 0) result.streamMs = performance.now() - firstByteAt;
     return result;
   }
 

@@ -101,6 +101,13 @@ export class ActiveStreams {
   }
 }
 
+/** Time to Ollama's first answer byte, and of the answer after it (metrics). */
+interface RequestTiming {
+  firstByteMs: number | null;
+  streamMs: number | null;
+}
+const NO_TIMING: RequestTiming = { firstByteMs: null, streamMs: null };
+
 /** Longest wait for each upstream's part of a merged model list. */
 const LIST_TIMEOUT_MS = 5000;
 
@@ -175,10 +182,16 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       bytesOut: 0,
     };
     let refusedCode: string | null = null;
-    const finish = (status: number, extra: Partial<AuditInput> = {}): void => {
+    const finish = (status: number, extra: Partial<AuditInput> = {}, timing: RequestTiming = NO_TIMING): void => {
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
       deps.audit.write({ ...event, ...extra, status, durationMs });
-      deps.metrics?.observe(req.method ?? '', status, durationMs, refusedCode, extra.promptTokens ?? null, extra.evalTokens ?? null);
+      if (!deps.metrics) return;
+      const promptTokens = extra.promptTokens ?? null;
+      const evalTokens = extra.evalTokens ?? null;
+      deps.metrics.observe(req.method ?? '', status, durationMs, refusedCode, promptTokens, evalTokens);
+      if (event.keyId) {
+        deps.metrics.observeRequest({ model: event.model ?? null, keyId: event.keyId, refused: refusedCode !== null, promptTokens, evalTokens, ...timing });
+      }
     };
     const refuse = (err: WardenError, close = false): void => {
       refusedCode = err.code;
@@ -325,7 +338,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     route: RouteMatch,
     canon: { path: string; query: URLSearchParams },
     event: AuditInput,
-    finish: (status: number, extra?: Partial<AuditInput>) => void,
+    finish: (status: number, extra?: Partial<AuditInput>, timing?: RequestTiming) => void,
     refuse: (err: WardenError, close?: boolean) => void,
   ): Promise<void> {
     // The key's limits come before a byte of its body is read, so what a key's bodies can cost
@@ -488,7 +501,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         promptTokens: result.promptTokens,
         evalTokens: result.evalTokens,
         reason: result.error ?? (ac.signal.aborted ? 'stream cut: key revoked' : result.aborted ? 'client disconnected' : capNote),
-      });
+      }, { firstByteMs: result.firstByteMs ?? null, streamMs: result.streamMs ?? null });
     } finally {
       untrack();
       if (conn) conn.openStreams--;

@@ -181,7 +181,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         log,
         onRequest: () => rate.hit(),
         storeHealth: store.health,
-        metrics: new Metrics({ connections: () => connections.size, keys: () => keys.counts() }),
+        metrics: new Metrics({ connections: () => connections.size, keys: () => keys.counts(), upstreams: () => upstreams.list }),
       },
       streams,
     );

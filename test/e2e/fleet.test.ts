@@ -234,4 +234,21 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     A.setFailure(null);
     await poll('A back', 15_000, async () => (await chat(wardens[2]!, 'llama3.2')).status === 200);
   });
+
+  it('fleet metrics: per upstream (up, failovers), per model (requests, time to first byte) and per key', async () => {
+    const scrape = (): Promise<string[]> => Promise.all(wardens.map(async (w) => (await call(w, 'GET', '/_warden/metrics')).text));
+    const allUp = (t: string): boolean => [A, B, C].every((f) => t.includes(`warden_upstream_up{upstream="${f.url}"} 1\n`));
+    // A was down in the test before: every instance sees it back within a health check or two
+    await poll('every box up on every instance', 15_000, async () => (await scrape()).every(allUp));
+    const texts = await scrape();
+    for (const t of texts) {
+      assert.match(t, /^warden_model_requests_total\{model="shared:1b"\} [1-9]/m);
+      assert.match(t, /^warden_model_time_to_first_byte_seconds_count\{model="shared:1b"\} [1-9]/m);
+      assert.match(t, /^warden_key_requests_total\{key_id="[^"]+"\} [1-9]/m);
+      assert.doesNotMatch(t, /warden_process_process_/);
+    }
+    // every instance sent one chat to A while it reset (the failover test)
+    const failovers = texts.map((t) => Number(new RegExp(`^warden_upstream_failovers_total\\{upstream="${A.url}"\\} (\\d+)$`, 'm').exec(t)?.[1] ?? 0));
+    assert.ok(failovers.every((n) => n >= 1), `failovers off A per instance: ${failovers.join(', ')}`);
+  });
 });
