@@ -137,7 +137,7 @@ interface Admitted {
   route: RouteMatch;
   canon: { path: string; query: URLSearchParams };
   event: AuditInput;
-  finish: (status: number, extra?: Partial<AuditInput>) => void;
+  finish: (status: number, extra?: Partial<AuditInput>, timing?: RequestTiming) => void;
   refuse: (err: WardenError, close?: boolean) => void;
   reservation: BodyReservation;
   /** set when the request was refused by policy: its rpm token is given back */
