@@ -168,7 +168,8 @@ function visible(entry: unknown, field: 'name' | 'id', matcher: ModelMatcher, hi
 /**
  * Filter a model list response to what the key may see (DESIGN §4):
  * `tags` and `ps` → `{ models: [{ name, model, … }] }`, `v1models` → `{ object, data: [{ id, … }] }`.
- * Returns a new object; an unexpected shape yields an empty list (fail closed), never the input.
+ * Returns the input object itself when no entry is removed (the caller then relays Ollama's
+ * bytes unchanged), else a new object; an unexpected shape yields an empty list (fail closed).
  */
 export function filterModelList(kind: ListFilter, json: unknown, matcher: ModelMatcher, options: FilterOptions = {}): unknown {
   const hideCloud = options.hideCloud ?? false;
@@ -181,5 +182,6 @@ export function filterModelList(kind: ListFilter, json: unknown, matcher: ModelM
   const list = obj[listField];
   if (!Array.isArray(list)) return { ...obj, [listField]: [] };
   if (matcher.allowsAll && !hideCloud) return obj;
-  return { ...obj, [listField]: list.filter((e) => visible(e, nameField, matcher, hideCloud)) };
+  const kept = list.filter((e) => visible(e, nameField, matcher, hideCloud));
+  return kept.length === list.length ? obj : { ...obj, [listField]: kept };
 }

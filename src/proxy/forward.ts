@@ -238,7 +238,9 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       if (ac.signal.aborted) throw new Error('client closed the connection');
       const response = await target.dispatcher.request({
         path: opts.path,
-        method: opts.method as Dispatcher.HttpMethod,
+        // HEAD of a filtered list: ask for the list, so the answer's Content-Length is the
+        // length of what this key would get from a GET (relayFiltered sends no body).
+        method: (opts.method === 'HEAD' && opts.responseFilter ? 'GET' : opts.method) as Dispatcher.HttpMethod,
         headers: upstreamHeaders(req.rawHeaders, req.headers, {
           upstreamHost: target.host,
           clientAddress: opts.clientAddress,
@@ -383,21 +385,29 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
   async function relayFiltered(response: Dispatcher.ResponseData, noBody: boolean): Promise<ForwardResult> {
     const { statusCode, headers, body } = response;
     const outHeaders = { ...downstreamHeaders(headers, true), ...extra };
-    if (noBody) {
+    const head = opts.method === 'HEAD';
+    if (noBody && !head) {
       await body.dump();
       res.writeHead(statusCode, outHeaders);
       res.end();
       return result;
     }
     let out: Buffer;
+    let unchanged = false;
     try {
       const raw = await readLimited(body, opts.maxFilterBytes ?? DEFAULT_FILTER_BYTES);
       const filter = opts.responseFilter as (json: unknown) => unknown;
       const cached = opts.responseFilterKey === undefined ? undefined : filterCache.get(opts.responseFilterKey);
       if (cached && cached.raw.equals(raw)) {
         out = cached.out;
+        unchanged = cached.out === cached.raw;
       } else {
-        out = Buffer.from(JSON.stringify(filter(JSON.parse(raw.toString('utf8')))));
+        const parsed: unknown = JSON.parse(raw.toString('utf8'));
+        const filtered = filter(parsed);
+        // Nothing removed (the filter hands back its input): Ollama's own bytes go out, with
+        // Go's `\u003c` escapes and key order, not a re-serialisation.
+        unchanged = filtered === parsed;
+        out = unchanged ? raw : Buffer.from(JSON.stringify(filtered));
         if (opts.responseFilterKey !== undefined) rememberFiltered(opts.responseFilterKey, raw, out);
       }
     } catch (err) {
@@ -410,7 +420,12 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       sendError(res, e, extra);
       return { ...result, status: 502, error: `filter failed: ${err instanceof Error ? err.message : String(err)}` };
     }
-    res.writeHead(statusCode, { ...outHeaders, 'content-type': 'application/json; charset=utf-8', 'content-length': out.length });
+    const type = unchanged ? {} : { 'content-type': 'application/json; charset=utf-8' };
+    res.writeHead(statusCode, { ...outHeaders, ...type, 'content-length': out.length });
+    if (head) {
+      res.end();
+      return result;
+    }
     res.end(out);
     result.bytesOut = out.length;
     return result;

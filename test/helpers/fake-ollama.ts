@@ -35,6 +35,8 @@ export interface FakeOllamaOptions {
   promptTokens?: number;
   /** Version reported by /api/version. Default 0.12.0. */
   version?: string;
+  /** Extra fields in every /api/tags and /api/ps entry (e.g. text with `<`, which Go escapes). */
+  tagExtra?: Record<string, unknown>;
   /** Models in memory (/api/ps) at start. Default: the first model. */
   loaded?: string[];
 }
@@ -202,11 +204,21 @@ interface Ctx {
   loaded: Set<string>;
 }
 
-function sendJson(res: http.ServerResponse, rec: RecordedRequest, status: number, body: unknown): void {
-  const text = Buffer.from(JSON.stringify(body));
+/** JSON as Go's encoding/json writes it: `<`, `>`, `&` (and U+2028/9) as \u escapes. */
+function goJson(body: unknown): string {
+  return JSON.stringify(body).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function sendJson(res: http.ServerResponse, rec: RecordedRequest, status: number, body: unknown, head = false): void {
+  const text = Buffer.from(goJson(body));
   rec.status = status;
-  rec.bytesSent += text.length;
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': text.length });
+  // HEAD: Go's net/http still sends the Content-Length of the body the handler wrote
+  if (head) {
+    res.end();
+    return;
+  }
+  rec.bytesSent += text.length;
   res.end(text);
 }
 
@@ -276,7 +288,9 @@ async function route(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespon
     return;
   }
   if (key === 'GET /api/version' || key === 'HEAD /api/version') return sendJson(res, rec, 200, { version: ctx.version });
-  if (key === 'GET /api/tags') return sendJson(res, rec, 200, { models: ctx.models.map(tagEntry) });
+  if (key === 'GET /api/tags' || key === 'HEAD /api/tags') {
+    return sendJson(res, rec, 200, { models: ctx.models.map((m, i) => ({ ...tagEntry(m, i), ...ctx.opts.tagExtra })) }, method === 'HEAD');
+  }
   if (key === 'GET /api/ps') {
     const running = [...ctx.loaded].map((m, i) => ({ ...tagEntry(m, i), expires_at: '2026-12-31T00:00:00Z', size_vram: 2_019_393_189 }));
     return sendJson(res, rec, 200, { models: running });
