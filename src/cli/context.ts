@@ -4,7 +4,8 @@ import { existsSync, readdirSync, mkdirSync } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { loadConfig, configPath, resolveDataPath, type ConfigFlags } from '../config/load.ts';
 import { resolveDataDir } from '../config/paths.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, sqlitePath } from '../store/index.ts';
+import { usageError } from '../errors.ts';
 import type { Store } from '../store/types.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { KeyService } from '../auth/key-service.ts';
@@ -20,11 +21,37 @@ export interface CliContext {
   config: Config;
 }
 
-export function cliContext(opts: GlobalOptions, flags: ConfigFlags = {}): CliContext {
+/**
+ * Resolves the data dir and loads the config. Every command but `init` (and `serve`'s first
+ * run) needs a data dir that `init` made: a mistyped --data-dir must be an error, never a new
+ * empty store that hands out keys no server will accept. Nothing is created here.
+ */
+export function cliContext(opts: GlobalOptions, flags: ConfigFlags = {}, o: { mayBeUninitialised?: boolean } = {}): CliContext {
   const dataDir = resolveDataDir(opts.dataDir);
+  if (opts.config !== undefined && !existsSync(opts.config)) {
+    throw usageError(`config file ${opts.config} does not exist (check --config; \`warden init --config ${opts.config}\` creates it)`);
+  }
+  if (!o.mayBeUninitialised && !existsSync(dataDir)) throw notInitialised(dataDir, `no Warden data directory at ${dataDir}`);
   const configFile = configPath({ dataDir, configFile: opts.config });
   const config = loadConfig({ dataDir, configFile, flags });
+  if (!o.mayBeUninitialised && !hasStore(dataDir, config)) {
+    throw notInitialised(dataDir, `no Warden store in ${dataDir} (${sqlitePath(config.store.url, dataDir)} does not exist)`);
+  }
   return { dataDir, configFile, config };
+}
+
+function notInitialised(dataDir: string, what: string): Error {
+  return usageError(`${what}; check --data-dir / WARDEN_DATA_DIR, or create one with \`warden init --data-dir ${dataDir}\``);
+}
+
+/**
+ * Whether the store the config names exists. A SQLite store is a file in (or named from) the
+ * data dir; a PostgreSQL store lives elsewhere and cannot be told apart without connecting,
+ * so there the data dir existing is the check.
+ */
+export function hasStore(dataDir: string, config: Config): boolean {
+  if (!config.store.url.startsWith('sqlite:')) return true;
+  return existsSync(sqlitePath(config.store.url, dataDir));
 }
 
 /** A data dir that has never been initialised (missing, or empty). */

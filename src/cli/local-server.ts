@@ -31,15 +31,31 @@ function readRunInfo(dataDir: string): RunInfo | null {
   }
 }
 
+/** What asking the running server came to: keep "not running" apart from "running but silent". */
+export type ServerAnswer =
+  | { state: 'answered'; body: unknown }
+  | { state: 'not-running' }
+  | { state: 'no-answer'; pid: number; detail: string };
+
+/** How long a local command waits for the server before it says so. */
+export const ANSWER_TIMEOUT_MS = 3000;
+
 /** GET a path of the running server's admin API; null when no server answers. */
 export async function askRunningServer(dataDir: string, path: string, method = 'GET'): Promise<unknown> {
+  const a = await queryRunningServer(dataDir, path, method);
+  return a.state === 'answered' ? a.body : null;
+}
+
+/** Like askRunningServer, but says why there is no answer. */
+export async function queryRunningServer(dataDir: string, path: string, method = 'GET'): Promise<ServerAnswer> {
   const info = readRunInfo(dataDir);
   const tokenFile = adminTokenFile(dataDir);
-  if (!info || !existsSync(tokenFile)) return null;
+  if (!info || !existsSync(tokenFile)) return { state: 'not-running' };
   const token = readFileSync(tokenFile, 'utf8').trim();
   const u = new URL(info.url);
   const host = u.hostname === '0.0.0.0' || u.hostname === '[::]' || u.hostname === '::' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
   const ca = existsSync(caPaths(tlsDir(dataDir)).certPath) ? [...rootCertificates, readFileSync(caPaths(tlsDir(dataDir)).certPath, 'utf8')] : undefined;
+  const silent = (detail: string): ServerAnswer => ({ state: 'no-answer', pid: info.pid, detail });
   return new Promise((resolve) => {
     const opts = {
       host,
@@ -47,7 +63,6 @@ export async function askRunningServer(dataDir: string, path: string, method = '
       path,
       method,
       headers: { authorization: `Bearer ${token}` },
-      timeout: 3000,
       ca,
       // Loopback to our own process: the chain is checked, the name may be any of the cert's.
       checkServerIdentity: () => undefined,
@@ -56,16 +71,24 @@ export async function askRunningServer(dataDir: string, path: string, method = '
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        if (res.statusCode !== 200) return resolve(null);
+        clearTimeout(timer);
+        if (res.statusCode !== 200) return resolve(silent(`it answered HTTP ${res.statusCode}`));
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          resolve({ state: 'answered', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
         } catch {
-          resolve(null);
+          resolve(silent('its answer was not JSON'));
         }
       });
     });
-    req.on('error', () => resolve(null));
-    req.on('timeout', () => req.destroy());
+    // One deadline for the whole exchange (connect, TLS, answer), not an idle timer per socket.
+    const timer = setTimeout(() => {
+      resolve(silent(`no answer in ${ANSWER_TIMEOUT_MS / 1000} s`));
+      req.destroy();
+    }, ANSWER_TIMEOUT_MS);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(silent(err.code ?? err.message));
+    });
     req.end();
   });
 }

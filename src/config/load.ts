@@ -146,7 +146,14 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   }
   const value = describeValue(path, valueAt(input, issue.path));
   let allowed = issue.message;
-  if (issue.code === 'invalid_value' && 'values' in issue) allowed = `allowed: ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    allowed = `allowed: ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
+    // YAML reads `minVersion: 1.3` as the number 1.3: say that the text needs quotes.
+    const raw = valueAt(input, issue.path);
+    if (typeof raw === 'number' && issue.values.includes(String(raw))) {
+      allowed += ` (YAML reads an unquoted ${raw} as a number: quote it, ${issue.path[issue.path.length - 1] as string}: "${raw}")`;
+    }
+  }
   return `${path}: got ${value}; ${allowed}`;
 }
 

@@ -71,6 +71,16 @@ describe('errors name the field, the value and what is allowed', () => {
     assert.match(msg, /"1\.3" \| "1\.2"/);
   });
 
+  it('an unquoted minVersion: 1.3 in warden.yaml (a YAML number) says to quote it', () => {
+    for (const v of ['1.3', '1.2']) {
+      const file = join(dir, `unquoted-${v}.yaml`);
+      writeFileSync(file, `tls:\n  minVersion: ${v}\n`);
+      const msg = errorOf(() => loadConfig({ dataDir: dir, configFile: file, env: {} }));
+      assert.match(msg, /tls\.minVersion/);
+      assert.ok(msg.includes(`quote it, minVersion: "${v}"`), msg);
+    }
+  });
+
   it('a number', () => {
     const msg = errorOf(() => loadConfig({ dataDir: dir, configFile: join(dir, 'none.yaml'), env: { WARDEN_LIMITS_MAX_BODY_BYTES: 'lots' } }));
     assert.match(msg, /limits\.maxBodyBytes/);

@@ -3,7 +3,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer, type Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
@@ -67,6 +68,40 @@ describe('warden status --json', () => {
       assert.match(human.stdout, /server not running/);
       assert.match(human.stdout, /UNREACHABLE/);
     } finally {
+      removeDir(d);
+    }
+  });
+});
+
+describe('warden status when the server is running but silent', () => {
+  it('says "no answer in 3 s" for a server that accepts and never answers, not "server not running"', async () => {
+    const d = (await import('../helpers/warden.ts')).tempDir();
+    // A stuck server: the port accepts connections and never says a word.
+    const sockets: Socket[] = [];
+    const stuck = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+    try {
+      const init = await runCli(['init', '--yes', '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:9'], { dataDir: d });
+      assert.equal(init.code, 0, init.stderr);
+      const port = (stuck.address() as AddressInfo).port;
+      // What a running `warden serve` leaves behind; this test's own pid stands for a live server.
+      mkdirSync(join(d, 'run'), { recursive: true });
+      writeFileSync(join(d, 'run', 'server.json'), JSON.stringify({ pid: process.pid, url: `https://127.0.0.1:${port}`, port }));
+      writeFileSync(join(d, 'run', 'admin-token'), 'token', { mode: 0o600 });
+      const started = Date.now();
+      const human = await runCli(['status'], { dataDir: d });
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stdout, new RegExp(`server pid ${process.pid} is running but gave no answer: no answer in 3 s`));
+      assert.doesNotMatch(human.stdout, /server not running/);
+      assert.ok(Date.now() - started >= 3000, 'it waited the 3 s');
+      const json = JSON.parse((await runCli(['status', '--json'], { dataDir: d })).stdout) as { source: string; serverNote?: string };
+      assert.equal(json.source, 'offline');
+      assert.match(json.serverNote ?? '', /no answer in 3 s/);
+      const cert = await runCli(['cert', 'status'], { dataDir: d });
+      assert.match(cert.stdout, /no answer in 3 s/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      stuck.close();
       removeDir(d);
     }
   });

@@ -23,7 +23,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
     .action(async (f: { json?: boolean }) => {
       const s = await collectStatus(cliContext(globals()));
       if (f.json) return printJson({ source: s.source, ...s.tls });
-      process.stdout.write(`source:        ${s.source === 'server' ? 'running server' : 'files (server not running)'}\n`);
+      process.stdout.write(`source:        ${s.source === 'server' ? 'running server' : `files (${s.serverNote ?? 'server not running'})`}\n`);
       if (!s.tls.enabled || !s.tls.certificate) return void process.stdout.write('TLS is off or no certificate is in use yet\n');
       say(formatCertStatus(s.tls as unknown as CertStatus));
     });

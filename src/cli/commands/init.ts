@@ -86,7 +86,7 @@ export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = 
   }
 
   const flags: ConfigFlags = {};
-  const ctx = cliContext({ dataDir, config: configFile }, flags);
+  const ctx = cliContext({ dataDir, config: configFile }, flags, { mayBeUninitialised: true });
   const config = ctx.config;
 
   let caPath: string | null = null;

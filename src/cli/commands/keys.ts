@@ -5,12 +5,24 @@ import type { Command } from 'commander';
 import { issuedKeyToJson, keyToJson, type KeyJson } from '../../admin/serialize.ts';
 import type { IssuedKey, KeyInput } from '../../auth/key-service.ts';
 import type { KeyRecord } from '../../store/types.ts';
-import { notFound } from '../../errors.ts';
-import { cliContext, openStoreSession, type GlobalOptions, type StoreSession } from '../context.ts';
+import { notFound, usageError } from '../../errors.ts';
+import { cliContext, openStoreSession, type CliContext, type GlobalOptions, type StoreSession } from '../context.ts';
 import { parseDuration, parseExpiry, parsePositiveInt } from '../duration.ts';
 import { printFields, printJson, printTable, say } from '../output.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => prev.concat(v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/**
+ * `--model`: an empty value is refused. It is what an unset shell variable gives
+ * (`--model "$MODEL"`), and taken as "no patterns" it would grant every model.
+ */
+const collectModels = (v: string, prev: string[] = []): string[] => {
+  const patterns = collect(v);
+  if (patterns.length === 0) {
+    throw usageError(`--model: got ${JSON.stringify(v)}, an empty pattern (an unset shell variable?); name a model or glob such as 'llama3.*', or '*' for every model`);
+  }
+  return prev.concat(patterns);
+};
 
 interface KeyFlags {
   name?: string;
@@ -104,6 +116,14 @@ function printKey(k: KeyJson, secret?: string): void {
   if (secret) process.stdout.write(`\nKey (shown once — store it now):\n\n  ${secret}\n\n`);
 }
 
+/** A key bound to a client certificate can only be used over mutual TLS: say so when it is off. */
+function warnIfBindingUnusable(f: KeyFlags, ctx: CliContext): void {
+  if (f.bindCert === undefined || f.bindCert === 'none' || ctx.config.tls.clientAuth !== 'off') return;
+  process.stderr.write(
+    `warden: warning: mutual TLS is off (tls.clientAuth: off), so no connection carries a client certificate and this key can never be used until it is on: set tls.clientAuth to optional or require in ${ctx.configFile} (or serve --client-auth optional)\n`,
+  );
+}
+
 /** create/rotate: the only output that carries the secret. */
 function showIssued(issued: IssuedKey, json: boolean | undefined): void {
   if (json) printJson(issuedKeyToJson(issued));
@@ -115,10 +135,11 @@ function showKey(rec: KeyRecord, json: boolean | undefined): void {
   else printKey(keyToJson(rec));
 }
 
-async function withSession<T>(g: GlobalOptions, fn: (s: StoreSession) => Promise<T>): Promise<T> {
-  const session = await openStoreSession(cliContext(g));
+async function withSession<T>(g: GlobalOptions, fn: (s: StoreSession, ctx: CliContext) => Promise<T>): Promise<T> {
+  const ctx = cliContext(g);
+  const session = await openStoreSession(ctx);
   try {
-    return await fn(session);
+    return await fn(session, ctx);
   } finally {
     await session.close();
   }
@@ -130,7 +151,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
   const withKeyFlags = (c: Command): Command =>
     c
       .option('--scope <scope>', 'inference | models:read | models:manage | admin | metrics (repeatable)', collect)
-      .option('--model <pattern>', "allowed model name or glob, e.g. 'llama3.*' (repeatable)", collect)
+      .option('--model <pattern>', "allowed model name or glob, e.g. 'llama3.*' (repeatable)", collectModels)
       .option('--expires <when>', 'a duration (30d) or a date (2027-01-31), or never')
       .option('--rpm <n>', 'requests per minute (or off)')
       .option('--tpm <n>', 'tokens per minute (or off)')
@@ -144,10 +165,11 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
   withKeyFlags(keys.command('create').description('create a key; the secret is shown once').requiredOption('--name <name>', 'a name for the key'))
     .option('--json', 'machine-readable output')
     .action(async (f: KeyFlags) =>
-      withSession(globals(), async (s) => {
+      withSession(globals(), async (s, ctx) => {
         const input = (await keyInput(f, s)) as KeyInput;
         const issued = await s.keys.create(input, 'cli');
         showIssued(issued, f.json);
+        warnIfBindingUnusable(f, ctx);
       }),
     );
 
@@ -182,9 +204,10 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
   withKeyFlags(keys.command('update <id>').description('change scopes, models, limits, caps, expiry or bindings').option('--name <name>', 'rename'))
     .option('--json', 'machine-readable output')
     .action(async (id: string, f: KeyFlags) =>
-      withSession(globals(), async (s) => {
+      withSession(globals(), async (s, ctx) => {
         const rec = await s.keys.update(id, await keyInput(f, s), 'cli');
         showKey(rec, f.json);
+        warnIfBindingUnusable(f, ctx);
       }),
     );
 

@@ -3,7 +3,7 @@ import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigFlags } from '../../config/load.ts';
 import { startServer, type RunningServer } from '../../server/index.ts';
-import { cliContext, isEmptyDataDir, type GlobalOptions } from '../context.ts';
+import { cliContext, hasStore, isEmptyDataDir, type GlobalOptions } from '../context.ts';
 import { resolveDataDir } from '../../config/paths.ts';
 import { createLogger } from '../logger.ts';
 import { runInit } from './init.ts';
@@ -80,7 +80,9 @@ export async function runServe(o: ServeOptions): Promise<void> {
   // Without a handler SIGHUP kills the process on the spot (issue 16).
   if (process.platform !== 'win32') process.on('SIGHUP', reload);
 
-  if (isEmptyDataDir(dataDir)) {
+  // First run: a data dir without a store (missing, empty, or a hand-written warden.yaml) is
+  // initialised as `init --yes` would. A --config file must exist already.
+  if (isEmptyDataDir(dataDir) || !hasStore(dataDir, cliContext({ dataDir, config: o.config }, {}, { mayBeUninitialised: true }).config)) {
     // A service's output goes to a journal or log file other accounts and backups can read:
     // the first admin key must never be printed there. The operator runs `warden init` once.
     const manager = serviceManager(process.env, process.stdout.isTTY === true);

@@ -10,6 +10,8 @@ export function clientSnippets(o: { config: Config; key: string; caPath: string 
   const ca = o.caPath ? JSON.stringify(o.caPath) : null;
   const curlCa = ca ? ` --cacert ${ca}` : '';
   const lines = [
+    `Admin web UI (sign in with an admin key): ${base}/_warden/`,
+    '',
     'Try it:',
     `  curl${curlCa} -H "Authorization: Bearer ${o.key}" ${base}/api/tags`,
     '',

@@ -6,7 +6,7 @@ import { createUpstreams } from '../../proxy/upstreams.ts';
 import { buildStatus, type StatusObject } from '../../server/status.ts';
 import { keyState } from '../../store/types.ts';
 import { cliContext, openStoreSession, type CliContext, type GlobalOptions } from '../context.ts';
-import { askRunningServer } from '../local-server.ts';
+import { queryRunningServer } from '../local-server.ts';
 import { printFields, printJson } from '../output.ts';
 
 async function offlineTls(ctx: CliContext): Promise<Record<string, unknown> | null> {
@@ -18,9 +18,16 @@ async function offlineTls(ctx: CliContext): Promise<Record<string, unknown> | nu
   }
 }
 
-export async function collectStatus(ctx: CliContext): Promise<StatusObject> {
-  const live = (await askRunningServer(ctx.dataDir, '/_warden/api/status')) as StatusObject | null;
-  if (live) return live;
+/** The status, and why it is not the server's own when the server did not give it. */
+export async function collectStatus(ctx: CliContext): Promise<StatusObject & { serverNote?: string }> {
+  const answer = await queryRunningServer(ctx.dataDir, '/_warden/api/status');
+  if (answer.state === 'answered') return answer.body as StatusObject;
+  const offline = await offlineStatus(ctx);
+  // A server that is running but slow or stuck is not "not running": say which it is.
+  return answer.state === 'no-answer' ? { ...offline, serverNote: `server pid ${answer.pid} is running but gave no answer: ${answer.detail}` } : offline;
+}
+
+async function offlineStatus(ctx: CliContext): Promise<StatusObject> {
   const session = await openStoreSession(ctx);
   try {
     const records = await session.store.keys.list();
@@ -56,7 +63,7 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
       if (f.json) return printJson(s);
       const cert = s.tls.certificate as { subject?: string; issuer?: string; notAfter?: string; fingerprint256?: string; daysLeft?: number } | null;
       printFields([
-        ['source', s.source === 'server' ? 'running server' : 'config and store (server not running)'],
+        ['source', s.source === 'server' ? 'running server' : `config and store (${s.serverNote ?? 'server not running'})`],
         ['listen', s.listen],
         ['TLS', s.tls.enabled ? `on (${s.tls.mode}), minimum TLS ${s.tls.minVersion}` : 'OFF (plain HTTP)'],
         ['mTLS', s.tls.clientAuth],
