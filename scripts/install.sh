@@ -360,7 +360,9 @@ rm -rf "$PREFIX/app.new" "$PREFIX/app.old"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/warden-install.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
-TARBALL="$(cd "$SOURCE_DIR" && npm pack --silent --pack-destination "$WORK" 2>/dev/null | tail -n 1)"
+# --ignore-scripts: dist/ was checked (or built) above; package.json's prepack build would
+# need the dev dependencies, which an unpacked release tarball used as --source does not have.
+TARBALL="$(cd "$SOURCE_DIR" && npm pack --ignore-scripts --silent --pack-destination "$WORK" 2>/dev/null | tail -n 1)"
 [ -f "$WORK/$TARBALL" ] || die "npm pack in $SOURCE_DIR produced no tarball"
 mkdir -p "$PREFIX/app.new"
 tar -xzf "$WORK/$TARBALL" -C "$PREFIX/app.new" --strip-components=1

@@ -1,14 +1,10 @@
 #!/usr/bin/env node
 // Entry point of the `warden` command. It checks the Node.js version before anything else is
-// loaded (bar one file of constants): the store needs node:sqlite, unflagged from Node.js 22.13
-// on, and an older Node would otherwise fail with an obscure module error.
+// loaded (bar two small files of built-ins and constants): see node-version.ts.
+import { checkNodeVersion } from './node-version.ts';
 import { YOUNG_GEN_ARG, YOUNG_GEN_FLAG } from './young-generation.ts';
 
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 13)) {
-  process.stderr.write(`warden: Node.js ${process.versions.node} is too old; Warden needs Node.js 22.13 or newer (24 LTS recommended).\n`);
-  process.exit(2);
-}
+checkNodeVersion();
 // `serve` runs with V8's young generation capped at 2 × 4 MB. Left alone, V8 grows it to 64 MB
 // under load; every scavenge then copies the state of all open streams at once, pausing the
 // event loop 5–14 ms, and that pause set the p99 of every streamed chunk (bench workload d:

@@ -25,7 +25,7 @@ export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
     prepare: (sql: string) => {
       let stmt = cache.get(sql);
       if (stmt) return stmt;
-      stmt = adaptStatement(db.prepare(BEGIN.test(sql) ? 'BEGIN IMMEDIATE' : sql));
+      stmt = adaptStatement(db.prepare(BEGIN.test(sql) ? 'BEGIN IMMEDIATE' : sql), sql);
       if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
       cache.set(sql, stmt);
       return stmt;
@@ -33,10 +33,17 @@ export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
   };
 }
 
-function adaptStatement(stmt: StatementSync): SqliteStatement {
+/**
+ * Node.js 22.13–22.15 have node:sqlite without StatementSync.columns() (added in 22.16); there
+ * the SQL text tells a reader (the statements Kysely compiles start with one of these words or
+ * end in RETURNING).
+ */
+const READER_SQL = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
+
+function adaptStatement(stmt: StatementSync, sql: string): SqliteStatement {
   return {
     // A statement that yields columns (SELECT, RETURNING, most PRAGMAs) is a reader.
-    reader: stmt.columns().length > 0,
+    reader: typeof stmt.columns === 'function' ? stmt.columns().length > 0 : READER_SQL.test(sql),
     all: (params) => stmt.all(...toInputs(params)),
     run: (params) => stmt.run(...toInputs(params)),
     iterate: (params) => stmt.iterate(...toInputs(params)),
