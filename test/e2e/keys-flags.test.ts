@@ -3,6 +3,7 @@
 // be used yet.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { runCli, tempDir, removeDir } from '../helpers/warden.ts';
 
 let d: string;
@@ -39,7 +40,7 @@ describe("--model ''", () => {
 
 describe('--bind-cert while mutual TLS is off', () => {
   it('warns that the key can never be used until mutual TLS is on; no warning once it is', async () => {
-    const issued = await runCli(['cert', 'client', 'issue', 'laptop'], { dataDir: d });
+    const issued = await runCli(['cert', 'client', 'issue', 'laptop', '--out', join(d, 'clients')], { dataDir: d });
     assert.equal(issued.code, 0, issued.stderr);
     const off = await runCli(['keys', 'create', '--name', 'bound', '--bind-cert', 'laptop', '--json'], { dataDir: d });
     assert.equal(off.code, 0, off.stderr);

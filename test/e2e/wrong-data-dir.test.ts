@@ -5,6 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { runCli, tempDir, removeDir } from '../helpers/warden.ts';
 
@@ -29,7 +30,7 @@ const COMMANDS: string[][] = [
   ['cert', 'status'],
   ['cert', 'trust'],
   ['cert', 'client', 'list'],
-  ['cert', 'client', 'issue', 'laptop'],
+  ['cert', 'client', 'issue', 'laptop', '--out', join(tmpdir(), 'warden-unused-out')],
   ['audit'],
   ['doctor'],
 ];
