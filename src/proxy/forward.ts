@@ -393,7 +393,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       return result;
     }
     let out: Buffer;
-    let unchanged = false;
+    let unchanged: boolean;
     try {
       const raw = await readLimited(body, opts.maxFilterBytes ?? DEFAULT_FILTER_BYTES);
       const filter = opts.responseFilter as (json: unknown) => unknown;
