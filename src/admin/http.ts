@@ -1,5 +1,6 @@
 // Response plumbing shared by every admin route: the security headers, the session cookie and the
 // one error shape. Kept apart from the routes so each route file reads as "validate, act, answer".
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
 import { SESSION_COOKIE, SESSION_ABSOLUTE_MS } from './sessions.ts';
@@ -44,9 +45,18 @@ export function readSessionCookie(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** The client's address as the socket sees it (the main listener handles trusted proxies). */
+/** The client address the gateway resolved for each request (X-Forwarded-For believed only from
+ *  security.trustedProxies, server/client-address.ts), so the sign-in limits and the admin audit
+ *  events name the real client behind a balancer, not the balancer. */
+const resolved = new WeakMap<IncomingMessage, string>();
+
+export function rememberClientAddress(raw: IncomingMessage, address: string): void {
+  resolved.set(raw, address);
+}
+
+/** The client's address as the gateway resolved it (the socket's peer if it never did). */
 export function clientAddress(req: FastifyRequest): string {
-  return req.raw.socket.remoteAddress ?? 'unknown';
+  return resolved.get(req.raw) ?? req.raw.socket.remoteAddress ?? 'unknown';
 }
 
 export interface ErrorBody {

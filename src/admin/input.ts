@@ -11,15 +11,25 @@ export function invalidField(field: string, message: string): WardenError {
 // Units and wording as the CLI's flags (src/cli/duration.ts), so both say the same thing.
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
+/** The longest duration any field takes: 100 years. Anything longer is a typo ("99999999w"), and
+ *  far enough out a Date cannot hold it at all (a 500 from the store instead of a 400 here). */
+const MAX_DURATION_SECONDS = 100 * 365 * 86400;
+
 /** "90s", "15m", "24h", "30d", "2w" or a bare number of seconds → seconds. */
 export function parseDuration(field: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
-  if (typeof value === 'string') {
+  let seconds: number | null = null;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) seconds = Math.floor(value);
+  else if (typeof value === 'string') {
     const m = /^\s*(\d{1,9})\s*([smhdw]?)\s*$/.exec(value);
-    if (m) return Number(m[1]) * (UNIT_SECONDS[m[2] || 's'] ?? 1);
+    if (m) seconds = Number(m[1]) * (UNIT_SECONDS[m[2] || 's'] ?? 1);
   }
-  throw invalidField(field, `got ${JSON.stringify(value)}; expected a duration like 90s, 15m, 24h, 30d or 2w`);
+  if (seconds === null) throw invalidField(field, `got ${JSON.stringify(value)}; expected a duration like 90s, 15m, 24h, 30d or 2w`);
+  if (seconds > MAX_DURATION_SECONDS) throw invalidField(field, `got ${JSON.stringify(value)}; at most 100 years`);
+  return seconds;
 }
+
+/** Latest date any field takes (a Date and every store column can hold it). */
+const MAX_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 /** `expires`: a duration from now ("30d"), a date ("2026-12-31") or ISO time, or null/"" = never. */
 export function parseExpires(value: unknown, now: Date = new Date()): Date | null {
@@ -29,7 +39,7 @@ export function parseExpires(value: unknown, now: Date = new Date()): Date | nul
   }
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
     const d = new Date(value.trim());
-    if (!Number.isNaN(d.getTime())) {
+    if (!Number.isNaN(d.getTime()) && d.getTime() <= MAX_DATE_MS) {
       if (d.getTime() <= now.getTime()) throw invalidField('expires', `got ${JSON.stringify(value)}; must be in the future`);
       return d;
     }

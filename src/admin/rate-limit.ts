@@ -1,6 +1,8 @@
 // Sign-in throttle: at most `limit` attempts per client address per window. An admin key is
 // 192+ random bits, so this is not what keeps it safe; it keeps the store and the audit log from
 // being flooded and makes a stolen-cookie-less brute force visibly noisy.
+import { addressKey } from '../auth/lockout.ts';
+
 export interface RateLimitResult {
   allowed: boolean;
   /** Seconds until the address may try again (only when not allowed). */
@@ -22,8 +24,9 @@ export class AttemptLimiter {
     this.now = now;
   }
 
-  /** Counts one attempt from `address`. */
-  hit(address: string): RateLimitResult {
+  /** Counts one attempt from `address` (an IPv6 client per /64, as the lockout counts). */
+  hit(clientAddress: string): RateLimitResult {
+    const address = addressKey(clientAddress);
     const t = this.now();
     let w = this.windows.get(address);
     if (!w || t - w.start >= this.windowMs) {

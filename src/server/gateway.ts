@@ -40,6 +40,7 @@ const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
 const STALE_CACHE_REASONS = new Set(['unknown key id', 'wrong secret', 'unknown ollama public key']);
 import { clientAddress } from './client-address.ts';
 import { answerPreflight, compileCors, grantOrigin, isPreflight } from './cors.ts';
+import { rememberClientAddress } from '../admin/http.ts';
 import type { Metrics } from './metrics.ts';
 import { staleForMs, storeFreshness, storeStaleError } from './store-freshness.ts';
 import type { StoreHealth } from '../store/health.ts';
@@ -281,6 +282,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     if (canon.path.startsWith('/_warden/') && canon.path !== '/_warden/metrics') {
       if (!deps.admin) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
       res.once('finish', () => finish(res.statusCode, { authMethod: null }));
+      rememberClientAddress(req, address);
       deps.admin(req, res);
       return;
     }

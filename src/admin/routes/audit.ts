@@ -9,6 +9,10 @@ import { intInRange, invalidField, parseTimeFilter } from '../input.ts';
 type AuditQs = Record<string, string | undefined>;
 
 export function parseAuditQuery(qs: AuditQs, now: Date = new Date()): AuditQuery {
+  // `?status=4&status=5` arrives as an array: name the field instead of failing on it later.
+  for (const [field, v] of Object.entries(qs)) {
+    if (v !== undefined && typeof v !== 'string') throw invalidField(field, 'given more than once');
+  }
   const q: AuditQuery = { limit: intInRange('limit', qs.limit, 1, 500, 50) };
   if (qs.key) q.keyId = qs.key;
   if (qs.status) {
