@@ -101,8 +101,11 @@ export const policySchema = z.strictObject({
 });
 
 export const limitsSchema = z.strictObject({
-  /** Largest JSON request body. Default 32 MiB. */
-  maxBodyBytes: positiveInt.default(33554432),
+  /** Largest JSON request body (413 above it). It is read whole and parsed before it is checked,
+   *  costing about three times its size in memory and a JSON parse of it in CPU; the total of all
+   *  bodies in flight is bounded by bodyMemoryBytes. Default 64 MiB: a vision chat carries its
+   *  images base64-encoded (+33 %), so three 9 MiB photos are ~36 MiB, and Ollama itself sets no limit. */
+  maxBodyBytes: positiveInt.default(67108864),
   /** Memory all JSON request bodies in flight may take together (each is read whole before it
    *  is inspected). A request whose body does not fit gets 503 + Retry-After. Default 256 MiB. */
   bodyMemoryBytes: positiveInt.default(268435456),

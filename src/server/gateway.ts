@@ -28,6 +28,7 @@ import type { ConnectionTracker } from './connections.ts';
 import { normaliseAddress } from './connections.ts';
 import { checkJsonKeys, checkRequestFraming, markRefused, wasRefused } from './strict.ts';
 import { readBody, parseJsonBody } from './body.ts';
+import { lingerAfterAnswer } from './linger.ts';
 import { createBodyBudget, type BodyBudget, type BodyReservation } from './body-budget.ts';
 import { formBodyForPolicy } from '../policy/multipart.ts';
 import { sendError, sendJson, internalError } from './respond.ts';
@@ -395,7 +396,14 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         // Broken chunk framing mid-body: the listener's clientError handler has already answered
         // and audited it; a second answer or audit line here would be one too many.
         if (wasRefused(req.socket)) return;
-        if (isWardenError(err)) return refuse(err, err.status === 413 || err.status === 408 || err.status === 503 || req.destroyed);
+        if (isWardenError(err)) {
+          // 413/503 reach the client as a status, not a reset: the rest of the body is read and dropped (linger.ts)
+          if ((err.status === 413 || err.status === 503) && !req.destroyed) {
+            lingerAfterAnswer(req, res);
+            return refuse(err);
+          }
+          return refuse(err, err.status === 408 || req.destroyed);
+        }
         throw err;
       }
       event.bytesIn = body.length;

@@ -313,10 +313,10 @@ describe('streaming proxy', () => {
 
   it('refuses a JSON body over limits.maxBodyBytes with 413 before reading it, and Ollama sees nothing', async () => {
     const before = fake.requests.length;
-    // Declare 33 MiB but send only the first bytes: the answer must come without waiting for the rest.
+    // Declare 65 MiB (over the 64 MiB default) but send only the first bytes: the answer must come without waiting for the rest.
     const reply = await new Promise<string>((resolve, reject) => {
       const s = tlsConnect({ host: '127.0.0.1', port: w.port, ca: w.caPem, servername: 'localhost' }, () => {
-        s.write(`POST /api/generate HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${w.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${33 * 1024 * 1024}\r\n\r\n{"model":"llama3.2","prompt":"`);
+        s.write(`POST /api/generate HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${w.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${65 * 1024 * 1024}\r\n\r\n{"model":"llama3.2","prompt":"`);
       });
       let got = '';
       s.on('data', (d: Buffer) => (got += d.toString()));
