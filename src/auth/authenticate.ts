@@ -17,7 +17,10 @@ export interface Authenticated {
   proof: Proof;
 }
 
-type Proof = { kind: 'secret'; digest: Buffer } | { kind: 'ollama'; blob: string } | { kind: 'cert'; fingerprint: string };
+type Proof =
+  | { kind: 'secret'; digest: Buffer }
+  | { kind: 'ollama'; blob: string; signature: Buffer; ts: number }
+  | { kind: 'cert'; fingerprint: string };
 
 export interface ConnectionIdentity {
   /** SHA-256 of the verified client certificate (hex, lower case), or null. */
@@ -37,6 +40,7 @@ const NOT_A_KEY = shared(unauthorized('not a Warden key'));
 const BAD_CHECKSUM = shared(unauthorized('key checksum mismatch'));
 const UNKNOWN_ID = shared(unauthorized('unknown key id'));
 const WRONG_SECRET = shared(unauthorized('wrong secret'));
+const REPLAYED = shared(unauthorized('ollama signature: replayed'));
 
 function usable(k: CachedKey, now: number): string | null {
   if (k.record.revokedAt) return 'key revoked';
@@ -51,7 +55,6 @@ function checkBinding(k: CachedKey, conn: ConnectionIdentity): string | null {
 
 export interface AuthenticateDeps {
   keys: KeyCache;
-  replay: ReplayCache;
 }
 
 export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: AuthenticateDeps, now = Date.now()): Authenticated | WardenError {
@@ -90,13 +93,25 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
     case 'ollama-signature': {
       const k = deps.keys.byOllamaPubkey(cred.publicKey);
       if (!k) return unauthorized('unknown ollama public key');
-      const verdict = verifyOllamaSignature(cred, k.ollamaKeyring, Math.floor(now / 1000), deps.replay);
+      const verdict = verifyOllamaSignature(cred, k.ollamaKeyring, Math.floor(now / 1000));
       if (!verdict.ok) return unauthorized(verdict.reason);
       const bad = usable(k, now) ?? checkBinding(k, conn);
       if (bad) return unauthorized(bad);
-      return { key: k, method: 'ollama-signature', proof: { kind: 'ollama', blob: cred.publicKey } };
+      // Not done yet: the caller must still `claimOnce` (the replay check asks the store).
+      return { key: k, method: 'ollama-signature', proof: { kind: 'ollama', blob: cred.publicKey, signature: cred.signature, ts: cred.ts } };
     }
   }
+}
+
+/**
+ * The last step for a CLI signature: it is accepted once (DESIGN §3). Asynchronous because the
+ * used signatures live in the store, shared by every instance; a store that cannot answer makes
+ * this reject, and the caller refuses the request. Other credentials pass straight through.
+ */
+export async function claimOnce(auth: Authenticated, replay: ReplayCache, now = Date.now()): Promise<WardenError | null> {
+  const p = auth.proof;
+  if (p.kind !== 'ollama') return null;
+  return (await replay.claim(p.blob, p.signature, p.ts, Math.floor(now / 1000))) ? REPLAYED : null;
 }
 
 function secretMatches(k: CachedKey, digest: Buffer, now: number): boolean {

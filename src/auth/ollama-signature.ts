@@ -17,7 +17,6 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { ErrorCode, WardenError } from '../errors.ts';
 import type { Credential } from './credentials.ts';
-import type { ReplayCache } from './replay-cache.ts';
 
 /** ±this many seconds between the CLI's `ts` and our clock (DESIGN §3). */
 export const OLLAMA_SIGNATURE_SKEW_SECONDS = 300;
@@ -97,8 +96,8 @@ export type OllamaVerdict = { ok: true; blob: string } | { ok: false; reason: st
 
 /**
  * Verify one ollama-signature credential. Refusals all answer 401 to the client; `reason` is for
- * the audit log only. Order: clock (cheap) → registered? → Ed25519 → replay, so only genuine
- * signatures take room in the replay cache.
+ * the audit log only. Order: clock (cheap) → registered? → Ed25519. The replay check comes after
+ * (replay-cache.ts, asynchronous: it asks the store), so only genuine signatures take room there.
  *
  * `registered`: the keyring from compileOllamaKeyring, built when the key cache loads.
  * `nowSeconds`: Unix SECONDS (not Date.now() milliseconds).
@@ -107,7 +106,6 @@ export function verifyOllamaSignature(
   cred: Extract<Credential, { kind: 'ollama-signature' }>,
   registered: OllamaKeyring,
   nowSeconds: number,
-  replay?: ReplayCache,
 ): OllamaVerdict {
   if (Math.abs(nowSeconds - cred.ts) > OLLAMA_SIGNATURE_SKEW_SECONDS) {
     return { ok: false, reason: `ollama signature: ts ${cred.ts} is more than ${OLLAMA_SIGNATURE_SKEW_SECONDS}s from now` };
@@ -121,8 +119,5 @@ export function verifyOllamaSignature(
     good = false;
   }
   if (!good) return { ok: false, reason: 'ollama signature: signature does not verify' };
-  if (replay?.seen(cred.publicKey, cred.signature, nowSeconds)) {
-    return { ok: false, reason: 'ollama signature: replayed' };
-  }
   return { ok: true, blob: cred.publicKey };
 }

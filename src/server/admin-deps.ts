@@ -8,7 +8,6 @@ import type { Store } from '../store/types.ts';
 import type { KeyCache } from '../auth/key-cache.ts';
 import type { KeyService } from '../auth/key-service.ts';
 import { authenticate } from '../auth/authenticate.ts';
-import { createReplayCache } from '../auth/replay-cache.ts';
 import { configError, isWardenError } from '../errors.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import { issueClientCert, revokeClientCert } from '../tls/client-certs.ts';
@@ -45,7 +44,6 @@ function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
 }
 
 export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
-  const replay = createReplayCache();
   const fresh = async <T>(p: Promise<T>): Promise<T> => {
     const result = await p;
     await i.keys.refresh(false);
@@ -61,7 +59,7 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
       return a.length === b.length && timingSafeEqual(a, b);
     },
     async authenticateKey(rawKey) {
-      const check = () => authenticate({ kind: 'key', key: rawKey, method: 'bearer' }, { certFingerprint: null }, { keys: i.keys, replay });
+      const check = () => authenticate({ kind: 'key', key: rawKey, method: 'bearer' }, { certFingerprint: null }, { keys: i.keys });
       let r = check();
       // A key created or rotated a moment ago by the CLI or another instance: as on the proxy
       // path, ask the store once before refusing it.

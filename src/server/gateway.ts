@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { KeyCache, CachedKey } from '../auth/key-cache.ts';
 import type { ReplayCache } from '../auth/replay-cache.ts';
 import { extractCredential } from '../auth/credentials.ts';
-import { authenticate, recheck, type Authenticated } from '../auth/authenticate.ts';
+import { authenticate, claimOnce, recheck, type Authenticated } from '../auth/authenticate.ts';
 import type { Lockout } from '../auth/lockout.ts';
 import { canonicalPath } from '../policy/path.ts';
 import type { RouteTable, RouteMatch } from '../policy/routes.ts';
@@ -294,9 +294,19 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     if (staleMs > maxStaleMs) return refuse(storeStaleError(staleMs));
 
     const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
-    let auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
+    let auth = authenticate(cred, { certFingerprint }, { keys: deps.keys });
     if (isWardenError(auth) && STALE_CACHE_REASONS.has(auth.reason ?? '') && (await deps.keys.refreshIfStale())) {
-      auth = authenticate(cred, { certFingerprint }, { keys: deps.keys, replay: deps.replay });
+      auth = authenticate(cred, { certFingerprint }, { keys: deps.keys });
+    }
+    if (!isWardenError(auth)) {
+      // A CLI signature is accepted once, across instances and restarts: the check asks the
+      // store (one insert-if-absent; a replay already seen here costs nothing). A store that
+      // cannot answer fails closed.
+      try {
+        auth = (await claimOnce(auth, deps.replay)) ?? auth;
+      } catch (cause) {
+        return refuse(new WardenError(ErrorCode.STORE_UNAVAILABLE, 'Warden cannot reach its key store', { status: 503, headers: { 'retry-after': '5' }, reason: 'replay check: store unavailable', cause }));
+      }
     }
     if (isWardenError(auth)) {
       // Wrong or malformed credentials count towards the lockout; a request with none at all

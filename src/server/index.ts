@@ -163,7 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         // DESIGN §3 / issue "Abuse resistance": an exact replay inside the ±300 s window is
         // refused. The CLI's Ed25519 signature over METHOD,PATH?ts=SECONDS is deterministic, so a
         // client repeating the very same call within one second is refused too (README).
-        replay: createReplayCache(),
+        replay: createReplayCache({ store: store.usedSignatures, onError: (err) => log.error({ err }, 'pruning used ollama signatures failed') }),
         routes: compileRoutes(config.policy),
         lockout: createLockout({
           failures: config.security.lockoutFailures,

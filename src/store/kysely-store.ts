@@ -6,6 +6,7 @@ import { auditRepo } from './repos/audit.ts';
 import { clientCertRepo } from './repos/client-certs.ts';
 import { keyRepo } from './repos/keys.ts';
 import { getMeta, setMeta } from './repos/meta.ts';
+import { usedSignatureRepo } from './repos/used-signatures.ts';
 import type { Store } from './types.ts';
 import { StoreHealth } from './health.ts';
 
@@ -15,6 +16,7 @@ export function kyselyStore(db: Kysely<Database>, dialect: Store['dialect'], hea
     dialect,
     health,
     keys: keyRepo(db),
+    usedSignatures: usedSignatureRepo(db),
     audit: auditRepo(db),
     clientCerts: clientCertRepo(db),
     generation: () => readGeneration(db),

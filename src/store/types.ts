@@ -171,11 +171,21 @@ export interface ClientCertRepo {
   revoke(serial: string, reason: string, at?: Date): Promise<ClientCertRecord>;
 }
 
+export interface UsedSignatureRepo {
+  /** Records a CLI signature (by id) as used, unless it already is: one atomic insert-if-absent.
+   *  `fresh` says whether this call recorded it; `firstSeen` is when it was first used (epoch
+   *  seconds). `expiresAtSeconds`: when its timestamp leaves the skew window. */
+  claim(id: string, nowSeconds: number, expiresAtSeconds: number): Promise<{ fresh: boolean; firstSeen: number }>;
+  /** Deletes the signatures that expired before `nowSeconds`; returns how many. */
+  prune(nowSeconds: number): Promise<number>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Whether the store answers (PostgreSQL: fed by every query; SQLite: a local file, always). */
   readonly health: StoreHealth;
   keys: KeyRepo;
+  usedSignatures: UsedSignatureRepo;
   audit: AuditRepo;
   clientCerts: ClientCertRepo;
   /** A counter bumped (in the same transaction) by every change to keys or client certs.

@@ -7,6 +7,7 @@ import { OpenStores, type FreshTarget } from './contract/fixtures.ts';
 import { generationContract } from './contract/generation.ts';
 import { keysContract } from './contract/keys.ts';
 import { metaContract } from './contract/meta.ts';
+import { usedSignaturesContract } from './contract/used-signatures.ts';
 
 export type { FreshTarget, StoreTarget } from './contract/fixtures.ts';
 
@@ -19,5 +20,6 @@ export function storeContract(label: string, fresh: FreshTarget): void {
     auditContract(stores);
     clientCertContract(stores);
     metaContract(stores);
+    usedSignaturesContract(stores);
   });
 }
