@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getAsset, getAssetKeys, isSea } from 'node:sea';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../errors.ts';
 import { ADMIN_PREFIX } from './http.ts';
@@ -57,10 +58,24 @@ function loadFiles(root: string): Map<string, StaticFile> {
   return files;
 }
 
+/** Asset keys of the web UI in the single executable (scripts/build-sea.ts names them so). */
+export const SEA_WEB_PREFIX = 'web/';
+
+/** The single executable carries the UI as SEA assets instead of files beside it. */
+function loadSeaFiles(): Map<string, StaticFile> {
+  const files = new Map<string, StaticFile>();
+  for (const key of getAssetKeys()) {
+    if (!key.startsWith(SEA_WEB_PREFIX)) continue;
+    const rel = key.slice(SEA_WEB_PREFIX.length);
+    files.set(rel, { body: Buffer.from(getAsset(key)), type: TYPES[extname(rel)] ?? 'application/octet-stream', immutable: rel.startsWith('assets/') });
+  }
+  return files;
+}
+
 const NOT_BUILT = '<!doctype html><title>Warden</title><p>The web UI is not built. Run <code>npm run build</code>.</p>';
 
-export function registerStatic(app: FastifyInstance, webRoot: string = defaultWebRoot()): void {
-  const files = loadFiles(webRoot);
+export function registerStatic(app: FastifyInstance, webRoot?: string): void {
+  const files = webRoot === undefined && isSea() ? loadSeaFiles() : loadFiles(webRoot ?? defaultWebRoot());
   const index = files.get('index.html');
 
   const sendIndex = (reply: FastifyReply): FastifyReply => {
