@@ -182,3 +182,88 @@ describe('per-address connection cap', () => {
     for (const s of held) s.destroy();
   });
 });
+
+// Issue 15 item 9: with the default limits (headersTimeoutSeconds 10), 150 slow connections of
+// every kind — a TLS session that never sends a request, headers that stop halfway, a second
+// request on a kept-alive connection that stops halfway, a TCP connection that never starts TLS —
+// are all gone within 12 s of their last byte, while a normal client is served throughout.
+describe('slowloris at scale, default limits', () => {
+  let w10: RunningWarden;
+  const held: Array<{ destroy(): void }> = [];
+  before(async () => {
+    w10 = await startWarden({ upstream: fake.url });
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await w10?.stop();
+    if (w10) removeDir(w10.dataDir);
+  });
+
+  it('cuts 150 slow connections within 12 s of their last byte while a normal client is served', async () => {
+    const addresses = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
+    type Slow = { kind: string; lastByte: number; closedAt: Promise<number> };
+    const slow: Slow[] = [];
+    const watch = (s: { once(e: 'close', f: () => void): unknown; on(e: 'error', f: () => void): unknown; resume(): unknown }): Promise<number> =>
+      new Promise((resolve) => {
+        s.on('error', () => undefined);
+        s.resume();
+        s.once('close', () => resolve(Date.now()));
+      });
+    const partial = head('POST /api/generate HTTP/1.1', `Host: 127.0.0.1:${w10.port}`, `Authorization: Bearer ${w10.adminKey}`).slice(0, -30);
+    const opened: Array<Promise<void>> = [];
+    for (let i = 0; i < 150; i++) {
+      const localAddress = addresses[i % addresses.length]!;
+      const kind = ['idle after TLS', 'headers stop halfway', 'second request stops halfway', 'no TLS handshake'][i % 4]!;
+      opened.push(
+        (async () => {
+          if (kind === 'no TLS handshake') {
+            const raw = netConnect({ host: '127.0.0.1', port: w10.port, localAddress });
+            held.push(raw);
+            slow.push({ kind, lastByte: Date.now(), closedAt: watch(raw) });
+            return;
+          }
+          const s = await openTls(w10, { localAddress });
+          held.push(s);
+          if (kind === 'second request stops halfway') {
+            const first = new Promise<void>((resolve) => {
+              let text = '';
+              const onData = (d: Buffer): void => {
+                text += d.toString();
+                if (/\r\n\r\n[\s\S]*\}/.test(text)) {
+                  s.off('data', onData);
+                  resolve();
+                }
+              };
+              s.on('data', onData);
+            });
+            s.write(head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${w10.port}`, `Authorization: Bearer ${w10.adminKey}`));
+            await first;
+          }
+          if (kind !== 'idle after TLS') s.write(partial);
+          slow.push({ kind, lastByte: Date.now(), closedAt: watch(s) });
+        })(),
+      );
+    }
+    await Promise.all(opened);
+    await normalRequestsSucceedOn(w10, 6);
+    const late: string[] = [];
+    await Promise.all(
+      slow.map(async (c) => {
+        const closedAt = await Promise.race([c.closedAt, new Promise<number>((r) => setTimeout(() => r(Number.POSITIVE_INFINITY), 20_000))]);
+        const after = closedAt - c.lastByte;
+        if (after > 12_000) late.push(`${c.kind}: ${Number.isFinite(after) ? `${after} ms` : 'still open'}`);
+      }),
+    );
+    assert.deepEqual(late, [], `connections outlived 12 s after their last byte:\n${late.slice(0, 10).join('\n')}`);
+    await normalRequestsSucceedOn(w10, 1);
+  });
+});
+
+async function normalRequestsSucceedOn(target: RunningWarden, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const res = await request(`${target.url}/api/version`, { headers: { authorization: `Bearer ${target.adminKey}` }, dispatcher: target.dispatcher });
+    assert.equal(res.statusCode, 200, 'a normal client was starved during the attack');
+    await res.body.text();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
