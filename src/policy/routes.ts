@@ -58,7 +58,7 @@ export interface RoutePolicy {
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 const MODEL_NAME_FIELDS = ['model', 'name'] as const;
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+const DIGEST_RE = /^sha256[:-][0-9a-fA-F]{64}$/;
 
 type Partial_ = Partial<Omit<RouteSpec, 'name' | 'scopes'>>;
 
@@ -165,10 +165,10 @@ export function compileRoutes(policy: RoutePolicy): RouteTable {
       if (path.startsWith('/api/blobs/')) {
         const digest = path.slice('/api/blobs/'.length);
         const s = method === 'HEAD' ? BLOB_HEAD : method === 'POST' ? BLOB_POST : null;
-        // DESIGN §4: only sha256:<64 lower-case hex> (→ 400 otherwise); anything else must never
+        // DESIGN §4: only what Ollama's manifest.BlobsPath accepts, ^sha256[:-][0-9a-fA-F]{64}$ (→ 400 otherwise); anything else must never
         // reach Ollama's file-system code, where blob digests become file names.
         if (!s) return null;
-        const invalid = DIGEST_RE.test(digest) ? null : 'blob digest must be sha256:<64 lower-case hex digits>';
+        const invalid = DIGEST_RE.test(digest) ? null : 'blob digest must be sha256:<64 hex digits> (or sha256-<64 hex digits>)';
         return { ...s, params: { digest }, invalid };
       }
       if (ACCOUNT_METHODS.has(method)) {

@@ -16,6 +16,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
+import { errorBody } from '../api-errors.ts';
 import { downstreamHeaders, refusedUpstreamStatus, upstreamHeaders } from './headers.ts';
 import { StallError, pump, readLimited } from './pump.ts';
 import { cappedBody, type BodyProgress } from './request-body.ts';
@@ -108,7 +109,7 @@ function sendError(res: ServerResponse, err: WardenError, extra: Record<string, 
     res.destroy();
     return;
   }
-  const body = Buffer.from(JSON.stringify({ error: err.message }));
+  const body = Buffer.from(JSON.stringify(errorBody(res.req?.url, err.status, err.message, err.code)));
   const headers: OutgoingHttpHeaders = {
     ...extra,
     ...err.headers,
@@ -413,9 +414,10 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     } catch (err) {
       // fail closed: an answer that cannot be filtered is not passed on unfiltered
       if (clientGone || cancelReason !== undefined) return failBeforeAnswer(err);
-      const e = new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, `upstream Ollama at ${up.url} sent an answer Warden could not filter`, {
+      const e = new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, 'upstream Ollama sent an answer Warden could not filter', {
         status: 502,
         cause: err,
+        reason: `${up.url}: answer could not be filtered`,
       });
       sendError(res, e, extra);
       return { ...result, status: 502, error: `filter failed: ${err instanceof Error ? err.message : String(err)}` };

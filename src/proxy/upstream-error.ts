@@ -1,6 +1,7 @@
 // Translates a failed upstream request into the one answer the client gets (DESIGN §5): Ollama
-// not reachable → 502 {"error":"upstream Ollama at … is unreachable"}; no response head in time
-// → 504. Done in one place so every route fails the same way.
+// not reachable → 502 {"error":"upstream Ollama is unreachable"}; no response head in time
+// → 504. Done in one place so every route fails the same way. The client's message never names
+// the internal upstream address (it tells an outsider where Ollama lives); the audit reason does.
 import { ErrorCode, WardenError } from '../errors.ts';
 
 /** Errors that mean "could not connect", as opposed to "connected, then it went wrong". */
@@ -52,15 +53,15 @@ export function isFailoverSafe(err: unknown): boolean {
 export function upstreamError(upstreamUrl: string, err: unknown): WardenError {
   const code = errorCode(err);
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'WARDEN_FIRST_BYTE_TIMEOUT') {
-    return new WardenError(ErrorCode.UPSTREAM_TIMEOUT, `upstream Ollama at ${upstreamUrl} did not answer in time`, {
+    return new WardenError(ErrorCode.UPSTREAM_TIMEOUT, 'upstream Ollama did not answer in time', {
       status: 504,
       cause: err,
-      reason: code,
+      reason: `${upstreamUrl}: ${code}`,
     });
   }
-  return new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, `upstream Ollama at ${upstreamUrl} is unreachable`, {
+  return new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, 'upstream Ollama is unreachable', {
     status: 502,
     cause: err,
-    reason: code ?? (err instanceof Error ? err.message : String(err)),
+    reason: `${upstreamUrl}: ${code ?? (err instanceof Error ? err.message : String(err))}`,
   });
 }

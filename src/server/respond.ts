@@ -1,7 +1,8 @@
 // Every answer Warden itself gives (as opposed to Ollama's answers it passes through) goes
-// through here: Ollama's error shape {"error": "..."}, security headers, and never a stack trace.
+// through here: the error shape of the API called (api-errors.ts), security headers, never a stack trace.
 import type { ServerResponse } from 'node:http';
 import { WardenError, ErrorCode } from '../errors.ts';
+import { errorBody } from '../api-errors.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -22,7 +23,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function sendError(res: ServerResponse, err: WardenError, closeConnection = false): void {
   const headers: Record<string, string> = { ...err.headers };
   if (closeConnection) headers.connection = 'close';
-  sendJson(res, err.status, { error: err.message }, headers);
+  // the body in the shape of the API the client called (/v1/*: OpenAI's, /v1/messages: Anthropic's)
+  sendJson(res, err.status, errorBody(res.req?.url, err.status, err.message, err.code), headers);
 }
 
 /** The error for anything not thrown on purpose: logged in full by the caller, shown as one line. */

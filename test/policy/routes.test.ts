@@ -96,8 +96,11 @@ for (const [method, target, name] of unknown) {
   });
 }
 
-test('a blob digest that is not sha256:<64 lower-case hex> is marked invalid (400, never forwarded)', () => {
-  for (const bad of ['sha256:abc', `sha256:${'A'.repeat(64)}`, `sha512:${'a'.repeat(64)}`, `sha256-${'a'.repeat(64)}`, `sha256:${'a'.repeat(65)}`]) {
+test('a blob digest Ollama would not accept (manifest.BlobsPath: ^sha256[:-][0-9a-fA-F]{64}$) is marked invalid (400, never forwarded)', () => {
+  for (const good of [`sha256:${'A'.repeat(64)}`, `sha256-${'a'.repeat(64)}`, `sha256-${'aF'.repeat(32)}`]) {
+    assert.equal(lookup(strict, 'POST', `/api/blobs/${good}`)?.invalid, null, good);
+  }
+  for (const bad of ['sha256:abc', `sha512:${'a'.repeat(64)}`, `sha256_${'a'.repeat(64)}`, `sha256:${'a'.repeat(65)}`, `SHA256:${'a'.repeat(64)}`]) {
     const r = lookup(strict, 'POST', `/api/blobs/${bad}`);
     assert.ok(r, bad);
     assert.match(r.invalid ?? '', /sha256/, bad);

@@ -291,7 +291,7 @@ void describe('forward: unreachable Ollama', () => {
     try {
       const res = await request(proxy.port, { method: 'POST', path: '/api/generate', body: JSON.stringify({ model: 'llama3.2' }) });
       assert.equal(res.status, 502);
-      assert.deepEqual(JSON.parse(res.body.toString()), { error: `upstream Ollama at http://127.0.0.1:${deadPort} is unreachable` });
+      assert.deepEqual(JSON.parse(res.body.toString()), { error: 'upstream Ollama is unreachable' });
       assert.ok(res.endTime < 3500, `took ${res.endTime.toFixed(0)} ms`);
       assert.equal(upstreams.status()[0]?.reachable, false);
     } finally {

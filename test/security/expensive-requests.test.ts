@@ -73,7 +73,9 @@ describe('caps.mode refuse', () => {
     it(`stops ${name} with 403 before Ollama sees it`, async () => {
       const r = await send(refuse, path, body);
       assert.equal(r.status, 403, r.text);
-      assert.equal(typeof (JSON.parse(r.text) as { error?: unknown }).error, 'string');
+      const e = (JSON.parse(r.text) as { error?: unknown }).error;
+      // Ollama's shape on its own API, OpenAI's ({"error":{"message","type"}}) on /v1/*
+      assert.equal(typeof (path.startsWith('/v1/') ? (e as { message?: unknown }).message : e), 'string');
       assert.equal(r.upstream, undefined, 'the capped request reached Ollama');
     });
   }
