@@ -1,6 +1,7 @@
 // Per-key limits (DESIGN §4): requests per minute, tokens per minute, concurrent requests. In
-// memory and O(1) per call; one instance per Warden process (several instances each enforce the
-// limit on their own share — written down in the README).
+// memory and O(1) per call; one instance per Warden process. Several instances on one PostgreSQL
+// store share the limits through fleet-limits.ts, which falls back to this one when the store
+// does not answer.
 //
 // - rpm: token bucket of `rpm` requests refilled at rpm/60 per second, so a key can burst to its
 //   full minute and then runs at the steady rate.
@@ -33,7 +34,8 @@ export interface ReleaseOptions {
 export type LimitDecision = { ok: true; release(options?: ReleaseOptions): void } | { ok: false; retryAfterSeconds: number; reason: LimitReason };
 
 export interface Limiter {
-  check(keyId: string, limits: KeyLimits): LimitDecision;
+  /** Synchronous in memory; a Promise only for limits shared by a fleet (fleet-limits.ts, PostgreSQL). */
+  check(keyId: string, limits: KeyLimits): LimitDecision | Promise<LimitDecision>;
   chargeTokens(keyId: string, n: number): void;
   forget(keyId: string): void;
 }
@@ -72,7 +74,12 @@ function waitSeconds(b: Bucket, need: number, perMinute: number): number {
 
 const isLimit = (v: number | null): v is number => v !== null && v > 0;
 
-export function createLimiter(options: LimiterOptions = {}): Limiter {
+/** The in-memory limiter: its decisions are never a Promise. */
+export interface LocalLimiter extends Limiter {
+  check(keyId: string, limits: KeyLimits): LimitDecision;
+}
+
+export function createLimiter(options: LimiterOptions = {}): LocalLimiter {
   const now = options.now ?? Date.now;
   const states = new Map<string, State>();
 

@@ -357,7 +357,9 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     // The key's limits come before a byte of its body is read, so what a key's bodies can cost
     // us is bounded by its own concurrency and rpm, not by how many sockets it opens.
     const limits = auth.key.record;
-    const limit = deps.limiter.check(limits.id, { rpm: limits.rpm, tpm: limits.tpm, concurrency: limits.concurrency });
+    const decided = deps.limiter.check(limits.id, { rpm: limits.rpm, tpm: limits.tpm, concurrency: limits.concurrency });
+    // in memory (one instance, SQLite) the decision is synchronous: no await, no extra tick
+    const limit = decided instanceof Promise ? await decided : decided;
     if (!limit.ok) {
       // The body was never read: close rather than read it just to keep the connection.
       return refuse(

@@ -19,7 +19,7 @@ import { KeyService } from '../auth/key-service.ts';
 import { createReplayCache } from '../auth/replay-cache.ts';
 import { createLockout } from '../auth/lockout.ts';
 import { compileRoutes } from '../policy/routes.ts';
-import { createLimiter } from '../policy/limits.ts';
+import { createLimiter, type Limiter } from '../policy/limits.ts';
 import { compileCaps } from '../policy/caps.ts';
 import { createUpstreams } from '../proxy/upstreams.ts';
 import { AuditLog } from '../audit/writer.ts';
@@ -155,6 +155,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
     closers.unshift(() => admin.close());
 
+    // Several instances on one PostgreSQL store share each key's rpm, tpm and concurrency there
+    // (issue 17); with SQLite there is one instance and the limits stay in memory, unchanged.
+    let limiter: Limiter = createLimiter();
+    if (/^postgres(ql)?:\/\//i.test(config.store.url)) {
+      const [{ guardedPool }, { createFleetLimiter }] = await Promise.all([import('../store/postgres/guarded-pool.ts'), import('../policy/fleet-limits.ts')]);
+      const pool = guardedPool({ url: config.store.url, max: 4, queryDeadlineMs: 2_000, connectTimeoutMs: 1_000, onOutcome: () => {} }).pg;
+      const fleet = await createFleetLimiter(pool, createLimiter(), (msg, err) => (err === undefined ? log.info(msg) : log.warn({ err }, msg)));
+      limiter = fleet;
+      closers.unshift(async () => {
+        await fleet.close();
+        await pool.end();
+      });
+    }
     const handler = createGateway(
       {
         config,
@@ -171,7 +184,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           lockoutSeconds: config.security.lockoutSeconds,
           tarpitBurst: config.security.lockoutTarpitBurst,
         }),
-        limiter: createLimiter(),
+        limiter,
         caps: compileCaps(config.caps),
         upstreams,
         audit,

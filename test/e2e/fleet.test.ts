@@ -113,7 +113,8 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
   });
   after(async () => {
     for (const w of wardens) {
-      await w.stop();
+      // the instance the concurrency test killed has nothing left to stop
+      if (w.proc.exitCode === null && w.proc.signalCode === null) await w.stop();
       removeDir(w.dataDir);
     }
     await pg?.stop();
@@ -250,5 +251,63 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     // every instance sent one chat to A while it reset (the failover test)
     const failovers = texts.map((t) => Number(new RegExp(`^warden_upstream_failovers_total\\{upstream="${A.url}"\\} (\\d+)$`, 'm').exec(t)?.[1] ?? 0));
     assert.ok(failovers.every((n) => n >= 1), `failovers off A per instance: ${failovers.join(', ')}`);
+  });
+
+  async function limitedKey(args: string[]): Promise<string> {
+    const r = await runCli(['keys', 'create', '--name', `limited-${args.join('')}`, ...args, '--json'], { dataDir: wardens[0]!.dataDir, env: { WARDEN_STORE_URL: pg.url } });
+    assert.equal(r.code, 0, r.stderr);
+    const k = (JSON.parse(r.stdout) as { key: string }).key;
+    for (const w of wardens) await waitForKey(w, k);
+    return k;
+  }
+
+  it('shared rpm: --rpm 30 across 3 instances admits 30 (plus the steady refill), not 90', async (t) => {
+    const k = await limitedKey(['--rpm', '30']);
+    const t0 = Date.now();
+    // waitForKey spent one request per instance
+    const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => call(wardens[i % 3]!, 'GET', '/api/version', undefined, k).then((r) => r.status)));
+    const elapsedS = (Date.now() - t0) / 1000;
+    const ok = statuses.filter((s) => s === 200).length + 3;
+    assert.ok(statuses.every((s) => s === 200 || s === 429), statuses.join(','));
+    // the bucket refills at 30/60 per second while the burst runs
+    t.diagnostic(`${ok} of 63 admitted in ${elapsedS} s`);
+    assert.ok(ok >= 30 && ok <= 30 + Math.ceil(elapsedS * 0.5), `${ok} admitted in ${elapsedS} s`);
+  });
+
+  it('shared concurrency: --concurrency 2 allows 2 streams fleet-wide; an instance that dies holding one frees it within the lease', async (t) => {
+    const k = await limitedKey(['--concurrency', '2']);
+    const slow = (w: RunningWarden, chunks = 15, signal?: AbortSignal): Promise<Answer> =>
+      request(`${w.url}/api/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json', 'x-fake-delay-ms': '200', 'x-fake-chunks': String(chunks) },
+        body: JSON.stringify({ model: 'qwen2.5:7b', messages: [] }),
+        dispatcher: w.dispatcher,
+        signal,
+      }).then(async (r) => ({ status: r.statusCode, text: await r.body.text().catch(() => '') }));
+    const running = () => B.requests.filter((r) => r.url === '/api/chat' && !r.completed && !r.aborted).length;
+    const first = slow(wardens[0]!);
+    const second = slow(wardens[1]!);
+    await poll('two streams running', 5000, async () => running() === 2);
+    assert.equal((await slow(wardens[2]!)).status, 429, 'a third stream on the third instance');
+    assert.equal((await first).status, 200);
+    assert.equal((await second).status, 200);
+    // slots come back when streams end
+    await poll('a slot free again', 5000, async () => (await call(wardens[2]!, 'GET', '/api/version', undefined, k)).status === 200);
+
+    // an instance killed while holding a slot: the slot is taken until its lease runs out (10 s),
+    // while a live stream (40 s long, cut at the end) holds the other
+    const doomed = wardens[2]!;
+    const stop = new AbortController();
+    void slow(doomed, 200).catch(() => undefined);
+    void slow(wardens[0]!, 200, stop.signal).catch(() => undefined);
+    await poll('two streams running again', 5000, async () => running() === 2);
+    doomed.proc.kill('SIGKILL');
+    const killedAt = Date.now();
+    assert.equal((await call(wardens[1]!, 'GET', '/api/version', undefined, k)).status, 429, 'the dead instance still holds its slot');
+    await poll('the dead instance\'s slot to be released', 20_000, async () => (await call(wardens[1]!, 'GET', '/api/version', undefined, k)).status === 200);
+    const took = Date.now() - killedAt;
+    stop.abort();
+    t.diagnostic(`the dead instance's slot was free again after ${took} ms`);
+    assert.ok(took <= 10_000 + 2_000, `released after ${took} ms`);
   });
 });
