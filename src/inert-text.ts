@@ -32,13 +32,14 @@ export function hasUnsafeText(text: string): boolean {
   return UNSAFE_ONE.test(text);
 }
 
-/** Every string inside a JSON-like value made inert (keys included); other values kept. */
-export function inertDeep<T>(value: T): T {
-  if (typeof value === 'string') return inert(value) as T;
-  if (Array.isArray(value)) return value.map((v: unknown) => inertDeep(v)) as T;
+/** Every string inside a JSON-like value made inert (keys included); other values kept.
+ *  keepLf: LF stays (a web page shows it as a space or a line break, it forges nothing there). */
+export function inertDeep<T>(value: T, keepLf = false): T {
+  if (typeof value === 'string') return (keepLf ? inertLines(value) : inert(value)) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => inertDeep(v, keepLf)) as T;
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[inert(k)] = inertDeep(v);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[inert(k)] = inertDeep(v, keepLf);
     return out as T;
   }
   return value;

@@ -78,6 +78,8 @@ export interface WriteSettingsOptions {
   /** Environment and flags still win over the file, exactly as at start-up. */
   env?: NodeJS.ProcessEnv;
   flags?: ConfigFlags;
+  /** Refuses (throws) a config the server could not start with; runs before anything is written. */
+  check?: (config: Config) => void;
 }
 
 /** Validates `patch` on top of the file (and env/flags as at start-up), then writes the file.
@@ -90,6 +92,7 @@ export function writeSettings(opts: WriteSettingsOptions, patch: unknown): Confi
   for (const [path, value] of fields) doc.setIn(path.split('.'), value);
   const fileLayer = (doc.toJS() ?? {}) as Record<string, unknown>;
   const config = validateConfig(deepMerge(deepMerge(fileLayer, envLayer(opts.env ?? process.env)), flagLayer(opts.flags ?? {})));
+  opts.check?.(config);
   const tmp = `${opts.file}.${process.pid}.tmp`;
   writeFileSync(tmp, doc.toString(), { mode: 0o600 });
   renameSync(tmp, opts.file);

@@ -1,14 +1,15 @@
 // The running server's side of the admin API contract (src/admin/deps.ts): real key service,
 // certificate authority, connection table, request counter and config writer.
-import type { Config } from '../config/schema.ts';
-import { deepMerge, readConfigFile, validateConfig } from '../config/load.ts';
-import { writeConfigFile } from '../config/write.ts';
+import type { Config, RuntimeFlags } from '../config/schema.ts';
+import type { ConfigFlags } from '../config/load.ts';
+import { changedSettings, writeSettings } from '../admin/settings-file.ts';
+import { checkStartable } from './startable.ts';
 import { timingSafeEqual } from 'node:crypto';
 import type { Store } from '../store/types.ts';
 import type { KeyCache } from '../auth/key-cache.ts';
 import type { KeyService } from '../auth/key-service.ts';
 import { authenticate } from '../auth/authenticate.ts';
-import { configError, isWardenError } from '../errors.ts';
+import { isWardenError } from '../errors.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import { issueClientCert, revokeClientCert } from '../tls/client-certs.ts';
 import { tlsDir } from '../config/paths.ts';
@@ -32,15 +33,10 @@ export interface AdminDepsInput {
   audit: AuditLog;
   /** The per-run token in <data>/run/admin-token for CLI commands on this machine. */
   localToken: string | null;
-}
-
-/** Fields whose change the running server cannot apply by itself. */
-function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
-  if (typeof a === 'object' && a !== null && !Array.isArray(a) && typeof b === 'object' && b !== null && !Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].flatMap((k) => changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k));
-  }
-  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix];
+  /** The command-line flags the server started with: they still win over the file, and decide
+   *  whether a setting could start (plain HTTP needs --insecure-http). */
+  configFlags?: ConfigFlags;
+  runtimeFlags?: RuntimeFlags;
 }
 
 export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
@@ -49,6 +45,9 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
     await i.keys.refresh(false);
     return result;
   };
+  // What the listener, TLS context and upstream pool were built from: "restart needed" is a
+  // difference from these, so a setting changed and changed back needs no restart.
+  const running = i.config;
   let current = i.config;
   return {
     store: i.store,
@@ -111,18 +110,16 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
     settings: {
       get: () => current,
       async update(patch, actor) {
-        if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-          throw configError('settings', 'expected an object of settings, e.g. {"tls":{"minVersion":"1.3"}}');
-        }
-        const onDisk = readConfigFile(i.configFile);
-        const merged = deepMerge(onDisk, patch as Record<string, unknown>);
-        const next = validateConfig(merged);
-        writeConfigFile(i.configFile, merged);
-        const changed = changedPaths(current, next);
+        // Written with the YAML document API: comments, order and unrelated keys are kept.
+        const next = writeSettings(
+          { file: i.configFile, env: process.env, flags: i.configFlags ?? {}, check: (c) => checkStartable(c, i.dataDir, i.runtimeFlags ?? { insecureHttp: false, exposedOk: false }) },
+          patch,
+        );
+        const changed = changedSettings(current, next);
         // Applied at once: the audit switch. The listener, TLS and upstream settings are built
         // into the running listener and pool at start-up, so they take a restart.
         const applied: string[] = changed.filter((f) => f === 'audit.enabled');
-        const restartNeeded = changed.filter((f) => !applied.includes(f));
+        const restartNeeded = changedSettings(running, next).filter((f) => f !== 'audit.enabled');
         // Written before the audit switch moves, so turning the log off is itself recorded.
         i.audit.write({ kind: 'config.change', actor, reason: `changed: ${changed.join(', ') || 'nothing'}; applied now: ${applied.join(', ') || 'none'}` });
         if (applied.includes('audit.enabled')) i.audit.setEnabled(next.audit.enabled);

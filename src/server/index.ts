@@ -34,6 +34,7 @@ import { lazyAdmin } from './lazy-admin.ts';
 import { RequestRate } from './request-rate.ts';
 import { Metrics } from './metrics.ts';
 import { buildStatus, type StatusObject } from './status.ts';
+import type { ConfigFlags } from '../config/load.ts';
 import { storeFreshness } from './store-freshness.ts';
 
 export interface ServerOptions {
@@ -41,6 +42,8 @@ export interface ServerOptions {
   dataDir: string;
   configFile: string;
   flags: RuntimeFlags;
+  /** The config flags `serve` was given (they win over warden.yaml, also for settings changes). */
+  configFlags?: ConfigFlags;
   log: Logger;
 }
 
@@ -150,7 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     closers.push(async () => rmSync(join(dataDir, 'run', 'admin-token'), { force: true }));
 
     const admin = lazyAdmin(
-      buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken }),
+      buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken, configFlags: opts.configFlags ?? {}, runtimeFlags: opts.flags }),
       (err) => log.error({ err }, 'admin app failed to start'),
     );
     closers.unshift(() => admin.close());

@@ -1,6 +1,7 @@
 // TEST HELPERS for the admin API and UI tests: a real HTTPS listener (self-signed certificate
-// made here), a real SQLite store and the real key service, with small stand-ins for the parts
-// that belong to the server (status object, connection table, client-cert CA, a one-route proxy).
+// made here), a real SQLite store, and the server's own admin dependencies (buildAdminDeps: key
+// service and cache, local CA for client certificates, settings writer, audit log, connection
+// table). Stand-ins only for what needs a whole gateway: the status object and a one-route proxy.
 // Nothing here is used by Warden itself.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -11,18 +12,21 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent, fetch, type Response } from 'undici';
 import { adminPlugin, type AdminPluginOptions } from '../../src/admin/plugin.ts';
 import type { AdminDeps } from '../../src/admin/deps.ts';
-import { changedSettings, writeSettings } from '../../src/admin/settings-file.ts';
+import { buildAdminDeps } from '../../src/server/admin-deps.ts';
+import { ConnectionTracker } from '../../src/server/connections.ts';
+import { RequestRate } from '../../src/server/request-rate.ts';
+import type { StatusObject } from '../../src/server/status.ts';
+import { KeyCache } from '../../src/auth/key-cache.ts';
+import { AuditLog } from '../../src/audit/writer.ts';
 import { openStore } from '../../src/store/index.ts';
-import type { AuditEvent, ClientCertRecord, Store } from '../../src/store/types.ts';
+import type { Store } from '../../src/store/types.ts';
 import { KeyService } from '../../src/auth/key-service.ts';
-import { parseKey, secretMatches } from '../../src/auth/key-format.ts';
-import { keyState } from '../../src/store/types.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { describeCertificate } from '../../src/tls/cert-info.ts';
 import { generateEcKey, randomSerial, SIGNING_ALG } from '../../src/tls/x509-util.ts';
 import { x509 } from '../../src/tls/x509-lib.ts';
-import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 export interface SelfSigned {
   certPem: string;
@@ -77,27 +81,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-function auditWriter(store: Store): (e: Partial<AuditEvent> & { kind: string }) => void {
-  return (e) => {
-    const full: AuditEvent = {
-      time: new Date(), id: randomUUID(), keyId: null, keyName: null, authMethod: null, clientAddress: null, tlsVersion: null,
-      clientCertSubject: null, method: null, path: null, model: null, status: null, durationMs: null, bytesIn: null,
-      bytesOut: null, promptTokens: null, evalTokens: null, reason: null, actor: null, ...e,
-    };
-    void store.audit.insert([full]).catch(() => undefined);
-  };
-}
-
 /** Starts the admin plugin on a real HTTPS listener over a real SQLite store in a temp dir. */
 export async function startHarness(opts: AdminPluginOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-admin-'));
   const configFile = join(dir, 'warden.yaml');
   writeFileSync(configFile, '# test config\nlisten: 127.0.0.1:0\n', { mode: 0o600 });
   const store = await openStore({ url: 'sqlite:warden.db', dataDir: dir });
-  const audit = auditWriter(store);
-  const keyService = new KeyService(store, audit);
+  const auditLog = new AuditLog({ enabled: true, file: join(dir, 'audit', 'audit.log'), maxBytes: 10_000_000, keep: 1, repo: store.audit, flushIntervalMs: 20 });
+  const keyService = new KeyService(store, (e) => auditLog.write(e));
   const server = await selfSigned();
-  let config: Config = loadConfig({ dataDir: dir, configFile, env: {} });
+  const config: Config = loadConfig({ dataDir: dir, configFile, env: {} });
 
   const admin = await keyService.create({ name: 'admin', scopes: ['admin', 'inference', 'models:read', 'models:manage', 'metrics'] }, 'cli');
   const user = await keyService.create({ name: 'user' }, 'cli');
@@ -114,93 +107,44 @@ export async function startHarness(opts: AdminPluginOptions = {}): Promise<Harne
     startedAt: new Date().toISOString(),
   };
 
-  let requests = 0;
   const localToken = randomBytes(32).toString('base64url');
-  const deps: AdminDeps = {
+  const keys = new KeyCache(store, {});
+  await keys.start();
+  const connections = new ConnectionTracker(100);
+  const rate = new RequestRate();
+  const deps: AdminDeps = buildAdminDeps({
+    config,
+    configFile,
+    dataDir: dir,
     store,
-    reload: async () => ({ reloaded: ['keys'] }),
-    isLocalToken: (raw) => raw === localToken,
-    async authenticateKey(raw) {
-      const parsed = parseKey(raw);
-      if (!parsed || !parsed.checksumOk) return null;
-      const rec = await store.keys.get(parsed.id);
-      if (!rec || keyState(rec) !== 'active') return null;
-      const current = secretMatches(rec.secretHash, raw);
-      const previous = rec.previousSecretHash !== null && rec.previousExpiresAt !== null && rec.previousExpiresAt.getTime() > Date.now() && secretMatches(rec.previousSecretHash, raw);
-      return current || previous ? rec : null;
-    },
-    keys: {
-      create: (input, actor) => keyService.create(input, actor),
-      rotate: (id, grace, actor) => keyService.rotate(id, grace, actor),
-      update: (id, patch, actor) => keyService.update(id, patch, actor),
-      revoke: (id, actor) => keyService.revoke(id, actor),
-      delete: (id, actor) => keyService.delete(id, actor),
-    },
-    certs: {
-      // Stand-in CA: a self-signed client certificate; the "bundle" is the PEM pair (the real
-      // server returns PKCS#12 from src/tls).
-      async issue(name, days, actor) {
-        const c = await selfSigned(name, days);
-        const x = new X509Certificate(c.certPem);
-        const record = await store.clientCerts.add({
-          serial: x.serialNumber.toLowerCase(),
-          name,
-          fingerprint: x.fingerprint256.replace(/:/g, '').toLowerCase(),
-          subject: `CN=${name}`,
-          notBefore: new Date(x.validFrom),
-          notAfter: new Date(x.validTo),
-          createdAt: new Date(),
-        });
-        audit({ kind: 'cert.issue', actor, reason: `client certificate ${name}` });
-        return { record, bundle: Buffer.from(c.certPem + c.keyPem), password: 'test-password', certPem: c.certPem, keyPem: c.keyPem };
-      },
-      list: () => store.clientCerts.list(),
-      async revoke(nameOrSerial, actor): Promise<ClientCertRecord> {
-        const rec = await store.clientCerts.find(nameOrSerial);
-        if (!rec) throw Object.assign(new Error('stand-in: not found'), { statusCode: 404 });
-        audit({ kind: 'cert.revoke', actor, reason: `client certificate ${rec.name}` });
-        return store.clientCerts.revoke(rec.serial, 'revoked from the admin API');
-      },
-    },
-    status: async () => statusObject,
-    connections: () => [
-      { address: '127.0.0.1:50000', keyId: admin.record.id, tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', clientCertSubject: null, openStreams: 0, since: new Date() },
-    ],
-    requestRate: () => {
-      const now = Math.floor(Date.now() / 60_000) * 60_000;
-      return Array.from({ length: 60 }, (_, i) => ({ minute: new Date(now - (59 - i) * 60_000).toISOString(), count: i === 59 ? requests : Math.round(5 + 4 * Math.sin(i / 5)) }));
-    },
-    settings: {
-      get: () => config,
-      async update(patch, actor) {
-        const next = writeSettings({ file: configFile, env: {} }, patch);
-        const changed = changedSettings(config, next);
-        config = next;
-        audit({ kind: 'config.change', actor, reason: `changed: ${changed.join(', ')}` });
-        // Stand-in policy: only audit.enabled applies live.
-        return { config: next, restartNeeded: changed.filter((f) => f !== 'audit.enabled') };
-      },
-    },
-    audit,
-  };
+    keys,
+    keyService,
+    tls: null,
+    connections,
+    rate,
+    status: async () => statusObject as unknown as StatusObject,
+    audit: auditLog,
+    localToken,
+  });
 
   const app: FastifyInstance = Fastify({ logger: false });
   await adminPlugin(app, deps, opts);
   await app.ready();
 
   const https: Server = createServer({ cert: server.certPem, key: server.keyPem, minVersion: 'TLSv1.3' }, (req, res) => {
+    rate.hit();
     if ((req.url ?? '').startsWith('/_warden/') || req.url === '/_warden') {
       app.routing(req, res);
       return;
     }
     // Stand-in proxy: one authenticated route, so a test can tell an accepted key from a refused one.
-    requests++;
     const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     void (m ? deps.authenticateKey(m[1]!) : Promise.resolve(null)).then((rec) => {
       res.writeHead(rec ? 200 : 401, { 'content-type': 'application/json' });
       res.end(rec ? '{"models":[]}' : '{"error":"invalid API key"}');
     });
   });
+  https.on('secureConnection', (socket) => connections.secured(socket, null));
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
   const port = (https.address() as AddressInfo).port;
   const origin = `https://127.0.0.1:${port}`;
@@ -227,6 +171,8 @@ export async function startHarness(opts: AdminPluginOptions = {}): Promise<Harne
       await new Promise<void>((resolve) => https.close(() => resolve()));
       await app.close();
       await dispatcher.close();
+      await keys.stop();
+      await auditLog.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

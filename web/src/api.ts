@@ -68,8 +68,9 @@ async function parse<T>(res: Response): Promise<T> {
     throw new ApiError(res.status, 'BAD_RESPONSE', `Unexpected answer from the server (HTTP ${res.status}).`);
   }
   // Model names, paths, reasons and versions come from clients and upstreams: every string is
-  // shown with its control, line-separator and bidi characters as visible escapes.
-  data = inertDeep(data);
+  // shown with its control, line-separator and bidi characters as visible escapes (LF kept:
+  // the server's multi-line validation messages read as they do in the terminal).
+  data = inertDeep(data, true);
   if (!res.ok) {
     const e = (data ?? {}) as { error?: string; code?: string; field?: string };
     throw new ApiError(res.status, e.code ?? 'HTTP_' + res.status, e.error ?? `Request failed (HTTP ${res.status}).`, e.field);

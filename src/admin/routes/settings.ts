@@ -18,6 +18,8 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext):
     // Refuse fields outside the editable set before the server sees the patch.
     flattenSettingsPatch(req.body);
     const { config, restartNeeded } = await ctx.deps.settings.update(req.body, actorOf(req));
+    // The deps compare with what the server runs with: the list is complete, not a history.
+    ctx.pendingRestart.clear();
     for (const f of restartNeeded) ctx.pendingRestart.add(f);
     return { settings: pickSettings(config), restartNeeded: [...ctx.pendingRestart].sort() };
   });

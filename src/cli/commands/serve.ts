@@ -101,6 +101,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
     dataDir,
     configFile: ctx.configFile,
     flags: { insecureHttp: o.insecureHttp === true, exposedOk: o.iKnowThisIsExposed === true },
+    configFlags: flags,
     log,
   });
   mkdirSync(join(dataDir, 'run'), { recursive: true, mode: 0o700 });
