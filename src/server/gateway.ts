@@ -27,7 +27,7 @@ import type { TlsManager } from '../tls/manager.ts';
 import type { ConnectionTracker } from './connections.ts';
 import { normaliseAddress } from './connections.ts';
 import { checkJsonKeys, checkRequestFraming, markRefused, wasRefused } from './strict.ts';
-import { readBody, parseJsonBody } from './body.ts';
+import { bodyTooLarge, readBody, parseJsonBody } from './body.ts';
 import { lingerAfterAnswer } from './linger.ts';
 import { createBodyBudget, type BodyBudget, type BodyReservation } from './body-budget.ts';
 import { formBodyForPolicy } from '../policy/multipart.ts';
@@ -420,6 +420,13 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       }
       event.bytesIn = body.length;
     } else if (route.bodyKind === 'stream') {
+      // An upload declared over the cap is refused here, where its 413 can linger (forward.ts
+      // still cuts one that grows past the cap while it streams).
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) > config.limits.maxBlobBytes) {
+        lingerAfterAnswer(req, res);
+        return refuseUncharged(bodyTooLarge(config.limits.maxBlobBytes));
+      }
       body = 'stream';
     }
 

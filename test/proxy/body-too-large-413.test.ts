@@ -18,7 +18,7 @@ let w: RunningWarden;
 
 before(async () => {
   fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url, env: { WARDEN_LIMITS_MAX_BODY_BYTES: String(MIB) } });
+  w = await startWarden({ upstream: fake.url, env: { WARDEN_LIMITS_MAX_BODY_BYTES: String(MIB), WARDEN_LIMITS_MAX_BLOB_BYTES: String(2 * MIB) } });
 });
 
 after(async () => {
@@ -61,6 +61,14 @@ describe('a body over the limit', () => {
     );
     assert.ok(err, 'the chat was accepted');
     assert.equal(err.status_code, 413, `ollama-js saw: ${err.message}`);
+  });
+
+  it('reaches undici as a 413 on a blob upload declared over limits.maxBlobBytes', async () => {
+    const before = fake.requests.length;
+    const res = await request(`${w.url}/api/blobs/sha256:${'ab'.repeat(32)}`, { method: 'POST', headers: { authorization: `Bearer ${w.adminKey}` }, body: Buffer.alloc(8 * MIB, 3), dispatcher: w.dispatcher });
+    assert.equal(res.statusCode, 413);
+    assert.match(JSON.parse(await res.body.text()).error, /larger than 2097152 bytes/);
+    assert.equal(fake.requests.length, before);
   });
 
   it('is audited as 413 and the connection is usable afterwards', async () => {
