@@ -230,6 +230,10 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     });
     const r = await chat(wardens[2]!, 'llama3.2');
     assert.match(r.text, /no healthy upstream has model llama3\.2/);
+    // the public health answer says how many boxes are up, without their addresses
+    const health = await request(`${wardens[2]!.url}/_warden/health`, { dispatcher: wardens[2]!.dispatcher });
+    assert.equal(health.statusCode, 200);
+    assert.deepEqual(await health.body.json(), { status: 'degraded', upstreams: { up: 2, total: 3 } });
     // a model no box has is still Ollama's 404
     assert.equal((await chat(wardens[2]!, 'nowhere:1b')).status, 404);
     A.setFailure(null);
