@@ -1,8 +1,19 @@
 // The audit log: one JSON line per request and per management action, written to a
-// size-rotated file and to the store (for the UI). Events are queued and written in batches
-// off the request path; close() drains the queue so a clean shutdown loses nothing.
-import { mkdirSync, openSync, closeSync, statSync, renameSync, existsSync, rmSync, chmodSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
+// size-rotated file and to the store (for the UI).
+//
+// What it promises (issue 16):
+// - The file line is written when the event is (a single append, before the call returns), so
+//   an answered request's event survives kill -9 of the process. Not fsynced: process death,
+//   not power loss.
+// - Each event is in the file once: a failed or partial append is cut back off (no cut-off line
+//   is ever left), and a line is never appended twice.
+// - Each event is in the store once: batches are inserted idempotently by event id, so a retry
+//   after an answer that never came (a dead connection) adds nothing twice.
+// - Memory is bounded: at most MAX_QUEUED events wait for the store and as many lines for the
+//   file (disk full). Past that the oldest waiting ones are dropped — for the store they are
+//   still in the file — and counted (stats(), warden_audit_dropped_total).
+// - A failing sink backs off (up to MAX_BACKOFF_MS) and says so once, and once when it is back.
+import { mkdirSync, openSync, closeSync, statSync, renameSync, existsSync, rmSync, chmodSync, writeSync, ftruncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditRepo } from '../store/types.ts';
@@ -15,10 +26,28 @@ export interface AuditLogOptions {
   maxBytes: number;
   keep: number;
   repo: AuditRepo | null;
-  /** Called when a batch cannot be written (disk full…); the events stay queued for the next try. */
-  onError?: (err: unknown) => void;
+  /** Called once when a sink starts failing (disk full, store unreachable); events wait and are retried. */
+  onError?: (err: unknown, sink?: AuditSink) => void;
+  /** Called once when a failing sink works again. */
+  onRecovered?: (sink: AuditSink, info: { failedForMs: number }) => void;
   flushIntervalMs?: number;
+  /** Events (store) or lines (file) held while a sink fails; default MAX_QUEUED. */
+  maxQueued?: number;
 }
+
+export type AuditSink = 'file' | 'store';
+
+export interface AuditStats {
+  /** events waiting for the store */
+  storeQueued: number;
+  /** lines waiting for the file (it could not be written: disk full…) */
+  fileQueued: number;
+  /** dropped because their queue was full */
+  dropped: { file: number; store: number };
+}
+
+export const MAX_QUEUED = 10_000;
+const MAX_BACKOFF_MS = 10_000;
 
 export type AuditInput = Partial<AuditEvent> & { kind: string };
 
@@ -70,30 +99,46 @@ export function eventToLine(e: AuditEvent): string {
   return JSON.stringify({ ...e, time: e.time.toISOString() }) + '\n';
 }
 
+/** A sink that is failing: when it started, and when to try again. */
+interface Trouble {
+  since: number;
+  retryAt: number;
+  backoffMs: number;
+}
+
 export class AuditLog {
-  private queue: AuditEvent[] = [];
+  private storeQueue: AuditEvent[] = [];
+  private fileQueue: string[] = [];
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private fd: number | null = null;
   private size = 0;
   private readonly opts: AuditLogOptions;
+  private readonly maxQueued: number;
   private closed = false;
-
   private on: boolean;
+  private readonly trouble: Record<AuditSink, Trouble | null> = { file: null, store: null };
+  private readonly dropped = { file: 0, store: 0 };
 
   constructor(opts: AuditLogOptions) {
     this.opts = opts;
     this.on = opts.enabled;
+    this.maxQueued = opts.maxQueued ?? MAX_QUEUED;
     if (opts.enabled) this.open();
   }
 
   private open(): void {
     const opts = this.opts;
     mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
-    if (!existsSync(opts.file)) closeSync(openSync(opts.file, 'a', 0o600));
-    chmodSync(opts.file, 0o600);
-    this.size = statSync(opts.file).size;
+    this.openFile();
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 200);
     this.timer.unref();
+  }
+
+  private openFile(): void {
+    this.fd = openSync(this.opts.file, 'a', 0o600);
+    chmodSync(this.opts.file, 0o600);
+    this.size = statSync(this.opts.file).size;
   }
 
   get enabled(): boolean {
@@ -107,25 +152,81 @@ export class AuditLog {
     if (on && !this.timer) this.open();
   }
 
-  write(input: AuditInput): void {
-    if (!this.on || this.closed) return;
-    this.queue.push(completeEvent(input));
-    if (this.queue.length >= 1000) void this.flush();
+  stats(): AuditStats {
+    return { storeQueued: this.storeQueue.length, fileQueued: this.fileQueue.length, dropped: { ...this.dropped } };
   }
 
-  /** Writes everything queued so far. Safe to call concurrently: calls are serialised. */
+  write(input: AuditInput): void {
+    if (!this.on || this.closed) return;
+    const e = completeEvent(input);
+    const line = eventToLine(e);
+    // Lines keep their order: while older ones wait (disk full), a new one waits behind them.
+    if (this.fileQueue.length > 0 || !this.appendNow(line)) this.enqueue(this.fileQueue, line, 'file');
+    if (this.opts.repo) {
+      this.enqueue(this.storeQueue, e, 'store');
+      if (this.storeQueue.length >= 1000 && !this.trouble.store) void this.flush();
+    }
+  }
+
+  private enqueue<T>(queue: T[], item: T, sink: AuditSink): void {
+    if (queue.length >= this.maxQueued) {
+      queue.shift();
+      this.dropped[sink]++;
+    }
+    queue.push(item);
+  }
+
+  /** One append of whole lines, now. On failure nothing of it stays in the file. */
+  private appendNow(text: string): boolean {
+    const t = this.trouble.file;
+    if (t && Date.now() < t.retryAt) return false;
+    const bytes = Buffer.from(text);
+    try {
+      if (this.fd === null) this.openFile();
+      if (this.size > 0 && this.size + bytes.length > this.opts.maxBytes) this.rotate();
+      const before = this.size;
+      let done = 0;
+      try {
+        while (done < bytes.length) done += writeSync(this.fd!, bytes, done, bytes.length - done);
+      } catch (err) {
+        // A short write before ENOSPC would leave half a line; cut the file back.
+        if (done > 0) ftruncateSync(this.fd!, before);
+        throw err;
+      }
+      this.size += bytes.length;
+      this.recovered('file');
+      return true;
+    } catch (err) {
+      this.failed('file', err);
+      return false;
+    }
+  }
+
+  private failed(sink: AuditSink, err: unknown): void {
+    const now = Date.now();
+    const t = this.trouble[sink];
+    if (t) {
+      t.backoffMs = Math.min(t.backoffMs * 2, MAX_BACKOFF_MS);
+      t.retryAt = now + t.backoffMs;
+      return;
+    }
+    this.trouble[sink] = { since: now, retryAt: now + 250, backoffMs: 250 };
+    this.opts.onError?.(err, sink);
+  }
+
+  private recovered(sink: AuditSink): void {
+    const t = this.trouble[sink];
+    if (!t) return;
+    this.trouble[sink] = null;
+    this.opts.onRecovered?.(sink, { failedForMs: Date.now() - t.since });
+  }
+
+  /** Writes what waits: held file lines, then a store batch. Calls are serialised. */
   flush(): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.writing) await this.writing;
-      if (this.queue.length === 0) return;
-      const batch = this.queue;
-      this.queue = [];
-      try {
-        await this.writeBatch(batch);
-      } catch (err) {
-        this.queue = batch.concat(this.queue);
-        this.opts.onError?.(err);
-      }
+      this.flushFile();
+      await this.flushStore();
     };
     const p = run();
     this.writing = p.finally(() => {
@@ -134,18 +235,45 @@ export class AuditLog {
     return p;
   }
 
-  private async writeBatch(batch: AuditEvent[]): Promise<void> {
-    const text = batch.map(eventToLine).join('');
-    const bytes = Buffer.byteLength(text);
-    if (this.size > 0 && this.size + bytes > this.opts.maxBytes) this.rotate();
-    await appendFile(this.opts.file, text, { mode: 0o600 });
-    this.size += bytes;
-    if (this.opts.repo) await this.opts.repo.insert(batch);
+  private flushFile(force = false): void {
+    if (this.fileQueue.length === 0) return;
+    const t = this.trouble.file;
+    if (t && !force && Date.now() < t.retryAt) return;
+    if (t) t.retryAt = 0;
+    // In chunks, so one append stays a modest size.
+    while (this.fileQueue.length > 0) {
+      const chunk = this.fileQueue.slice(0, 500);
+      if (!this.appendNow(chunk.join(''))) return;
+      this.fileQueue.splice(0, chunk.length);
+    }
+  }
+
+  private async flushStore(force = false): Promise<void> {
+    const repo = this.opts.repo;
+    if (!repo || this.storeQueue.length === 0) return;
+    const t = this.trouble.store;
+    if (t && !force && Date.now() < t.retryAt) return;
+    while (this.storeQueue.length > 0) {
+      const batch = this.storeQueue.slice(0, 1000);
+      try {
+        // Idempotent by event id: a batch whose commit was never confirmed may be sent again.
+        await repo.insert(batch);
+      } catch (err) {
+        this.failed('store', err);
+        return;
+      }
+      // Drop exactly what was sent; events dropped meanwhile by overflow came off the front.
+      const i = this.storeQueue.indexOf(batch[batch.length - 1]!);
+      this.storeQueue.splice(0, i + 1);
+      this.recovered('store');
+    }
   }
 
   /** audit.log → audit.log.1 → … → audit.log.<keep>; the oldest is dropped. */
   private rotate(): void {
     const { file, keep } = this.opts;
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
     if (keep === 0) {
       rmSync(file, { force: true });
     } else {
@@ -153,14 +281,18 @@ export class AuditLog {
       for (let i = keep - 1; i >= 1; i--) if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
       renameSync(file, `${file}.1`);
     }
-    closeSync(openSync(file, 'a', 0o600));
-    this.size = 0;
+    this.openFile();
   }
 
+  /** Writes what waits, one last try each (no backoff wait), then closes the file. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.flush();
+    if (this.writing) await this.writing;
+    this.flushFile(true);
+    await this.flushStore(true);
     this.closed = true;
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }

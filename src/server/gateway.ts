@@ -43,6 +43,7 @@ import { clientAddress } from './client-address.ts';
 import { answerPreflight, compileCors, grantOrigin, isPreflight } from './cors.ts';
 import { rememberClientAddress } from '../admin/http.ts';
 import type { Metrics } from './metrics.ts';
+import { holdEnd } from './hold-end.ts';
 import { staleForMs, storeFreshness, storeStaleError } from './store-freshness.ts';
 import type { StoreHealth } from '../store/health.ts';
 
@@ -506,6 +507,8 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     const untrack = streams.add(key.record.id, ac);
     const conn = deps.connections.get(req.socket);
     if (conn) conn.openStreams++;
+    // The audit line goes out before the answer's last bytes do (released in finally).
+    const releaseEnd = holdEnd(res);
     try {
       const filterKind = route.filter;
       const result = await forward(req, res, {
@@ -540,6 +543,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         reason: result.error ?? (ac.signal.aborted ? 'stream cut: key revoked' : result.aborted ? 'client disconnected' : capNote),
       }, { firstByteMs: result.firstByteMs ?? null, streamMs: result.streamMs ?? null });
     } finally {
+      releaseEnd();
       untrack();
       if (conn) conn.openStreams--;
     }

@@ -82,7 +82,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       maxBytes: config.audit.maxBytes,
       keep: config.audit.keep,
       repo: store.audit,
-      onError: logUnlessOutage('audit write failed; will retry'),
+      // One line when a sink starts failing and one when it is back (issue 16); store outages
+      // already have their own line from the store's health.
+      onError: (err, sink) => {
+        if (sink === 'store' && isWardenError(err) && err.code === ErrorCode.STORE_UNAVAILABLE) return;
+        const code = (err as { code?: unknown }).code;
+        const full = code === 'ENOSPC' || code === 'EDQUOT' || /SQLITE_FULL|database or disk is full/i.test(String(err));
+        log.error({ err, sink }, full ? `audit ${sink}: disk full; holding events in memory (bounded) and retrying with backoff` : `audit ${sink} write failed; holding events and retrying with backoff`);
+      },
+      onRecovered: (sink, info) => log.info({ sink, failedForSeconds: Math.round(info.failedForMs / 100) / 10 }, `audit ${sink} writable again; held events written`),
     });
     closers.unshift(() => audit.close());
     // The store keeps audit.storeDays of events for the UI; older ones are pruned hourly.
@@ -197,7 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         log,
         onRequest: () => rate.hit(),
         storeHealth: store.health,
-        metrics: new Metrics({ connections: () => connections.size, keys: () => keys.counts(), upstreams: () => upstreams.list }),
+        metrics: new Metrics({ connections: () => connections.size, keys: () => keys.counts(), upstreams: () => upstreams.list, audit: () => audit.stats() }),
       },
       streams,
     );

@@ -44,6 +44,7 @@ class BoundedLabel {
     return v;
   }
 }
+import type { AuditStats } from '../audit/writer.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -61,7 +62,7 @@ export class Metrics {
   private readonly models = new BoundedLabel(MAX_MODELS);
   private readonly keys = new BoundedLabel(MAX_KEYS);
 
-  constructor(gauges: { connections: () => number; keys: () => { active: number; revoked: number; expired: number }; upstreams?: () => readonly Upstream[] }) {
+  constructor(gauges: { connections: () => number; keys: () => { active: number; revoked: number; expired: number }; upstreams?: () => readonly Upstream[]; audit?: () => AuditStats }) {
     // prom-client's default names already start with process_ / nodejs_: prefix `warden_` only
     // (the old `warden_process_` prefix made `warden_process_process_cpu_seconds_total`).
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
@@ -94,6 +95,34 @@ export class Metrics {
     this.keyRequests = new Counter({ name: 'warden_key_requests_total', help: `Authenticated requests by key id (at most ${MAX_KEYS} keys, then "other")`, labelNames: ['key_id'], registers });
     this.keyTokens = new Counter({ name: 'warden_key_tokens_total', help: 'Tokens (prompt + eval) by key id', labelNames: ['key_id'], registers });
     this.keyRefusals = new Counter({ name: 'warden_key_refusals_total', help: 'Requests of an authenticated key that Warden refused (scope, model, limits, policy)', labelNames: ['key_id'], registers });
+    const audit = gauges.audit;
+    if (audit) {
+      // The audit writer's bounded queues (docs/keys.md "Audit"): what waits for a sink
+      // that fails, and what was dropped because its queue was full.
+      new Gauge({
+        name: 'warden_audit_queued',
+        help: 'Audit events waiting for a sink that is failing (file: disk full; store: unreachable)',
+        labelNames: ['sink'],
+        registers,
+        collect() {
+          const s = audit();
+          this.set({ sink: 'file' }, s.fileQueued);
+          this.set({ sink: 'store' }, s.storeQueued);
+        },
+      });
+      new Counter({
+        name: 'warden_audit_dropped_total',
+        help: 'Audit events dropped because the queue for a failing sink was full (store: still in the file)',
+        labelNames: ['sink'],
+        registers,
+        collect() {
+          const s = audit();
+          this.reset();
+          this.inc({ sink: 'file' }, s.dropped.file);
+          this.inc({ sink: 'store' }, s.dropped.store);
+        },
+      });
+    }
     new Gauge({ name: 'warden_connections', help: 'Open client connections', registers, collect() { this.set(gauges.connections()); } });
     new Gauge({
       name: 'warden_keys',

@@ -9,13 +9,14 @@ export class StoreHealth {
   private up = true;
   private changedAt = new Date();
   private lastError: string | null = null;
+  private lastAnswer = Date.now();
   private readonly listeners: HealthListener[] = [];
 
   get reachable(): boolean {
     return this.up;
   }
 
-  /** When the current state began. */
+  /** When the current state began (unreachable: since the store last answered). */
   get since(): Date {
     return this.changedAt;
   }
@@ -32,11 +33,13 @@ export class StoreHealth {
   report(err: unknown): void {
     const down = err !== null && err !== undefined && isConnectionError(err);
     if (down) this.lastError = err instanceof Error ? err.message : String(err);
+    else this.lastAnswer = Date.now();
     if (down === !this.up) return;
     const now = new Date();
     const downForMs = now.getTime() - this.changedAt.getTime();
     this.up = !down;
-    this.changedAt = now;
+    // A cut path is noticed only when a query gives up; it began when the store last answered.
+    this.changedAt = down ? new Date(this.lastAnswer) : now;
     for (const l of this.listeners) l(this.up, { since: now, downForMs, error: this.lastError });
   }
 }

@@ -13,7 +13,7 @@ interface Migration {
   // Migrations must not depend on today's table typings (they describe yesterday's schema),
   // which is why Kysely's own docs type them with `any`.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  up(db: Kysely<any>): Promise<void>;
+  up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 }
 
 const MIGRATIONS: readonly Migration[] = [
@@ -160,6 +160,19 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('warden_used_signatures_expires_idx').on('warden_used_signatures').column('expires_at').execute();
     },
   },
+  {
+    version: 4,
+    // Audit events are inserted idempotently by event id (issue 16): a retried batch must not
+    // add an event twice. Duplicates left by earlier versions' retries are removed first.
+    async up(db, dialect) {
+      if (dialect === 'postgres') {
+        await sql`DELETE FROM warden_audit a USING warden_audit b WHERE a.id = b.id AND a.ctid > b.ctid`.execute(db);
+      } else {
+        await sql`DELETE FROM warden_audit WHERE rowid NOT IN (SELECT min(rowid) FROM warden_audit GROUP BY id)`.execute(db);
+      }
+      await db.schema.createIndex('warden_audit_id_idx').ifNotExists().unique().on('warden_audit').column('id').execute();
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */
@@ -188,7 +201,7 @@ export async function migrate(db: Kysely<Database>, opts: MigrateOptions): Promi
     assertNotNewer(current, opts.where);
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
-      await m.up(trx);
+      await m.up(trx, opts.dialect);
       await trx
         .insertInto('warden_meta')
         .values({ key: SCHEMA_VERSION_KEY, value: String(m.version) })

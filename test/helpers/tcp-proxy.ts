@@ -2,7 +2,8 @@
 // path between Warden and its store fail the ways real networks do: `reset()` cuts every open
 // connection with a TCP RST (a restarted firewall, a failover); `blackhole()` silently stops
 // carrying bytes, in both directions and for new connections too, as a cut path does (no reset,
-// no answer); `restore()` carries on, delivering what was held, as TCP does once the path is back.
+// no answer); `refuse()` resets every connection, open and new, as a stopped server's host does;
+// `restore()` carries on, delivering what was held, as TCP does once the path is back.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface TcpProxy {
@@ -12,6 +13,7 @@ export interface TcpProxy {
   via(url: string): string;
   reset(): void;
   blackhole(): void;
+  refuse(): void;
   restore(): void;
   /** open client connections */
   readonly open: number;
@@ -28,6 +30,7 @@ interface Pair {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let holed = false;
+  let refusing = false;
 
   const flush = (p: Pair): void => {
     if (holed) return;
@@ -45,6 +48,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   };
 
   const server: Server = createServer((client) => {
+    if (refusing) return void client.resetAndDestroy();
     const p: Pair = { client, server: null, toServer: [], toClient: [] };
     pairs.add(p);
     client.on('data', (d: Buffer) => {
@@ -62,6 +66,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
 
+  const resetAll = (): void => {
+    for (const p of pairs) {
+      p.client.resetAndDestroy();
+      p.server?.resetAndDestroy();
+    }
+    pairs.clear();
+  };
+
   return {
     port,
     via(url) {
@@ -70,18 +82,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       u.port = String(port);
       return u.toString();
     },
-    reset() {
-      for (const p of pairs) {
-        p.client.resetAndDestroy();
-        p.server?.resetAndDestroy();
-      }
-      pairs.clear();
-    },
+    reset: resetAll,
     blackhole() {
       holed = true;
     },
+    refuse() {
+      refusing = true;
+      resetAll();
+    },
     restore() {
       holed = false;
+      refusing = false;
       for (const p of pairs) flush(p);
     },
     get open() {

@@ -37,7 +37,13 @@ export function auditRepo(db: Kysely<Database>): AuditRepo {
   const textFor = (size: number): string => {
     let text = texts.get(size);
     if (text === undefined) {
-      text = db.insertInto('warden_audit').values(Array<typeof template>(size).fill(template)).compile().sql;
+      // Idempotent by event id (unique index, migration 4): the audit writer retries a batch
+      // whose commit it never saw confirmed, and must not store an event twice (issue 16).
+      text = db
+        .insertInto('warden_audit')
+        .values(Array<typeof template>(size).fill(template))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .compile().sql;
       texts.set(size, text);
     }
     return text;

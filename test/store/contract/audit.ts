@@ -19,6 +19,16 @@ export function auditContract(stores: OpenStores): void {
       assert.deepEqual(await store.audit.query({}), [bare, full]);
     });
 
+    void it('inserts idempotently by event id: a retried batch stores each event once (issue 16)', async () => {
+      const store = await stores.fresh();
+      const a = auditEvent({ time: at(1000), id: 'dup_a' });
+      const b = auditEvent({ time: at(2000), id: 'dup_b' });
+      await store.audit.insert([a]);
+      await store.audit.insert([a, b]);
+      await store.audit.insert([b, a, b]);
+      assert.deepEqual((await store.audit.query({})).map((x) => x.id), ['dup_b', 'dup_a']);
+    });
+
     void it('inserting no events is a no-op', async () => {
       const store = await stores.fresh();
       await store.audit.insert([]);
