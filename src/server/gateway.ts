@@ -31,6 +31,7 @@ import { bodyTooLarge, readBody, parseJsonBody } from './body.ts';
 import { lingerAfterAnswer } from './linger.ts';
 import { createBodyBudget, type BodyBudget, type BodyReservation } from './body-budget.ts';
 import { formBodyForPolicy } from '../policy/multipart.ts';
+import { basicCredentialFormRefusal } from '../policy/browser-forms.ts';
 import { sendError, sendJson, internalError } from './respond.ts';
 import { SECURITY_HEADERS } from '../tls/security-headers.ts';
 
@@ -347,6 +348,15 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
       res.end(text);
       return finish(200);
+    }
+
+    if (auth.method === 'basic') {
+      // Browsers send cached Basic credentials by themselves, also with another site's form.
+      const csrf = basicCredentialFormRefusal(req.method ?? '', route.bodyKind, req.headers);
+      if (csrf) {
+        const code = csrf.status === 415 ? ErrorCode.BAD_REQUEST : ErrorCode.FORBIDDEN_POLICY;
+        return refuse(new WardenError(code, csrf.message, { status: csrf.status, reason: `Basic credentials: ${csrf.message.slice(0, 80)}` }), route.bodyKind !== 'none');
+      }
     }
 
     await proxyRequest(req, res, auth, { certFingerprint }, route, canon, event, finish, refuse);
