@@ -66,12 +66,13 @@ describe('a form posted by another site with cached Basic credentials', () => {
   });
 
   it('Basic with application/json, and Bearer with any Content-Type (curl -d), still work', async () => {
-    for (const headers of [
+    const cases: Array<Record<string, string>> = [
       { authorization: basic, 'content-type': 'application/json' },
       { authorization: basic, 'content-type': 'application/json; charset=utf-8', 'sec-fetch-site': 'same-origin' },
       { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/x-www-form-urlencoded' },
       { 'x-api-key': w.adminKey, 'content-type': 'text/plain' },
-    ]) {
+    ];
+    for (const headers of cases) {
       const r = await send('POST', '/api/pull', headers, FORM_BODY);
       assert.equal(r.reached, true, `${JSON.stringify(headers)}: ${r.status} ${r.text}`);
     }
