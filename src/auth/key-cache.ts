@@ -175,6 +175,11 @@ export class KeyCache {
     return this.generation;
   }
 
+  /** Pending expiry / grace-end moments (diagnostics; bounded by the number of keys). */
+  get pendingDeadlines(): number {
+    return this.deadlines.size;
+  }
+
   /** When (Date.now() ms) the store last confirmed this view: the last successful generation
    *  read, whether or not anything had changed. -Infinity before the first load. */
   get lastConfirmedAt(): number {
@@ -263,6 +268,7 @@ export class KeyCache {
     }
     this.generation = Math.max(this.generation, changes.generation);
     this.confirmedAt = asked;
+    this.compactDeadlines(now);
     this.armDeadlineTimer();
     if (invalidated.size > 0) this.opts.onInvalidated?.(invalidated);
     if (touchedIds.size > 0) this.opts.onKeysChanged?.(touchedIds);
@@ -300,6 +306,21 @@ export class KeyCache {
     for (const b of c.ollamaBlobs) if (this.byOllamaBlob.get(b) === c) this.byOllamaBlob.delete(b);
     const fp = c.record.certFingerprint;
     if (fp && this.byCert.get(fp) === c) this.byCert.delete(fp);
+  }
+
+  /** Every change pushes the key's deadlines again and stale ones wait for their time: rebuild
+   *  the heap from the current keys when it has grown well past them (a key updated over and
+   *  over must not grow memory). */
+  private compactDeadlines(now: number): void {
+    if (this.deadlines.size <= 2 * this.keys.size + 1024) return;
+    this.deadlines.clear();
+    for (const { record: r } of this.keys.values()) {
+      if (r.expiresAt && r.expiresAt.getTime() > now) this.deadlines.push(r.expiresAt.getTime(), r.id);
+      if (r.previousExpiresAt && r.previousExpiresAt.getTime() > now) this.deadlines.push(r.previousExpiresAt.getTime(), r.id);
+    }
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    this.deadlineTimerAt = Infinity;
   }
 
   private armDeadlineTimer(): void {

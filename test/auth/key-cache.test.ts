@@ -234,3 +234,23 @@ void test('lastConfirmedAt moves on every successful poll, changed or not', asyn
     await s.close();
   }
 });
+
+void test('a key changed over and over does not grow the pending deadlines without bound', async () => {
+  const s = await setup();
+  try {
+    const k = await s.cli.create({ name: 'churned', expiresAt: new Date(Date.now() + 3_600_000) }, 'cli');
+    await s.cache.refresh(false);
+    for (let i = 0; i < 1500; i++) {
+      await s.cliStore.keys.update(k.record.id, { rpm: i + 1 });
+      await s.cache.refresh(false);
+    }
+    assert.ok(s.cache.pendingDeadlines <= 2 + 1024 + 1, `${s.cache.pendingDeadlines} pending deadlines for one key`);
+    // And the expiry is still known after the compaction.
+    await s.cli.update(k.record.id, { expiresAt: new Date(Date.now() + 200) }, 'cli');
+    await s.cache.refresh(false);
+    s.invalidated.length = 0;
+    await until('the expiry after compaction', () => s.invalidated.length > 0);
+  } finally {
+    await s.close();
+  }
+});
