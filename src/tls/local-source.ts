@@ -1,7 +1,11 @@
 // Certificate source "local": the local CA's server certificate, renewed by a timer at 2/3 of
 // its life and hot-swapped into the listener (DESIGN §2, issue "Certificates" item 3).
+import { join } from 'node:path';
 import type { LocalCa } from './local-ca.ts';
-import { ensureServerCert } from './server-cert.ts';
+import { ensureServerCert, extraNames, invalidPairReason, SERVER_CERT_FILE, SERVER_KEY_FILE } from './server-cert.ts';
+import { readFileOrNull } from './files.ts';
+import { certSans } from './x509-util.ts';
+import { watchFiles } from './watch.ts';
 import type { CertSourceHandle, ServingPair, SwapFn, TlsLog } from './types.ts';
 
 /** setTimeout's ceiling (2^31-1 ms ≈ 24.8 days); longer waits are chained. */
@@ -16,11 +20,16 @@ export interface LocalSourceOptions {
   swap: SwapFn;
   /** tests: issue short-lived certificates to watch renewal happen */
   lifetimeMs?: number;
+  /** how often the certificate files are polled besides fs.watch (default 1 s) */
+  pollMs?: number;
 }
 
 export async function createLocalSource(opts: LocalSourceOptions): Promise<CertSourceHandle> {
   const issueOpts = { ca: opts.ca, ...(opts.lifetimeMs === undefined ? {} : { lifetimeMs: opts.lifetimeMs }) };
-  const first = await ensureServerCert(opts.tlsDir, opts.hostnames, issueOpts);
+  // The names renewals ask for: the config's at start, then those of any certificate
+  // `warden cert hostnames` writes while the server runs.
+  let hostnames: readonly string[] = opts.hostnames;
+  const first = await ensureServerCert(opts.tlsDir, hostnames, issueOpts);
   let pair: ServingPair = { certPem: first.certPem, keyPem: first.keyPem, source: 'local-ca' };
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -34,7 +43,7 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<CertS
 
   const renew = async (): Promise<void> => {
     try {
-      const next = await ensureServerCert(opts.tlsDir, opts.hostnames, issueOpts);
+      const next = await ensureServerCert(opts.tlsDir, hostnames, issueOpts);
       if (closed) return;
       if (!next.reused) {
         pair = { certPem: next.certPem, keyPem: next.keyPem, source: 'local-ca' };
@@ -49,6 +58,23 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<CertS
     }
   };
 
+  // `warden cert hostnames add|remove` (another process) reissues tls/server.pem: serve the new
+  // pair within ~1 s, without a restart, once both files belong together and to this CA.
+  const certPath = join(opts.tlsDir, SERVER_CERT_FILE);
+  const keyPath = join(opts.tlsDir, SERVER_KEY_FILE);
+  const adopt = (): void => {
+    const certPem = readFileOrNull(certPath);
+    const keyPem = readFileOrNull(keyPath);
+    if (closed || !certPem || !keyPem || certPem === pair.certPem) return;
+    const invalid = invalidPairReason(certPem, keyPem, opts.ca);
+    if (invalid) return opts.log('warn', `tls: ignoring ${certPath}: ${invalid}`);
+    pair = { certPem, keyPem, source: 'local-ca' };
+    hostnames = extraNames(certSans(certPem));
+    opts.log('info', 'tls: server certificate replaced on disk; now serving it', { names: certSans(certPem) });
+    opts.swap(pair);
+  };
+  const watcher = watchFiles([certPath, keyPath], adopt, opts.pollMs === undefined ? {} : { pollMs: opts.pollMs });
+
   schedule(first.renewAt);
   return {
     get pair() {
@@ -57,6 +83,7 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<CertS
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      watcher.close();
     },
   };
 }

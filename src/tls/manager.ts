@@ -128,6 +128,7 @@ export async function createTlsManager(opts: TlsManagerOptions): Promise<TlsMana
       log,
       swap,
       ...(opts.localCertLifetimeMs === undefined ? {} : { lifetimeMs: opts.localCertLifetimeMs }),
+      ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
     });
   } else if (tls.mode === 'files') {
     if (!tls.cert || !tls.key) throw tlsError('tls.mode is files but tls.cert and tls.key are not both set');

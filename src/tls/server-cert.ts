@@ -2,7 +2,7 @@
 // clients enforce even for private CAs, e.g. Apple), SANs for every name the listener answers to,
 // reused across restarts until 2/3 of its life or until the wanted names change.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { certSans } from './x509-util.ts';
 import { ensureLocalCa, type LocalCa } from './local-ca.ts';
@@ -37,10 +37,32 @@ export interface IssueOptions {
   lifetimeMs?: number;
 }
 
-/** localhost, 127.0.0.1, ::1, this machine's hostname and the extra names, without duplicates. */
+/**
+ * This machine's non-loopback addresses (IPv4, and IPv6 outside fe80::/10, whose zone makes
+ * them useless in a certificate), so `https://<lan-ip>:11443` works from another machine.
+ */
+export function localAddresses(ifaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(ifaces)) {
+    for (const a of list ?? []) {
+      if (a.internal) continue;
+      if (a.family === 'IPv6' && /^fe[89ab]/i.test(a.address)) continue;
+      out.push(a.address.toLowerCase());
+    }
+  }
+  return out;
+}
+
+/** localhost, 127.0.0.1, ::1, this machine's hostname and addresses, and the extra names, without duplicates. */
 export function serverCertNames(extra: readonly string[]): string[] {
-  const names = ['localhost', '127.0.0.1', '::1', hostname().toLowerCase(), ...extra.map((h) => h.trim().toLowerCase())];
+  const names = ['localhost', '127.0.0.1', '::1', hostname().toLowerCase(), ...localAddresses(), ...extra.map((h) => h.trim().toLowerCase())];
   return [...new Set(names.filter(Boolean))];
+}
+
+/** The names a certificate was issued for that the defaults do not give: the operator's own. */
+export function extraNames(certNames: readonly string[]): string[] {
+  const defaults = new Set(serverCertNames([]));
+  return certNames.map((n) => n.toLowerCase()).filter((n) => !defaults.has(n));
 }
 
 export async function issueServerCert(ca: LocalCa, hostnames: readonly string[], opts: IssueOptions = {}): Promise<IssuedCert> {
@@ -54,8 +76,8 @@ export async function issueServerCert(ca: LocalCa, hostnames: readonly string[],
   return signLeafCert(ca, { subject: `CN=${cn}, O=Ollama Warden`, purpose: 'serverAuth', notBefore, notAfter, sans: names });
 }
 
-/** Why the certificate on disk cannot be reused, or null when it can. */
-function staleReason(certPem: string, keyPem: string, ca: LocalCa, names: readonly string[], now: Date): string | null {
+/** Why a certificate + key pair cannot be served for this CA, or null when it can. */
+export function invalidPairReason(certPem: string, keyPem: string, ca: LocalCa): string | null {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
@@ -65,6 +87,14 @@ function staleReason(certPem: string, keyPem: string, ca: LocalCa, names: readon
   }
   const caCert = new X509Certificate(ca.certPem);
   if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return 'not issued by the current CA';
+  return null;
+}
+
+/** Why the certificate on disk cannot be reused, or null when it can. */
+function staleReason(certPem: string, keyPem: string, ca: LocalCa, names: readonly string[], now: Date): string | null {
+  const invalid = invalidPairReason(certPem, keyPem, ca);
+  if (invalid) return invalid;
+  const cert = new X509Certificate(certPem);
   if (now >= renewalTime(new Date(cert.validFrom), new Date(cert.validTo))) return 'past 2/3 of its life';
   const have = new Set(certSans(certPem).map((s) => s.toLowerCase()));
   if (names.length !== have.size || names.some((n) => !have.has(n))) return 'names changed';

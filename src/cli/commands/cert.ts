@@ -12,6 +12,7 @@ import { formatCertStatus } from '../../tls/status.ts';
 import type { CertStatus } from '../../tls/manager.ts';
 import { collectStatus } from './status.ts';
 import { registerTrustCommand } from './trust.ts';
+import { registerHostnamesCommand } from './hostnames.ts';
 
 export function registerCertCommand(program: Command, globals: () => GlobalOptions): void {
   const cert = program.command('cert').description('certificates: status, trust, client certificates');
@@ -29,6 +30,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
     });
 
   registerTrustCommand(cert, globals);
+  registerHostnamesCommand(cert, globals);
 
   const client = cert.command('client').description('client certificates for mutual TLS');
 

@@ -3,15 +3,15 @@
 // printed once, with ready-to-paste client snippets. Never overwrites an existing config, CA
 // or key store: a second run only fills in what is missing.
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, constants } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { usageError } from '../../errors.ts';
 import type { Config } from '../../config/schema.ts';
 import { CONFIG_FILE, DEFAULTS, validateConfig, deepMerge, readConfigFile, type ConfigFlags } from '../../config/load.ts';
 import { resolveDataDir, tlsDir } from '../../config/paths.ts';
-import { writeConfigFile } from '../../config/write.ts';
+import { setConfigValue, writeConfigFile } from '../../config/write.ts';
+import { checkCertName } from './hostnames.ts';
 import { ensureLocalCa } from '../../tls/local-ca.ts';
-import { ensureServerCert } from '../../tls/server-cert.ts';
+import { ensureServerCert, serverCertNames } from '../../tls/server-cert.ts';
 import { SCOPES } from '../../store/types.ts';
 import { cliContext, ensureDataDir, openStoreSession, type GlobalOptions } from '../context.ts';
 import { clientSnippets } from './snippets.ts';
@@ -82,7 +82,13 @@ export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = 
     validateConfig(deepMerge(settings, {})); // refuse bad flags before writing anything
     writeConfigFile(configFile, settings);
   } else {
-    validateConfig(readConfigFile(configFile));
+    const existing = readConfigFile(configFile);
+    validateConfig(existing);
+    // `init --hostname` on a set-up directory adds the names (the certificate is reissued
+    // below); nothing else of an existing setup changes.
+    const have = ((existing.tls as { hostnames?: unknown } | undefined)?.hostnames as string[] | undefined) ?? [];
+    const added = (o.hostname ?? []).map(checkCertName).filter((h) => !have.map((x) => String(x).toLowerCase()).includes(h));
+    if (added.length > 0) setConfigValue(configFile, ['tls', 'hostnames'], [...have, ...added]);
   }
 
   const flags: ConfigFlags = {};
@@ -151,6 +157,6 @@ function printInitSummary(r: InitResult, config: Config): void {
   } else {
     out.push('Already initialised: existing configuration, CA and keys were kept.');
   }
-  if (config.tls.mode === 'local') out.push(`Server certificate names: localhost, 127.0.0.1, ::1, ${hostname()}${config.tls.hostnames.length ? ', ' + config.tls.hostnames.join(', ') : ''}`);
+  if (config.tls.mode === 'local') out.push(`Server certificate names: ${serverCertNames(config.tls.hostnames).join(', ')}  (change them: warden cert hostnames add|remove)`);
   process.stdout.write(out.join('\n') + '\n');
 }
