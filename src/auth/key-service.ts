@@ -61,15 +61,16 @@ export function validateModels(models: readonly string[] | undefined): string[] 
   return list;
 }
 
+// The store keeps limits and caps in 32-bit INTEGER columns (PostgreSQL refuses more); 2 billion
+// requests or tokens a minute, ~68 years of keep_alive or a 2-billion-token context is no limit
+// anyone needs, and a larger number must be a clear error, not a failed store write (a 500).
+const MAX_CAP = 2_147_483_647;
+
 function validateLimit(field: string, v: number | null | undefined): number | null {
   if (v === undefined || v === null) return null;
-  if (!Number.isInteger(v) || v <= 0) throw invalid(field, `got ${JSON.stringify(v)}; a whole number above 0`);
+  if (!Number.isInteger(v) || v <= 0 || v > MAX_CAP) throw invalid(field, `got ${JSON.stringify(v)}; a whole number from 1 to ${MAX_CAP}`);
   return v;
 }
-
-// The store keeps caps in 32-bit INTEGER columns (PostgreSQL refuses more); ~68 years of
-// keep_alive or a 2-billion-token context is no cap anyone needs.
-const MAX_CAP = 2_147_483_647;
 
 /** Caps are named by their CLI flags (max-ctx, max-predict, max-keep-alive), as the UI shows them. */
 function validateCap(field: string, v: number | null | undefined, unit = ''): number | null {

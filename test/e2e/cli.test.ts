@@ -149,6 +149,10 @@ describe('keys --json shapes (DESIGN §7)', () => {
     const dur = await runCli(['keys', 'create', '--name', 'y', '--expires', 'soon'], { dataDir: d });
     assert.equal(dur.code, 2);
     assert.match(dur.stderr, /--expires/);
+    // Past the store's 32-bit column: a usage error naming the flag, not a failed write.
+    const huge = await runCli(['keys', 'create', '--name', 'z', '--tpm', '9007199254740992'], { dataDir: d });
+    assert.equal(huge.code, 2, huge.stderr);
+    assert.match(huge.stderr, /tpm/);
     const missing = await runCli(['keys', 'revoke', 'key_doesnotexist'], { dataDir: d });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /not found/);
