@@ -60,6 +60,8 @@ const ROUTES: Array<[method: string, path: string, body: (m: string) => Record<s
   ['POST', '/v1/embeddings', (m) => ({ model: m, input: 'hi' })],
   ['POST', '/v1/responses', (m) => ({ model: m, input: 'hi' })],
   ['POST', '/v1/messages', (m) => ({ model: m, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })],
+  ['POST', '/v1/images/generations', (m) => ({ model: m, prompt: 'a cat' })],
+  ['POST', '/v1/images/edits', (m) => ({ model: m, prompt: 'a cat', image: 'data:image/png;base64,AAAA' })],
 ];
 
 // The spellings of the issue, and the class around them: Go White_Space that JS trim() keeps or
