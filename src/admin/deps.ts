@@ -4,6 +4,7 @@
 import type { Config } from '../config/schema.ts';
 import type { AuditEvent, ClientCertRecord, KeyRecord, Store } from '../store/types.ts';
 import type { KeyInput } from '../auth/key-service.ts';
+import type { LockedAddress } from '../auth/lockout.ts';
 
 /** Fields a key can be created with: the key service's own input (raw values; it validates
  *  them and throws a WardenError, status 400, whose message starts with the field name, exactly
@@ -48,6 +49,11 @@ export interface AdminDeps {
   /** Whether a raw Bearer value is this run's local control token (constant-time). Never a key:
    *  the plugin accepts it only from this machine and for a few routes (admin/local-token.ts). */
   isLocalToken(raw: string): boolean;
+  /** Addresses locked out after failed authentications (IPv6 per /64), and ending one early. */
+  lockouts: {
+    list(): LockedAddress[];
+    clear(address: string): boolean;
+  };
   keys: {
     create(input: AdminKeyInput, actor: string): Promise<{ record: KeyRecord; key: string }>;
     rotate(id: string, graceSeconds: number, actor: string): Promise<{ record: KeyRecord; key: string }>;

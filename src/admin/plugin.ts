@@ -16,6 +16,7 @@ import { registerCertRoutes } from './routes/certs.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerSettingsRoutes } from './routes/settings.ts';
+import { registerLockoutRoutes } from './routes/lockouts.ts';
 import { registerStatic } from './static.ts';
 
 export interface AdminPluginOptions {
@@ -65,6 +66,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps, options
   registerCertRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerSettingsRoutes(app, ctx);
+  registerLockoutRoutes(app, ctx);
   registerStatic(app, opts.webRoot);
 }
 

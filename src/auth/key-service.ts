@@ -151,8 +151,11 @@ export class KeyService {
     const key = keyForId(current.id);
     const patch: KeyPatch = {
       secretHash: hashKey(key),
-      previousSecretHash: graceSeconds > 0 ? current.secretHash : null,
-      previousExpiresAt: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
+      // The old hash is kept past its grace (every check compares previousExpiresAt with now), so
+      // a client still sending it is recognised as a stale secret of this key (auth/stale-secret.ts)
+      // rather than counted as a guess against its address.
+      previousSecretHash: current.secretHash,
+      previousExpiresAt: new Date(Date.now() + graceSeconds * 1000),
     };
     const record = await this.store.keys.update(current.id, patch);
     this.audit({ kind: 'key.rotate', keyId: record.id, keyName: record.name, actor, reason: `grace=${graceSeconds}s` });

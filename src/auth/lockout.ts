@@ -34,7 +34,19 @@ export interface Lockout {
    *  (tarpitted) before its 429. Call once per locked-out attempt. */
   holdBack(addr: string): boolean;
   succeed(addr: string): void;
+  /** Addresses locked out now (IPv6 as its /64), for `warden lockout list`. */
+  list(): LockedAddress[];
+  /** Ends the lockout and forgets the failures of this address (or its /64); false if none. */
+  clear(addr: string): boolean;
   readonly size: number;
+}
+
+export interface LockedAddress {
+  /** IPv4 address, or an IPv6 /64 as `2001:db8:1:2::/64` */
+  address: string;
+  /** seconds until the lockout ends */
+  lockedForSeconds: number;
+  until: string;
 }
 
 interface Entry {
@@ -139,6 +151,19 @@ export function createLockout(options: LockoutOptions): Lockout {
       const key = addressKey(addr);
       const e = entries.get(key);
       if (e && e.lockedUntil <= now()) entries.delete(key);
+    },
+    list() {
+      const t = now();
+      const out: LockedAddress[] = [];
+      for (const [address, e] of entries) {
+        if (e.lockedUntil > t) out.push({ address, lockedForSeconds: Math.ceil((e.lockedUntil - t) / 1000), until: new Date(e.lockedUntil).toISOString() });
+      }
+      return out.sort((a, b) => b.lockedForSeconds - a.lockedForSeconds);
+    },
+    clear(addr) {
+      // `2001:db8::/64` as `lockout list` prints it names the /64 itself
+      const a = addr.trim().replace(/\/64$/, '');
+      return entries.delete(addressKey(a.endsWith('::') ? `${a}1` : a));
     },
     get size() {
       return entries.size;

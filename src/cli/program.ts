@@ -12,6 +12,7 @@ import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerCertCommand } from './commands/cert.ts';
 import { registerServiceCommand } from './commands/service.ts';
 import { registerReloadCommand } from './commands/reload.ts';
+import { registerLockoutCommand } from './commands/lockout.ts';
 import { WARDEN_VERSION } from '../server/status.ts';
 import { warn } from './output.ts';
 
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program, globals);
   registerDoctorCommand(program, globals);
   registerReloadCommand(program, globals);
+  registerLockoutCommand(program, globals);
   registerServiceCommand(program, globals);
   return program;
 }

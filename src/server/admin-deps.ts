@@ -18,6 +18,7 @@ import type { AdminDeps } from '../admin/deps.ts';
 import type { ConnectionTracker } from './connections.ts';
 import type { RequestRate } from './request-rate.ts';
 import type { StatusObject } from './status.ts';
+import type { Lockout } from '../auth/lockout.ts';
 
 export interface AdminDepsInput {
   config: Config;
@@ -37,6 +38,8 @@ export interface AdminDepsInput {
    *  whether a setting could start (plain HTTP needs --insecure-http). */
   configFlags?: ConfigFlags;
   runtimeFlags?: RuntimeFlags;
+  /** the gateway's failed-authentication lockout (`warden lockout list|clear`) */
+  lockout: Lockout;
 }
 
 export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
@@ -51,6 +54,10 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
   let current = i.config;
   return {
     store: i.store,
+    lockouts: {
+      list: () => i.lockout.list(),
+      clear: (address) => i.lockout.clear(address),
+    },
     isLocalToken(raw) {
       if (!i.localToken) return false;
       const a = Buffer.from(raw);

@@ -3,6 +3,7 @@
 // that were opened before the revocation.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { addressKey } from '../auth/lockout.ts';
 
 export interface ConnectionInfo {
   id: number;
@@ -36,7 +37,8 @@ export class ConnectionTracker {
   /** A new TCP connection: counted against its address's cap before any TLS work is done.
    *  Returns false when the address is over the cap (the caller destroys the socket). */
   admit(socket: Socket): boolean {
-    const address = normaliseAddress(socket.remoteAddress);
+    // IPv6 per /64, as the lockout counts: one subscriber's allocation is one client.
+    const address = addressKey(normaliseAddress(socket.remoteAddress));
     const n = this.perAddress.get(address) ?? 0;
     if (n >= this.maxPerAddress) return false;
     this.perAddress.set(address, n + 1);

@@ -12,6 +12,7 @@ import type { KeyCache, CachedKey } from '../auth/key-cache.ts';
 import type { ReplayCache } from '../auth/replay-cache.ts';
 import { extractCredential } from '../auth/credentials.ts';
 import { authenticate, claimOnce, recheck, type Authenticated } from '../auth/authenticate.ts';
+import { staleSecretOf } from '../auth/stale-secret.ts';
 import type { Lockout } from '../auth/lockout.ts';
 import { canonicalPath } from '../policy/path.ts';
 import type { RouteTable, RouteMatch } from '../policy/routes.ts';
@@ -238,35 +239,38 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     }
 
     const address = event.clientAddress ?? 'unknown';
+    // A locked-out address is still served when it presents a valid credential (a 196-bit secret
+    // cannot be guessed; the lockout stops floods and guessing, it must not punish everyone behind
+    // one NAT): only its failures are refused with 429, after the tarpit below.
     const lockedFor = deps.lockout.isLocked(address);
-    if (lockedFor > 0) {
+    if (lockedFor > 0 && conn?.tarpitted) {
+      // A second request pipelined behind one held in the tarpit would dodge the pause.
+      markRefused(socket);
+      socket.destroy();
+      refusedCode = ErrorCode.AUTH_LOCKED_OUT;
+      return finish(429, { reason: 'address locked out after repeated authentication failures; pipelined request, connection closed' });
+    }
+    const lockedOut = async (): Promise<void> => {
       // Past a small burst, a locked-out address gets its 429 only after a pause: a flooder that
       // waits for answers (every HTTP client does) is slowed to one refusal per connection per
       // pause, so a flood from one address costs us almost nothing instead of a full TLS answer
-      // per attempt, while a client retrying now and then is still answered at once. A second
-      // request pipelined behind a held one would dodge the pause, so it closes the connection.
+      // per attempt, while a client retrying now and then is still answered at once.
       const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
         status: 429,
         headers: { 'retry-after': String(lockedFor) },
         reason: 'address locked out after repeated authentication failures',
       });
-      const dropped = (why: string): void => {
-        refusedCode = err.code;
-        finish(429, { reason: `${err.reason}; ${why}` });
-      };
-      if (conn?.tarpitted) {
-        markRefused(socket);
-        socket.destroy();
-        return dropped('pipelined request, connection closed');
-      }
       if (config.security.lockoutTarpitMs > 0 && deps.lockout.holdBack(address)) {
         if (conn) conn.tarpitted = true;
         await new Promise((r) => setTimeout(r, config.security.lockoutTarpitMs));
         if (conn) conn.tarpitted = false;
-        if (socket.destroyed) return dropped(wasRefused(socket) ? 'connection closed' : 'client left');
+        if (socket.destroyed) {
+          refusedCode = err.code;
+          return finish(429, { reason: `${err.reason}; ${wasRefused(socket) ? 'connection closed' : 'client left'}` });
+        }
       }
       return refuse(err);
-    }
+    };
 
     const canon = canonicalPath(req.url ?? '/');
     if ('error' in canon) {
@@ -305,7 +309,8 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
     let auth = authenticate(cred, { certFingerprint }, { keys: deps.keys });
-    if (isWardenError(auth) && STALE_CACHE_REASONS.has(auth.reason ?? '') && (await deps.keys.refreshIfStale())) {
+    // (not for a locked-out address: its flood must not turn into store queries)
+    if (isWardenError(auth) && lockedFor === 0 && STALE_CACHE_REASONS.has(auth.reason ?? '') && (await deps.keys.refreshIfStale())) {
       auth = authenticate(cred, { certFingerprint }, { keys: deps.keys });
     }
     if (!isWardenError(auth)) {
@@ -319,6 +324,15 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       }
     }
     if (isWardenError(auth)) {
+      // A rotated, revoked or expired key's own secret: refused and audited under that key, and
+      // not counted as a guess (auth/stale-secret.ts).
+      const stale = auth.code === ErrorCode.AUTH_INVALID_KEY ? staleSecretOf(cred, auth.reason, deps.keys) : null;
+      if (stale) {
+        event.keyId = stale.record.id;
+        event.keyName = stale.record.name;
+        return refuse(new WardenError(auth.code, auth.message, { status: auth.status, headers: auth.headers, reason: `stale secret of ${stale.record.id}: ${auth.reason}` }));
+      }
+      if (lockedFor > 0) return lockedOut();
       // Wrong or malformed credentials count towards the lockout; a request with none at all
       // (a client probing before it sends its key) is refused just as cheaply and not counted.
       if (auth.code !== ErrorCode.AUTH_MISSING) {

@@ -160,8 +160,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     writeFileSync(join(dataDir, 'run', 'admin-token'), localToken, { mode: 0o600 });
     closers.push(async () => rmSync(join(dataDir, 'run', 'admin-token'), { force: true }));
 
+    // One lockout table: the gateway counts failures in it, `warden lockout list|clear` reads it.
+    const lockout = createLockout({
+      failures: config.security.lockoutFailures,
+      windowSeconds: config.security.lockoutWindowSeconds,
+      lockoutSeconds: config.security.lockoutSeconds,
+      tarpitBurst: config.security.lockoutTarpitBurst,
+    });
     const admin = lazyAdmin(
-      buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken, configFlags: opts.configFlags ?? {}, runtimeFlags: opts.flags }),
+      buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken, configFlags: opts.configFlags ?? {}, runtimeFlags: opts.flags, lockout }),
       (err) => log.error({ err }, 'admin app failed to start'),
     );
     closers.unshift(() => admin.close());
@@ -189,12 +196,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         // client repeating the very same call within one second is refused too (README).
         replay: createReplayCache({ store: store.usedSignatures, onError: (err) => log.error({ err }, 'pruning used ollama signatures failed') }),
         routes: compileRoutes(config.policy),
-        lockout: createLockout({
-          failures: config.security.lockoutFailures,
-          windowSeconds: config.security.lockoutWindowSeconds,
-          lockoutSeconds: config.security.lockoutSeconds,
-          tarpitBurst: config.security.lockoutTarpitBurst,
-        }),
+        lockout,
         limiter,
         caps: compileCaps(config.caps),
         upstreams,

@@ -3,6 +3,7 @@
 // service and cache, local CA for client certificates, settings writer, audit log, connection
 // table). Stand-ins only for what needs a whole gateway: the status object and a one-route proxy.
 // Nothing here is used by Warden itself.
+import { createLockout } from '../../src/auth/lockout.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -125,6 +126,7 @@ export async function startHarness(opts: AdminPluginOptions = {}): Promise<Harne
     status: async () => statusObject as unknown as StatusObject,
     audit: auditLog,
     localToken,
+    lockout: createLockout({ failures: 20, windowSeconds: 60, lockoutSeconds: 300 }),
   });
 
   const app: FastifyInstance = Fastify({ logger: false });

@@ -110,3 +110,27 @@ test('a locked-out flood is held back past its burst, and the burst refills with
   assert.deepEqual([1, 2, 3, 4].map(() => l.holdBack('192.0.2.7')), [false, false, false, true], 'the bucket holds no more than the burst');
   assert.equal(l.holdBack('192.0.2.8'), false, 'other addresses are not affected');
 });
+
+test('list shows locked addresses (IPv6 as its /64) and clear ends a lockout early', () => {
+  let t = 1_000_000;
+  const l = createLockout({ failures: 2, windowSeconds: 60, lockoutSeconds: 30, now: () => t });
+  l.fail('203.0.113.9');
+  l.fail('203.0.113.9');
+  l.fail('2001:db8:1:2::5');
+  l.fail('2001:db8:1:2::6');
+  l.fail('198.51.100.1'); // one failure: not locked, not listed
+  assert.deepEqual(
+    l.list().map((e) => [e.address, e.lockedForSeconds]),
+    [
+      ['203.0.113.9', 30],
+      ['2001:db8:1:2::/64', 30],
+    ],
+  );
+  assert.equal(l.clear('2001:db8:1:2::/64'), true);
+  assert.equal(l.isLocked('2001:db8:1:2::7'), 0);
+  assert.equal(l.clear('2001:db8:1:2::/64'), false, 'nothing left to clear');
+  assert.equal(l.clear('203.0.113.9'), true);
+  assert.equal(l.isLocked('203.0.113.9'), 0);
+  t += 1;
+  assert.deepEqual(l.list(), []);
+});
