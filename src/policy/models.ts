@@ -13,7 +13,7 @@
 //   for `secret` could not be denied the long spelling of `secret`.
 // - A pattern without a tag and not ending in `*` means that name's default tag, as in Ollama:
 //   pattern `llama3` allows `llama3` and `llama3:latest` but not `llama3:70b`.
-// - An empty list allows every model (cloud models are a separate policy: isCloudModel).
+// - An empty list allows every model (cloud models are a separate policy: model-name.ts `cloud`).
 import { ErrorCode, WardenError } from '../errors.ts';
 import { MAX_MODEL_NAME, parseModelName } from './model-name.ts';
 
@@ -108,16 +108,6 @@ export function compileModelPatterns(patterns: readonly string[]): ModelMatcher 
       return parsed.ok && allowsKey(parsed.key);
     },
   };
-}
-
-/**
- * Models served by ollama.com through the local server, spending the owner's account (DESIGN §4),
- * as model-name.ts reads them. A name Ollama would read differently from us counts as cloud here:
- * callers that must refuse such names do so first, with a clearer message.
- */
-export function isCloudModel(name: string): boolean {
-  const parsed = parseModelName(name);
-  return !parsed.ok || parsed.cloud;
 }
 
 /**
