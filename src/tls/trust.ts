@@ -2,7 +2,7 @@
 // `--install` doing it for this OS (`--dry-run` prints the commands instead).
 import { copyFileSync, chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { posix, win32 } from 'node:path';
+import { posix } from 'node:path';
 import { tlsError } from './files.ts';
 
 export type TrustPlatform = 'linux' | 'darwin' | 'win32';
@@ -76,28 +76,36 @@ export function installTrust(platform: TrustPlatform, caPath: string, opts: Inst
   return { commands, ran: true };
 }
 
+/** A path as Windows writes it: kept when it is one; a POSIX path has no meaning there. */
+function windowsPath(caPath: string): string | null {
+  return /^[A-Za-z]:[\\/]|^\\\\/.test(caPath) || caPath.includes('\\') ? caPath : null;
+}
+
 /** The text `warden cert trust` prints: every OS and every common client. */
 export function trustInstructions(caPath: string, fingerprint256: string, opts: { url?: string } = {}): string {
   const url = opts.url ?? 'https://localhost:11443';
-  const winPath = caPath.includes('\\') ? caPath : win32.normalize(caPath);
+  // On Windows the CA's own path; from a Linux or macOS data dir, the file copied over as ca.pem.
+  const winPath = windowsPath(caPath) ?? 'ca.pem';
+  const winNote = windowsPath(caPath) ? '' : `   (copy ${caPath} to the Windows machine as ca.pem first)`;
+  const q = shellQuote(caPath);
   const lines = [
     `Warden's local CA: ${caPath}`,
     `SHA-256 fingerprint: ${fingerprint256}`,
-    `Check the fingerprint before trusting a copy: openssl x509 -noout -fingerprint -sha256 -in ${shellQuote(caPath)}`,
+    `Check the fingerprint before trusting a copy: openssl x509 -noout -fingerprint -sha256 -in ${q}`,
     '',
     'Trust it system-wide (or run `warden cert trust --install`, add --dry-run to see the commands):',
-    ...LINUX_STORES.map((s) => `  Linux (${s.family}): sudo cp ${shellQuote(caPath)} ${s.dir}/${s.file} && sudo ${s.update.join(' ')}`),
-    `  macOS:   sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${shellQuote(caPath)}`,
-    `  Windows (Administrator): certutil -addstore -f Root "${winPath}"   (current user only: certutil -user -addstore Root "${winPath}")`,
+    ...LINUX_STORES.map((s) => `  Linux (${s.family}): sudo cp ${q} ${s.dir}/${s.file} && sudo ${s.update.join(' ')}`),
+    `  macOS:   sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${q}`,
+    `  Windows (Administrator): certutil -addstore -f Root "${winPath}"   (current user only: certutil -user -addstore Root "${winPath}")${winNote}`,
     '',
-    'Or per client, without touching the system store:',
-    `  ollama CLI (Linux):   SSL_CERT_FILE=${shellQuote(caPath)} OLLAMA_HOST=${url} ollama list`,
-    '  ollama CLI (macOS):   uses the Keychain: trust the CA system-wide as above',
-    '  ollama CLI (Windows): uses the Windows store: certutil as above',
-    `  Node.js (ollama-js, openai): NODE_EXTRA_CA_CERTS=${shellQuote(caPath)} node app.js`,
-    `  Python httpx / ollama-python: httpx.Client(verify="${caPath}")  or  SSL_CERT_FILE=${shellQuote(caPath)}`,
-    `  Python requests: REQUESTS_CA_BUNDLE=${shellQuote(caPath)}`,
-    `  curl: curl --cacert ${shellQuote(caPath)} ${url}/api/version`,
+    'Or per client, without touching the system store (WARDEN_KEY=owk_… is one of your keys):',
+    `  curl: curl --cacert ${q} -H "Authorization: Bearer $WARDEN_KEY" ${url}/api/version`,
+    `  ollama CLI (Linux):   SSL_CERT_FILE=${q} OLLAMA_HOST=${url} OLLAMA_AUTH=1 ollama list   (register its key first: warden keys create --name laptop --ollama-pubkey ~/.ollama/id_ed25519.pub)`,
+    '  ollama CLI (macOS):   uses the Keychain: trust the CA system-wide as above, then OLLAMA_AUTH=1 as on Linux',
+    '  ollama CLI (Windows): uses the Windows store: certutil as above, then OLLAMA_AUTH=1 as on Linux',
+    `  Node.js (ollama-js, openai): NODE_EXTRA_CA_CERTS=${q} node app.js`,
+    `  Python httpx / ollama-python: httpx.Client(verify="${caPath}")  or  SSL_CERT_FILE=${q}`,
+    `  Python requests: REQUESTS_CA_BUNDLE=${q}`,
   ];
   return lines.join('\n') + '\n';
 }

@@ -14,7 +14,7 @@ import { ensureLocalCa } from '../../tls/local-ca.ts';
 import { ensureServerCert, serverCertNames } from '../../tls/server-cert.ts';
 import { SCOPES } from '../../store/types.ts';
 import { cliContext, ensureDataDir, openStoreSession, type GlobalOptions } from '../context.ts';
-import { clientSnippets } from './snippets.ts';
+import { clientSnippets, snippetTarget } from './snippets.ts';
 
 export interface InitOptions extends GlobalOptions {
   hostname?: string[];
@@ -153,7 +153,9 @@ function printInitSummary(r: InitResult, config: Config): void {
     out.push('');
     out.push(`  ${r.adminKey}`);
     out.push('');
-    out.push(clientSnippets({ config, key: r.adminKey, caPath: r.caPath, host: 'localhost' }));
+    const target = snippetTarget(config, r.dataDir, r.caPath);
+    if (target.note) out.push(target.note);
+    out.push(clientSnippets({ config, key: r.adminKey, caPath: target.caPath, host: target.host }));
   } else {
     out.push('Already initialised: existing configuration, CA and keys were kept.');
   }
