@@ -45,8 +45,15 @@ export function inertDeep<T>(value: T, keepLf = false): T {
   return value;
 }
 
-/** JSON text safe on a terminal: JSON.stringify escapes C0 only, so the rest become \uHHHH
- *  (the same JSON value once parsed). */
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+const JSON_UNSAFE_ONE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/** JSON text made safe on a terminal: JSON.stringify (and pino) escape C0 only, so the rest
+ *  become \uHHHH inside the strings (the same JSON value once parsed). */
+export function safeJsonText(json: string): string {
+  return JSON_UNSAFE_ONE.test(json) ? json.replace(JSON_UNSAFE, (ch) => `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`) : json;
+}
+
 export function safeJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, (ch) => `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return safeJsonText(JSON.stringify(value, null, indent));
 }

@@ -8,6 +8,8 @@ import { request } from 'undici';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
 import { auditLines, createKeyViaCli, waitForAudit } from './helpers.ts';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { inert, inertDeep, safeJson } from '../../src/inert-text.ts';
 
 /** Every character class that acts on a terminal or reorders text (LF is the line separator of
@@ -93,5 +95,17 @@ describe('inert(): the one escaping function', () => {
     const json = safeJson(value, 2);
     assertInert(json.replace(/\n/g, ''), 'safeJson');
     assert.deepEqual(JSON.parse(json), value);
+  });
+});
+
+describe('server log lines', () => {
+  it('carry C1, line separators and bidi overrides escaped (pino escapes only C0), as the same JSON value', () => {
+    const logger = fileURLToPath(new URL('../../src/cli/logger.ts', import.meta.url));
+    const script = `import { createLogger } from ${JSON.stringify(logger)}; createLogger().warn({ model: process.env.EVIL }, 'upstream said ' + process.env.EVIL);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, EVIL: EVIL_MODEL.replace(/\u0000/g, '') } });
+    assert.equal(r.status, 0, r.stderr);
+    assertInert(r.stdout.replace(/\n$/, ''), 'a server log line');
+    const line = JSON.parse(r.stdout) as { model: string; msg: string };
+    assert.equal(line.model, EVIL_MODEL, 'the logged value must be unchanged once parsed');
   });
 });
