@@ -13,7 +13,7 @@
 //   file (disk full). Past that the oldest waiting ones are dropped — for the store they are
 //   still in the file — and counted (stats(), warden_audit_dropped_total).
 // - A failing sink backs off (up to MAX_BACKOFF_MS) and says so once, and once when it is back.
-import { mkdirSync, openSync, closeSync, statSync, renameSync, existsSync, rmSync, chmodSync, writeSync, ftruncateSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, statSync, renameSync, existsSync, rmSync, chmodSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditRepo } from '../store/types.ts';
@@ -184,13 +184,13 @@ export class AuditLog {
     try {
       if (this.fd === null) this.openFile();
       if (this.size > 0 && this.size + bytes.length > this.opts.maxBytes) this.rotate();
-      const before = this.size;
       let done = 0;
       try {
         while (done < bytes.length) done += writeSync(this.fd!, bytes, done, bytes.length - done);
       } catch (err) {
-        // A short write before ENOSPC would leave half a line; cut the file back.
-        if (done > 0) ftruncateSync(this.fd!, before);
+        // A short write before ENOSPC would leave half a line; cut exactly that part off the
+        // end (the file is shared with the CLI, so our own idea of its size may be behind).
+        if (done > 0) ftruncateSync(this.fd!, fstatSync(this.fd!).size - done);
         throw err;
       }
       this.size += bytes.length;

@@ -2,7 +2,7 @@
 // The CLI and the admin API both call it, so validation and the audit trail are identical.
 // A secret exists in memory only for the return value of create/rotate; only its hash is stored.
 import { SCOPES, DEFAULT_SCOPES, type KeyPatch, type KeyRecord, type Scope, type Store } from '../store/types.ts';
-import { ErrorCode, WardenError, notFound } from '../errors.ts';
+import { ErrorCode, WardenError, isWardenError, notFound } from '../errors.ts';
 import { generateKey, hashKey, keyForId } from './key-format.ts';
 import { compileModelPatterns } from '../policy/models.ts';
 import { parseOllamaPubkey } from './ollama-signature.ts';
@@ -185,7 +185,15 @@ export class KeyService {
   async revoke(idOrName: string, actor: string): Promise<KeyRecord> {
     const current = await this.resolve(idOrName);
     if (current.revokedAt) return current;
-    const record = await this.store.keys.update(current.id, { revokedAt: new Date(), previousSecretHash: null, previousExpiresAt: null });
+    const patch = { revokedAt: new Date(), previousSecretHash: null, previousExpiresAt: null };
+    let record: KeyRecord;
+    try {
+      record = await this.store.keys.update(current.id, patch);
+    } catch (err) {
+      // A full disk never blocks a revocation (issue 16): the store's reserve is given up for it.
+      if (!(isWardenError(err) && err.code === ErrorCode.DISK_FULL && this.store.diskReserve?.free())) throw err;
+      record = await this.store.keys.update(current.id, patch);
+    }
     this.audit({ kind: 'key.revoke', keyId: record.id, keyName: record.name, actor });
     return record;
   }

@@ -72,9 +72,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   // Store outages are reported by the health line above; anything else is logged as it comes.
   const logUnlessOutage = (what: string) => (err: unknown): void => {
-    if (isWardenError(err) && err.code === ErrorCode.STORE_UNAVAILABLE) return;
+    // A full disk is said once by the audit writer and the reserve below, not every few seconds.
+    if (isWardenError(err) && (err.code === ErrorCode.STORE_UNAVAILABLE || err.code === ErrorCode.DISK_FULL)) return;
     log.error({ err }, what);
   };
+  // The space a revocation may use on a full disk (store/disk-reserve.ts): put back whenever
+  // there is room again.
+  const reserve = store.diskReserve;
+  if (reserve) {
+    let held = reserve.ensure();
+    if (!held) log.warn('disk full: cannot keep the store\'s reserve for revocations until space is freed');
+    const timer = setInterval(() => {
+      const now = reserve.ensure();
+      if (now && !held) log.info('disk space back: the store\'s reserve for revocations is in place again');
+      held = now;
+    }, 5000).unref();
+    closers.unshift(async () => clearInterval(timer));
+  }
   try {
     const audit = new AuditLog({
       enabled: config.audit.enabled,

@@ -19,6 +19,14 @@ export function isUniqueViolation(err: unknown): boolean {
   return typeof e.errcode === 'number' && SQLITE_UNIQUE.has(e.errcode);
 }
 
+// SQLITE_FULL (13), PostgreSQL disk_full (53100), the OS's ENOSPC / EDQUOT.
+export function isDiskFull(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as DriverError;
+  if (e.code === '53100' || e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+  return typeof e.errcode === 'number' && (e.errcode & 0xff) === 13;
+}
+
 export function isSqliteCorruption(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as DriverError;

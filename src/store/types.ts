@@ -1,6 +1,7 @@
 // The store's contract. Callers (auth, admin, CLI, audit) only see these types; the SQLite and
 // PostgreSQL implementations both pass one contract test suite (test/store/contract.ts).
 import type { StoreHealth } from './health.ts';
+import type { DiskReserve } from './disk-reserve.ts';
 
 export const SCOPES = ['inference', 'models:read', 'models:manage', 'admin', 'metrics'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -184,6 +185,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Whether the store answers (PostgreSQL: fed by every query; SQLite: a local file, always). */
   readonly health: StoreHealth;
+  /** SQLite: space kept free for revocations on a full disk (store/disk-reserve.ts). */
+  readonly diskReserve?: DiskReserve;
   keys: KeyRepo;
   usedSignatures: UsedSignatureRepo;
   audit: AuditRepo;

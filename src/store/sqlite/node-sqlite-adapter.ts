@@ -5,6 +5,8 @@
 // `run` and `iterate`, and `close()`.
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { isDiskFull } from '../db-errors.ts';
+import { diskFullError } from '../disk-reserve.ts';
 
 /** Kysely's driver opens every transaction with a bare `begin`. A deferred transaction that
  *  reads first and writes later fails at once with SQLITE_BUSY (busy_timeout does not help)
@@ -40,14 +42,37 @@ export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
  */
 const READER_SQL = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
 
+const ROLLBACK = /^\s*rollback\s*;?\s*$/i;
+
 function adaptStatement(stmt: StatementSync, sql: string): SqliteStatement {
+  const rollback = ROLLBACK.test(sql);
   return {
     // A statement that yields columns (SELECT, RETURNING, most PRAGMAs) is a reader.
     reader: typeof stmt.columns === 'function' ? stmt.columns().length > 0 : READER_SQL.test(sql),
-    all: (params) => stmt.all(...toInputs(params)),
-    run: (params) => stmt.run(...toInputs(params)),
+    all: (params) => guard(() => stmt.all(...toInputs(params))),
+    run: (params) => {
+      try {
+        return guard(() => stmt.run(...toInputs(params)));
+      } catch (err) {
+        // SQLite rolls a transaction back by itself after some errors (SQLITE_FULL, IOERR);
+        // Kysely's ROLLBACK then fails with "no transaction is active" and that message would
+        // replace the real cause (issue 16: "cannot rollback" on a full disk).
+        if (rollback && /no transaction is active/i.test(String(err))) return { changes: 0, lastInsertRowid: 0 };
+        throw err;
+      }
+    },
     iterate: (params) => stmt.iterate(...toInputs(params)),
   };
+}
+
+/** A full disk is an error the operator can act on, named as such wherever it happens. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isDiskFull(err)) throw diskFullError(err);
+    throw err;
+  }
 }
 
 /** node:sqlite binds only null, numbers, bigints, strings and bytes. */

@@ -13,6 +13,7 @@ import { kyselyStore } from '../kysely-store.ts';
 import { checkVersion, migrate } from '../migrations.ts';
 import type { Store } from '../types.ts';
 import { adaptNodeSqlite } from './node-sqlite-adapter.ts';
+import { diskReserve } from '../disk-reserve.ts';
 
 // https://sqlite.org/fileformat.html#the_database_header
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -47,7 +48,7 @@ export async function openSqliteStore(file: string, opts: { readOnly: boolean })
     if (raw.isOpen) raw.close();
     throw translate(err, file);
   }
-  return kyselyStore(db, 'sqlite');
+  return { ...kyselyStore(db, 'sqlite'), diskReserve: diskReserve(`${file}.reserve`) };
 }
 
 /** Create the file 0600 before SQLite does (SQLite would use 0644), or check a present one's header. */
