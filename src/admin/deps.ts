@@ -65,6 +65,9 @@ export interface AdminDeps {
     issue(name: string, days: number, actor: string): Promise<IssuedClientCert>;
     list(): Promise<ClientCertRecord[]>;
     revoke(nameOrSerial: string, actor: string): Promise<ClientCertRecord>;
+    /** Warden's local CA certificate (public part only), or null when there is none
+     *  (tls.mode files/acme/off before a client certificate was ever issued). */
+    ca(): { pem: string; fingerprint256: string; subject: string; notAfter: Date } | null;
   };
   /** The same object `warden status --json` prints. */
   status(): Promise<unknown>;

@@ -13,6 +13,7 @@ import { isWardenError } from '../errors.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import { issueClientCert, revokeClientCert } from '../tls/client-certs.ts';
 import { tlsDir } from '../config/paths.ts';
+import { loadLocalCa } from '../tls/local-ca.ts';
 import type { AuditLog } from '../audit/writer.ts';
 import type { AdminDeps } from '../admin/deps.ts';
 import type { ConnectionTracker } from './connections.ts';
@@ -95,6 +96,10 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
         };
       },
       list: () => i.store.clientCerts.list(),
+      ca() {
+        const ca = loadLocalCa(tlsDir(i.dataDir));
+        return ca ? { pem: ca.certPem, fingerprint256: ca.fingerprint256, subject: ca.subject, notAfter: ca.notAfter } : null;
+      },
       async revoke(nameOrSerial, actor) {
         const rec = await revokeClientCert({ tlsDir: tlsDir(i.dataDir), store: i.store.clientCerts, nameOrSerial });
         await i.keys.refresh(false); // re-checks open connections against the new CRL at once

@@ -7,6 +7,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startHarness, type Harness } from '../admin/helpers.ts';
 import { deepMerge, readConfigFile, validateConfig } from '../../src/config/load.ts';
 import { SHOTS, browserMissing, ensureWebBuilt, launch } from './browser.ts';
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { makeOllamaKey } from '../security/ollama-cli-signer.ts';
+import { loadLocalCa } from '../../src/tls/local-ca.ts';
+import { tlsDir } from '../../src/config/paths.ts';
 
 const missing = browserMissing();
 let h: Harness;
@@ -253,6 +258,90 @@ void test('Certificates: issue and download the bundle, then revoke', opts, asyn
   await shot('09-certs');
 });
 
+void test('Certificates: the CA is offered for download with its SHA-256 fingerprint', opts, async () => {
+  const ca = loadLocalCa(tlsDir(h.dir));
+  assert.ok(ca, 'the harness data dir has a local CA (client certificates were issued from it)');
+  await page.waitForSelector('[data-testid=ca-card]');
+  assert.equal((await page.textContent('[data-testid=ca-fingerprint]'))?.trim(), ca.fingerprint256);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=ca-download]')]);
+  assert.equal(dl.suggestedFilename(), 'warden-ca.pem');
+  const pem = readFileSync((await dl.path())!, 'utf8');
+  assert.equal(new X509Certificate(pem).fingerprint256, ca.fingerprint256, 'the download is the CA itself');
+  assert.doesNotMatch(pem, /PRIVATE KEY/);
+  await shot('09-certs-ca');
+});
+
+void test('Escape closes a dialog without doing its action', opts, async () => {
+  await h.deps.certs.issue('tablet', 30, 'test');
+  await page.reload();
+  await page.waitForSelector('[data-testid=certs-table] >> text=tablet');
+  await page.click('[data-testid=certs-table] tr:has-text("tablet") >> text=Revoke');
+  await page.waitForSelector('[role=dialog]');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[role=dialog]', { state: 'detached' });
+  assert.equal((await h.store.clientCerts.find('tablet'))?.revokedAt, null);
+});
+
+void test('the key form registers an ollama public key and binds a client certificate', opts, async () => {
+  const pub = readFileSync(makeOllamaKey(h.dir, 'me@laptop') + '.pub', 'utf8').trim();
+  const tablet = await h.store.clientCerts.find('tablet');
+  assert.ok(tablet);
+  await nav('Keys');
+  await page.click('[data-testid=new-key]');
+  await page.fill('[data-testid=key-form] input[name=name]', 'ollama-cli');
+  await page.fill('[data-testid=key-form] textarea[name=pubkeys]', pub);
+  const fp = tablet.fingerprint;
+  await page.selectOption('[data-testid=key-form] select[name=cert]', fp);
+  await shot('06-keys-pubkey-cert');
+  await page.click('[data-testid=key-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=secret-once]');
+  await page.click('[data-testid=secret-once] >> text=I have copied it');
+  const rec = (await h.store.keys.list()).find((k) => k.name === 'ollama-cli');
+  assert.deepEqual(rec?.ollamaPubkeys, [pub.split(' ').slice(0, 2).join(' ')]);
+  assert.equal(rec?.certFingerprint, fp);
+  // Editing shows both back, and clearing them unbinds.
+  await page.click(`tr[data-key-id="${rec.id}"] >> text=Edit`);
+  assert.equal(await page.inputValue('[data-testid=key-form] select[name=cert]'), fp);
+  assert.match(await page.inputValue('[data-testid=key-form] textarea[name=pubkeys]'), /^ssh-ed25519 AAAA/);
+  await page.selectOption('[data-testid=key-form] select[name=cert]', '');
+  await page.fill('[data-testid=key-form] textarea[name=pubkeys]', '');
+  await page.click('[data-testid=key-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=key-form]', { state: 'detached' });
+  const after = await h.store.keys.get(rec.id);
+  assert.deepEqual([after?.certFingerprint, after?.ollamaPubkeys], [null, []]);
+});
+
+void test('the key form names every mistake while typing, before any submit', opts, async () => {
+  await page.click('[data-testid=new-key]');
+  await page.fill('[data-testid=key-form] input[name=name]', '-bad name');
+  await page.fill('[data-testid=key-form] input[name=rpm]', '-3');
+  await page.fill('[data-testid=key-form] input[name=maxCtx]', '0');
+  await page.fill('[data-testid=key-form] input[name=expires]', 'soon');
+  await page.fill('[data-testid=key-form] textarea[name=pubkeys]', 'ssh-rsa AAAAB3Nza');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=key-form] .field-error').length === 5);
+  const shown = await page.locator('[data-testid=key-form] .field-error').allTextContents();
+  // The same words as the server (and `warden keys create`) for each field.
+  const serverSays = async (input: Parameters<typeof h.keyService.create>[0]): Promise<string> => {
+    try {
+      await h.keyService.create(input, 'cli');
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+  assert.ok(shown.includes(await serverSays({ name: '-bad name' })), shown.join('\n'));
+  assert.ok(shown.includes(await serverSays({ name: 'x', rpm: -3 })), shown.join('\n'));
+  assert.ok(shown.includes(await serverSays({ name: 'x', capNumCtx: 0 })), shown.join('\n'));
+  assert.ok(shown.some((t) => t.startsWith('expires: ')) && shown.some((t) => t.startsWith('ollama-pubkey: ')), shown.join('\n'));
+  await shot('05-keys-live-errors');
+  const before = (await h.store.keys.list()).length;
+  await page.click('[data-testid=key-form] button[type=submit]');
+  assert.equal((await h.store.keys.list()).length, before, 'nothing is sent while the form is wrong');
+  await page.fill('[data-testid=key-form] input[name=rpm]', '');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=key-form] .field-error').length === 4);
+  await page.click('[data-testid=key-form] >> text=Cancel');
+});
+
 void test('Audit: the table filters by status class', opts, async () => {
   await nav('Audit log');
   await page.waitForSelector('[data-testid=audit-table]');
@@ -263,6 +352,12 @@ void test('Audit: the table filters by status class', opts, async () => {
     const cells = [...document.querySelectorAll('[data-testid=audit-table] tbody td:nth-child(6)')].map((td) => td.textContent ?? '');
     return cells.length > 0 && cells.every((t) => t.startsWith('4'));
   });
+  // At 1280 px the table fits: no sideways scrolling, nothing cut off.
+  const fit = await page.evaluate(() => {
+    const wrap = document.querySelector('[data-testid=audit-table]')!.parentElement!;
+    return { scroll: wrap.scrollWidth, client: wrap.clientWidth, page: document.documentElement.scrollWidth };
+  });
+  assert.ok(fit.scroll <= fit.client && fit.page <= 1280, JSON.stringify(fit));
   await shot('10-audit-phone', 390);
 });
 
@@ -286,6 +381,14 @@ void test('Settings: a bad value shows the config file\'s message; a good one is
   await page.waitForSelector('.banner-warn');
   assert.match((await page.textContent('.banner-warn')) ?? '', /tls\.minVersion/);
   await shot('11-settings');
+  // Changed back to what the server runs with: nothing waits for a restart any more.
+  await page.selectOption('select[name="tls.minVersion"]', '1.3');
+  await page.click('[data-testid=settings-save]');
+  await page.waitForSelector('.banner-warn', { state: 'detached' });
+  assert.equal(await page.locator('.tag-restart').count(), 0);
+  await page.selectOption('select[name="tls.minVersion"]', '1.2');
+  await page.click('[data-testid=settings-save]');
+  await page.waitForSelector('.banner-warn');
   await shot('11-settings-phone', 390);
 });
 

@@ -1,7 +1,7 @@
 // Small building blocks shared by the pages: form fields that show the server's field-named
 // message, badges, a copy button, a confirm dialog and date formatting.
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
 
 export function fmtTime(iso: string | null | undefined, seconds = false): string {
@@ -102,6 +102,17 @@ export function SecretOnce({ title, secret, onDone, children }: { title: string;
 }
 
 export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+  // Escape closes the dialog, as every dialog on the web does.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        onClose();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [onClose]);
   return (
     <div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
       <div class="modal" role="dialog" aria-modal="true" aria-label={title}>

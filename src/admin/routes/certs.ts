@@ -1,6 +1,7 @@
 // Client certificates for mutual TLS. The private key and the PKCS#12 bundle exist only in the
 // issue answer (like a key's secret): Warden keeps the certificate record, never the key.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../../errors.ts';
 import type { AdminContext } from '../context.ts';
 import { actorOf } from '../auth.ts';
 import { ADMIN_PREFIX } from '../http.ts';
@@ -16,6 +17,13 @@ export function registerCertRoutes(app: FastifyInstance, ctx: AdminContext): voi
   app.get(`${ADMIN_PREFIX}/api/certs`, guard, async () => {
     const now = new Date();
     return (await deps.certs.list()).map((c) => clientCertToJson(c, now));
+  });
+
+  // The CA clients must trust (the public certificate only; its key never leaves the data dir).
+  app.get(`${ADMIN_PREFIX}/api/certs/ca`, guard, async () => {
+    const ca = deps.certs.ca();
+    if (!ca) throw notFound('local CA');
+    return { pem: ca.pem, fingerprint256: ca.fingerprint256, subject: ca.subject, notAfter: ca.notAfter.toISOString() };
   });
 
   app.post(`${ADMIN_PREFIX}/api/certs`, guard, async (req: FastifyRequest, reply: FastifyReply) => {

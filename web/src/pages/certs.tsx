@@ -71,6 +71,45 @@ function Issued({ c, onDone }: { c: IssuedCert; onDone: () => void }) {
   );
 }
 
+interface CaJson {
+  pem: string;
+  fingerprint256: string;
+  subject: string;
+  notAfter: string;
+}
+
+/** Warden's own CA: what clients must trust, with the fingerprint to compare out of band. */
+function CaCard({ certCount }: { certCount: number }) {
+  const [ca, setCa] = useState<CaJson | null | 'none'>(null);
+  // The local CA may first be made by the first client certificate: look again when they change.
+  useEffect(() => {
+    void api<CaJson>('GET', '/certs/ca').then(setCa, () => setCa('none'));
+  }, [certCount]);
+  if (ca === null || ca === 'none') return null;
+  return (
+    <section class="card" data-testid="ca-card">
+      <h2>Certificate authority</h2>
+      <p class="muted">
+        Clients trust Warden by trusting this CA (<code>warden cert trust</code> prints the commands). Compare the fingerprint with <code>warden cert status</code> on the server before
+        trusting a downloaded copy.
+      </p>
+      <div class="secret-row">
+        <span class="field-label">SHA-256</span>
+        <code class="mono fingerprint" data-testid="ca-fingerprint">{ca.fingerprint256}</code>
+        <CopyButton text={ca.fingerprint256} />
+      </div>
+      <p class="small muted">
+        {ca.subject} · valid until {fmtTime(ca.notAfter)}
+      </p>
+      <div class="actions left">
+        <button type="button" class="btn btn-primary" data-testid="ca-download" onClick={() => download('warden-ca.pem', ca.pem, 'application/x-pem-file')}>
+          Download CA certificate (warden-ca.pem)
+        </button>
+      </div>
+    </section>
+  );
+}
+
 export function CertsPage() {
   const [certs, setCerts] = useState<CertJson[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -91,6 +130,7 @@ export function CertsPage() {
     <div class="stack">
       {error ? <Banner tone="error">{error}</Banner> : null}
       {issued ? <Issued c={issued} onDone={() => setIssued(null)} /> : null}
+      <CaCard certCount={certs?.length ?? -1} />
       <section class="card">
         <h2>Issue a client certificate</h2>
         <p class="muted">

@@ -2,7 +2,8 @@
 // period, revoke and delete. Validation is the server's: its field-named message appears
 // under the field, in the same words as `warden keys create`.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type KeyJson } from '../api.ts';
+import { ApiError, api, type CertJson, type KeyJson } from '../api.ts';
+import { checkKeyForm } from './key-checks.ts';
 import { Badge, Banner, Confirm, Empty, Field, Modal, SecretOnce, errorText, fieldError, fmtRelative, fmtTime, stateTone } from '../ui.tsx';
 
 const SCOPES = [
@@ -24,7 +25,17 @@ interface FormState {
   maxCtx: string;
   maxPredict: string;
   maxKeepAlive: string;
+  /** One ollama public key per line (the contents of ~/.ollama/id_ed25519.pub). */
+  pubkeys: string;
+  /** The bound client certificate's SHA-256 fingerprint, lower-case hex; '' = none. */
+  cert: string;
 }
+
+/** The server's field names → the form's. */
+const FORM_OF: Record<string, keyof FormState> = { name: 'name', model: 'models', expires: 'expires', rpm: 'rpm', tpm: 'tpm', concurrency: 'concurrency', 'max-ctx': 'maxCtx', 'max-predict': 'maxPredict', 'max-keep-alive': 'maxKeepAlive', 'ollama-pubkey': 'pubkeys', 'bind-cert': 'cert' };
+
+/** AA:BB:… or aabb… → aabb…, as the key service stores a bound fingerprint. */
+const normFp = (fp: string): string => fp.replace(/:/g, '').toLowerCase();
 
 /** 1800 → "30m", as the keep-alive field accepts it back. */
 function fmtSeconds(s: number): string {
@@ -51,6 +62,8 @@ function toForm(k: KeyJson | null): FormState {
     maxCtx: k?.caps.numCtx?.toString() ?? '',
     maxPredict: k?.caps.numPredict?.toString() ?? '',
     maxKeepAlive: k?.caps.keepAlive ? fmtSeconds(k.caps.keepAlive) : '',
+    pubkeys: k ? k.ollamaPubkeys.join('\n') : '',
+    cert: k?.certFingerprint ? normFp(k.certFingerprint) : '',
   };
 }
 
@@ -58,12 +71,33 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
   const [f, setF] = useState<FormState>(toForm(initial));
   const [err, setErr] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Fields the user has typed in (or all, after a submit): their mistakes show while typing.
+  const [touched, setTouched] = useState<Set<string>>(new Set());
+  const [submitted, setSubmitted] = useState(false);
+  const [certs, setCerts] = useState<CertJson[]>([]);
+  useEffect(() => {
+    void api<CertJson[]>('GET', '/certs').then(setCerts, () => setCerts([]));
+  }, []);
   const orig = toForm(initial);
-  const set = (k: keyof FormState) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value });
+  const set = (k: keyof FormState) => (e: Event) => {
+    setF({ ...f, [k]: (e.target as HTMLInputElement).value });
+    if (!touched.has(k)) setTouched(new Set(touched).add(k));
+    // The server's message about this field is out of date once the field changes.
+    if (err instanceof ApiError && err.field && FORM_OF[err.field] === k) setErr(null);
+  };
+  const local = checkKeyForm(f);
+  /** The message under a field: what the form sees now, else what the server said last. */
+  const fieldMsg = (field: string): string | undefined => {
+    const form = FORM_OF[field];
+    const mine = form && (submitted || touched.has(form)) ? local[field] : undefined;
+    return mine ?? fieldError(err, field);
+  };
   const toggleScope = (s: string) => setF({ ...f, scopes: f.scopes.includes(s) ? f.scopes.filter((x) => x !== s) : [...f.scopes, s] });
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    setSubmitted(true);
+    if (Object.keys(checkKeyForm(f)).length > 0) return;
     setBusy(true);
     setErr(null);
     const body: Record<string, unknown> = {};
@@ -76,6 +110,8 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
     const caps: Record<string, string | null> = {};
     for (const [form, api] of CAP_FIELDS) if (changed(form)) caps[api] = f[form].trim() === '' ? null : f[form].trim();
     if (Object.keys(caps).length > 0) body.caps = caps;
+    if (changed('pubkeys')) body.ollamaPubkeys = f.pubkeys;
+    if (changed('cert')) body.certFingerprint = f.cert === '' ? null : f.cert;
     try {
       const saved = initial ? await api<KeyJson>('PATCH', `/keys/${initial.id}`, body) : await api<KeyJson>('POST', '/keys', body);
       onSaved(saved);
@@ -86,15 +122,17 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
     }
   };
 
-  const general = err && !fieldError(err, 'name', 'scope', 'model', 'expires', 'rpm', 'tpm', 'concurrency', 'max-ctx', 'max-predict', 'max-keep-alive') ? errorText(err) : null;
+  const general = err && !fieldError(err, 'name', 'scope', 'model', 'expires', 'rpm', 'tpm', 'concurrency', 'max-ctx', 'max-predict', 'max-keep-alive', 'ollama-pubkey', 'bind-cert') ? errorText(err) : null;
+  const activeCerts = certs.filter((c) => c.state === 'active' || normFp(c.fingerprint) === f.cert);
+  const boundUnknown = f.cert !== '' && !activeCerts.some((c) => normFp(c.fingerprint) === f.cert);
   return (
     <form class="form" onSubmit={(e) => void submit(e)} data-testid="key-form" noValidate>
       {general ? <Banner tone="error">{general}</Banner> : null}
       <div class="form-grid">
-        <Field label="Name" error={fieldError(err, 'name')} hint="Who or what uses this key, e.g. laptop or open-webui">
+        <Field label="Name" error={fieldMsg('name')} hint="Who or what uses this key, e.g. laptop or open-webui">
           <input name="name" value={f.name} onInput={set('name')} autoComplete="off" required />
         </Field>
-        <Field label="Expires" error={fieldError(err, 'expires')} hint="A duration like 30d, a date like 2027-01-31, or empty for never">
+        <Field label="Expires" error={fieldMsg('expires')} hint="A duration like 30d, a date like 2027-01-31, or empty for never">
           <input name="expires" value={f.expires} onInput={set('expires')} placeholder="never" autoComplete="off" />
         </Field>
         <fieldset class={`field wide${fieldError(err, 'scope') ? ' has-error' : ''}`}>
@@ -111,25 +149,39 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
           </div>
           {fieldError(err, 'scope') ? <span class="field-error">{fieldError(err, 'scope')}</span> : null}
         </fieldset>
-        <Field label="Models" wide error={fieldError(err, 'model')} hint="Comma-separated names or patterns like llama3.*, qwen2.5:* — empty for every model">
+        <Field label="Models" wide error={fieldMsg('model')} hint="Comma-separated names or patterns like llama3.*, qwen2.5:* — empty for every model">
           <input name="models" value={f.models} onInput={set('models')} placeholder="every model" autoComplete="off" />
         </Field>
-        <Field label="Requests / minute" error={fieldError(err, 'rpm')}>
+        <Field label="Ollama public keys" wide error={fieldMsg('ollama-pubkey')} hint="Lets the ollama CLI sign in with OLLAMA_AUTH=1: one per line, the contents of ~/.ollama/id_ed25519.pub">
+          <textarea name="pubkeys" rows={2} value={f.pubkeys} onInput={set('pubkeys')} placeholder="ssh-ed25519 AAAA…" spellcheck={false} />
+        </Field>
+        <Field label="Client certificate" wide error={fieldError(err, 'bind-cert')} hint="When bound, the key works only over a connection presenting this certificate (mutual TLS)">
+          <select name="cert" value={f.cert} onChange={set('cert')}>
+            <option value="">Not bound: any connection</option>
+            {activeCerts.map((c) => (
+              <option key={c.serial} value={normFp(c.fingerprint)}>
+                {c.name} ({c.state}, SHA-256 {c.fingerprint.slice(0, 23)}…)
+              </option>
+            ))}
+            {boundUnknown ? <option value={f.cert}>SHA-256 {f.cert.slice(0, 16)}… (not issued here)</option> : null}
+          </select>
+        </Field>
+        <Field label="Requests / minute" error={fieldMsg('rpm')}>
           <input name="rpm" inputMode="numeric" value={f.rpm} onInput={set('rpm')} placeholder="unlimited" />
         </Field>
-        <Field label="Tokens / minute" error={fieldError(err, 'tpm')}>
+        <Field label="Tokens / minute" error={fieldMsg('tpm')}>
           <input name="tpm" inputMode="numeric" value={f.tpm} onInput={set('tpm')} placeholder="unlimited" />
         </Field>
-        <Field label="Concurrent requests" error={fieldError(err, 'concurrency')}>
+        <Field label="Concurrent requests" error={fieldMsg('concurrency')}>
           <input name="concurrency" inputMode="numeric" value={f.concurrency} onInput={set('concurrency')} placeholder="unlimited" />
         </Field>
-        <Field label="Max context (num_ctx)" error={fieldError(err, 'max-ctx')} hint="The server's cap applies too; the lower one wins">
+        <Field label="Max context (num_ctx)" error={fieldMsg('max-ctx')} hint="The server's cap applies too; the lower one wins">
           <input name="maxCtx" inputMode="numeric" value={f.maxCtx} onInput={set('maxCtx')} placeholder="no cap" />
         </Field>
-        <Field label="Max tokens per answer (num_predict)" error={fieldError(err, 'max-predict')} hint="Filled in when a request names none">
+        <Field label="Max tokens per answer (num_predict)" error={fieldMsg('max-predict')} hint="Filled in when a request names none">
           <input name="maxPredict" inputMode="numeric" value={f.maxPredict} onInput={set('maxPredict')} placeholder="no cap" />
         </Field>
-        <Field label="Max keep-alive" error={fieldError(err, 'max-keep-alive')} hint="Seconds or a duration like 30m, 1h">
+        <Field label="Max keep-alive" error={fieldMsg('max-keep-alive')} hint="Seconds or a duration like 30m, 1h">
           <input name="maxKeepAlive" value={f.maxKeepAlive} onInput={set('maxKeepAlive')} placeholder="no cap" autoComplete="off" />
         </Field>
       </div>
