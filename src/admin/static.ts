@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getAsset, getAssetKeys, isSea } from 'node:sea';
+// A namespace import: getAssetKeys is newer than Node 22.13 (a named import would fail to load).
+import * as sea from 'node:sea';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../errors.ts';
 import { ADMIN_PREFIX } from './http.ts';
@@ -64,10 +65,10 @@ export const SEA_WEB_PREFIX = 'web/';
 /** The single executable carries the UI as SEA assets instead of files beside it. */
 function loadSeaFiles(): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
-  for (const key of getAssetKeys()) {
+  for (const key of sea.getAssetKeys()) {
     if (!key.startsWith(SEA_WEB_PREFIX)) continue;
     const rel = key.slice(SEA_WEB_PREFIX.length);
-    files.set(rel, { body: Buffer.from(getAsset(key)), type: TYPES[extname(rel)] ?? 'application/octet-stream', immutable: rel.startsWith('assets/') });
+    files.set(rel, { body: Buffer.from(sea.getAsset(key)), type: TYPES[extname(rel)] ?? 'application/octet-stream', immutable: rel.startsWith('assets/') });
   }
   return files;
 }
@@ -75,7 +76,7 @@ function loadSeaFiles(): Map<string, StaticFile> {
 const NOT_BUILT = '<!doctype html><title>Warden</title><p>The web UI is not built. Run <code>npm run build</code>.</p>';
 
 export function registerStatic(app: FastifyInstance, webRoot?: string): void {
-  const files = webRoot === undefined && isSea() ? loadSeaFiles() : loadFiles(webRoot ?? defaultWebRoot());
+  const files = webRoot === undefined && sea.isSea() ? loadSeaFiles() : loadFiles(webRoot ?? defaultWebRoot());
   const index = files.get('index.html');
 
   const sendIndex = (reply: FastifyReply): FastifyReply => {
