@@ -2,6 +2,7 @@
 // sends the session cookie, plus `X-CSRF-Token` on every state change. A Bearer header cannot be
 // attached by a cross-site form or image, so only cookie requests need the CSRF token.
 // A valid key without the admin scope gets 403, everything else 401 (DESIGN §3, §8).
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, WardenError } from '../errors.ts';
 import { keyState, type KeyRecord } from '../store/types.ts';
@@ -13,17 +14,32 @@ import { fromLocalPeer, localTokenAllows } from './local-token.ts';
 
 /** The actor of actions taken with the local control token. */
 export const LOCAL_CLI_ID = 'local-cli';
+/** How local CLI calls (`warden status`, `reload`, `lockout`) name themselves in the audit log. */
+export const LOCAL_CLI_NAME = 'local control';
 
 export interface AdminPrincipal {
   keyId: string;
   keyName: string;
-  via: 'bearer' | 'session';
+  /** 'local' = the local control token of this machine's CLI. */
+  via: 'bearer' | 'session' | 'local';
   /** Present for cookie requests. */
   session: Session | null;
   sessionId: string | null;
 }
 
 const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
+/** The same principal by the node request, for the gateway's per-request audit line. */
+const rawPrincipals = new WeakMap<IncomingMessage, AdminPrincipal>();
+
+function setPrincipal(req: FastifyRequest, p: AdminPrincipal): void {
+  principals.set(req, p);
+  rawPrincipals.set(req.raw, p);
+}
+
+/** Who made an admin request, once `requireAdmin` accepted it (undefined for public paths and refusals). */
+export function principalOfRaw(req: IncomingMessage): AdminPrincipal | undefined {
+  return rawPrincipals.get(req);
+}
 
 /** The authenticated caller of a route guarded by `requireAdmin`. */
 export function principalOf(req: FastifyRequest): AdminPrincipal {
@@ -34,7 +50,9 @@ export function principalOf(req: FastifyRequest): AdminPrincipal {
 
 /** The actor recorded in the audit log for a management action. */
 export function actorOf(req: FastifyRequest): string {
-  return principalOf(req).keyId;
+  const p = principalOf(req);
+  // Id and name: the id stays unique after a rename or delete, the name is what people read.
+  return `${p.keyId} (${p.keyName})`;
 }
 
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="warden"' };
@@ -87,7 +105,7 @@ export function makeRequireAdmin(ctx: AuthContext) {
         if (!localTokenAllows(req.method, req.url)) {
           throw new WardenError(ErrorCode.FORBIDDEN_SCOPE, 'the local control token may only read status, reload and manage lockouts; use an admin key', { status: 403 });
         }
-        principals.set(req, { keyId: LOCAL_CLI_ID, keyName: 'local CLI', via: 'bearer', session: null, sessionId: null });
+        setPrincipal(req, { keyId: LOCAL_CLI_ID, keyName: LOCAL_CLI_NAME, via: 'local', session: null, sessionId: null });
         return;
       }
       const key = await ctx.deps.authenticateKey(m[1]!);
@@ -100,7 +118,7 @@ export function makeRequireAdmin(ctx: AuthContext) {
         throw unauthenticated('invalid API key', ErrorCode.AUTH_INVALID_KEY);
       }
       if (!isAdminKey(key)) throw notAdmin();
-      principals.set(req, { keyId: key.id, keyName: key.name, via: 'bearer', session: null, sessionId: null });
+      setPrincipal(req, { keyId: key.id, keyName: key.name, via: 'bearer', session: null, sessionId: null });
       return;
     }
 
@@ -123,6 +141,6 @@ export function makeRequireAdmin(ctx: AuthContext) {
         throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'missing or wrong X-CSRF-Token header', { status: 403, reason: 'csrf' });
       }
     }
-    principals.set(req, { keyId: key.id, keyName: key.name, via: 'session', session, sessionId: sid });
+    setPrincipal(req, { keyId: key.id, keyName: key.name, via: 'session', session, sessionId: sid });
   };
 }

@@ -44,6 +44,7 @@ const STALE_CACHE_REASONS = new Set(['unknown key id', 'wrong secret', 'unknown 
 import { clientAddress } from './client-address.ts';
 import { answerPreflight, compileCors, grantOrigin, isPreflight } from './cors.ts';
 import { rememberClientAddress } from '../admin/http.ts';
+import { adminRequestAudit } from '../admin/request-audit.ts';
 import type { Metrics } from './metrics.ts';
 import { holdEnd } from './hold-end.ts';
 import { staleForMs, storeFreshness, storeStaleError } from './store-freshness.ts';
@@ -187,9 +188,11 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       bytesOut: 0,
     };
     let refusedCode: string | null = null;
-    const finish = (status: number, extra: Partial<AuditInput> = {}, timing: RequestTiming = NO_TIMING): void => {
+    /** extra null: counted in the metrics, no audit line (the UI's own polling, admin/request-audit.ts). */
+    const finish = (status: number, extra: Partial<AuditInput> | null = {}, timing: RequestTiming = NO_TIMING): void => {
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
-      deps.audit.write({ ...event, ...extra, status, durationMs });
+      if (extra) deps.audit.write({ ...event, ...extra, status, durationMs });
+      extra ??= {};
       if (!deps.metrics) return;
       const promptTokens = extra.promptTokens ?? null;
       const evalTokens = extra.evalTokens ?? null;
@@ -296,7 +299,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     if (canon.path.startsWith('/_warden/') && canon.path !== '/_warden/metrics') {
       if (!deps.admin) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
-      res.once('finish', () => finish(res.statusCode, { authMethod: null }));
+      res.once('finish', () => finish(res.statusCode, adminRequestAudit(req, canon.path, res.statusCode)));
       rememberClientAddress(req, address);
       deps.admin(req, res);
       return;
