@@ -14,7 +14,7 @@
 //   zero-padded to 6 characters (62^6 > 2^32). Like GitHub's token checksum it lets a scanner
 //   or Warden reject a typo'd or made-up key without a store lookup. It is NOT a MAC: it
 //   protects nothing by itself; the SHA-256 comparison does.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -65,10 +65,6 @@ export function keyForId(id: string): string {
   return body + checksum(body);
 }
 
-export function isKeyId(s: string): boolean {
-  return KEY_ID_RE.test(s);
-}
-
 /**
  * Split a presented key. null: not a Warden key at all (wrong length, prefix or alphabet).
  * checksumOk false: the shape is right but the checksum is not — refuse without a store lookup.
@@ -86,13 +82,3 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-const ZERO_HASH = Buffer.alloc(32);
-
-/** Does `key` hash to `hashHex`? Compared with timingSafeEqual so timing says nothing about the hash. */
-export function secretMatches(hashHex: string, key: string): boolean {
-  const presented = createHash('sha256').update(key, 'utf8').digest();
-  const stored = /^[0-9a-f]{64}$/i.test(hashHex) ? Buffer.from(hashHex, 'hex') : null;
-  // Still run one comparison for a malformed stored hash so both paths cost the same.
-  const equal = timingSafeEqual(presented, stored ?? ZERO_HASH);
-  return stored !== null && equal;
-}

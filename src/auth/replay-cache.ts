@@ -9,11 +9,10 @@
 // insert-if-absent.
 //
 // Consequence worth knowing: Ed25519 signatures are deterministic, so the CLI sending the same
-// method and path twice within one second produces the identical header, and with the default
-// (strict) setting the second is refused (401) just like a replay. One CLI command uses a
+// method and path twice within one second produces the identical header, and the second is
+// refused (401) just like a replay. One CLI command uses a
 // different method/path per call, but a script running `ollama list` twice in one second trips
-// it. `duplicateGraceSeconds` (e.g. 2) lets an identical header through again for that long
-// after its first use: a copy read from a log or a proxy later than that is still refused.
+// it; that is accepted (a grace for identical headers would also let a copy through).
 //
 // Memory is bounded: at most `maxEntries` locally (the oldest dropped first: the store still
 // knows them); the store's rows are pruned once their timestamp left the window. Entries are only
@@ -37,25 +36,21 @@ export interface ReplayCacheOptions {
   /** The clock check's window (± seconds around `ts`). Default OLLAMA_SIGNATURE_SKEW_SECONDS. */
   skewSeconds?: number;
   maxEntries?: number;
-  /** An identical header is accepted again for this many seconds after its first use. Default 0. */
-  duplicateGraceSeconds?: number;
   /** How often (seconds) expired rows are deleted from the store. Default 60. */
   pruneEverySeconds?: number;
   onError?: (err: unknown) => void;
 }
 
 interface Entry {
-  firstSeen: number;
   expires: number;
 }
 
 export function createReplayCache(options: ReplayCacheOptions = {}): ReplayCache {
   const skew = options.skewSeconds ?? OLLAMA_SIGNATURE_SKEW_SECONDS;
   const maxEntries = options.maxEntries ?? 100_000;
-  const grace = options.duplicateGraceSeconds ?? 0;
   const pruneEvery = options.pruneEverySeconds ?? 60;
-  if (!(skew > 0) || !Number.isInteger(maxEntries) || maxEntries < 1 || !(grace >= 0) || !(pruneEvery > 0)) {
-    throw new TypeError('replay cache: skewSeconds must be > 0, maxEntries a positive integer, duplicateGraceSeconds ≥ 0, pruneEverySeconds > 0');
+  if (!(skew > 0) || !Number.isInteger(maxEntries) || maxEntries < 1 || !(pruneEvery > 0)) {
+    throw new TypeError('replay cache: skewSeconds must be > 0, maxEntries a positive integer, pruneEverySeconds > 0');
   }
   const store = options.store;
   const entries = new Map<string, Entry>();
@@ -92,27 +87,23 @@ export function createReplayCache(options: ReplayCacheOptions = {}): ReplayCache
     store.prune(now).catch((err: unknown) => options.onError?.(err));
   }
 
-  const replayed = (e: Entry, now: number): boolean => grace === 0 || now - e.firstSeen > grace;
-
   return {
     async claim(publicKey, signature, ts, nowSeconds) {
       sweep(nowSeconds);
       prune(nowSeconds);
       const id = `${publicKey}:${signature.toString('base64')}`;
       const known = entries.get(id);
-      if (known) return replayed(known, nowSeconds);
+      if (known) return true;
       // The last second the clock check accepts this timestamp is ts + skew.
       const expires = ts + skew;
       if (!store) {
-        remember(id, { firstSeen: nowSeconds, expires });
+        remember(id, { expires });
         return false;
       }
       const r = await store.claim(id, nowSeconds, expires);
-      const e = { firstSeen: r.firstSeen, expires };
-      // Another request for the same signature may have finished meanwhile: keep the earliest.
-      const raced = entries.get(id);
-      if (!raced) remember(id, e);
-      return !r.fresh && replayed(raced ?? e, nowSeconds);
+      // Another request for the same signature may have finished meanwhile: keep its entry.
+      if (!entries.has(id)) remember(id, { expires });
+      return !r.fresh;
     },
     get size() {
       return entries.size;

@@ -6,11 +6,9 @@ import {
   checksum,
   generateKey,
   hashKey,
-  isKeyId,
   keyForId,
   parseKey,
   randomBase62,
-  secretMatches,
 } from '../../src/auth/key-format.ts';
 
 const KEY_RE = /^owk_([0-9A-Za-z]{16})_([0-9A-Za-z]{33})([0-9A-Za-z]{6})$/;
@@ -20,7 +18,7 @@ test('a new key has the documented shape owk_<id>_<secret><checksum>', () => {
   const m = KEY_RE.exec(key);
   assert.ok(m, `got ${key}, want owk_<16>_<33><6>`);
   assert.equal(id, `key_${m[1]}`, 'the key id inside the key maps to the record id');
-  assert.ok(isKeyId(id));
+  assert.match(id, /^key_[0-9A-Za-z]{16}$/);
   assert.equal(key.length, 4 + 16 + 1 + 33 + 6);
 });
 
@@ -116,19 +114,3 @@ test('hashKey is hex SHA-256 of the whole key string', () => {
   assert.equal(hashKey('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   assert.equal(hashKey(good), createHash('sha256').update(good).digest('hex'));
 });
-
-const matchCases: Array<{ name: string; hash: string; key: string; want: boolean }> = [
-  { name: 'the right key matches its stored hash', hash: hashKey(good), key: good, want: true },
-  { name: 'the stored hash in upper-case hex still matches', hash: hashKey(good).toUpperCase(), key: good, want: true },
-  { name: 'a different key does not match', hash: hashKey(good), key: generateKey().key, want: false },
-  { name: 'a key differing in one character does not match', hash: hashKey(good), key: flip(good, 40), want: false },
-  { name: 'a corrupt stored hash never matches (no exception)', hash: 'zz', key: good, want: false },
-  { name: 'an empty stored hash never matches', hash: '', key: '', want: false },
-  { name: 'presenting the stored hash as the key does not match (hash is not a password)', hash: hashKey(good), key: hashKey(good), want: false },
-];
-
-for (const c of matchCases) {
-  test(`secretMatches: ${c.name}`, () => {
-    assert.equal(secretMatches(c.hash, c.key), c.want);
-  });
-}

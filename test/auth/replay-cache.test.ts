@@ -95,14 +95,6 @@ void test('the store forgets signatures once their timestamp left the window (pr
   assert.equal(await a.usedSignatures.prune(1301), 1);
 });
 
-void test('with duplicateGraceSeconds an identical header is accepted again shortly after, then refused', async () => {
-  const c = createReplayCache({ duplicateGraceSeconds: 2 });
-  assert.equal(await c.claim('AAAAkey', sig(1), 1000, 1000), false);
-  assert.equal(await c.claim('AAAAkey', sig(1), 1000, 1001), false, 'the CLI repeating a call within the second');
-  assert.equal(await c.claim('AAAAkey', sig(1), 1000, 1002), false);
-  assert.equal(await c.claim('AAAAkey', sig(1), 1000, 1003), true, 'a copy used later is a replay');
-});
-
 void test('a store that cannot answer makes the claim reject (the gateway fails closed)', async () => {
   const broken: UsedSignatureRepo = { claim: () => Promise.reject(new Error('down')), prune: () => Promise.resolve(0) };
   await assert.rejects(createReplayCache({ store: broken }).claim('AAAAkey', sig(1), 1000, 1000), /down/);
@@ -111,5 +103,4 @@ void test('a store that cannot answer makes the claim reject (the gateway fails 
 void test('bad options are refused when the cache is made, not on first use', () => {
   assert.throws(() => createReplayCache({ maxEntries: 0 }), TypeError);
   assert.throws(() => createReplayCache({ skewSeconds: 0 }), TypeError);
-  assert.throws(() => createReplayCache({ duplicateGraceSeconds: -1 }), TypeError);
 });
