@@ -14,9 +14,9 @@ import { extractCredential } from '../auth/credentials.ts';
 import { authenticate, claimOnce, recheck, type Authenticated } from '../auth/authenticate.ts';
 import { staleSecretOf } from '../auth/stale-secret.ts';
 import type { Lockout } from '../auth/lockout.ts';
-import { canonicalPath } from '../policy/path.ts';
+import { canonicalPath, isRefusal } from '../policy/path.ts';
 import type { RouteTable, RouteMatch } from '../policy/routes.ts';
-import { authorize, filterModelList } from '../policy/authorize.ts';
+import { authorize, filterModelList, refusalError } from '../policy/authorize.ts';
 import type { Limiter } from '../policy/limits.ts';
 import type { CompiledCaps } from '../policy/caps.ts';
 import type { Upstreams } from '../proxy/upstreams.ts';
@@ -25,6 +25,7 @@ import { mergedModelList } from '../proxy/model-lists.ts';
 import { upstreamError } from '../proxy/upstream-error.ts';
 import type { AuditLog, AuditInput } from '../audit/writer.ts';
 import type { TlsManager } from '../tls/manager.ts';
+import { clientCertVerdict } from '../tls/client-audit.ts';
 import type { ConnectionTracker } from './connections.ts';
 import { normaliseAddress } from './connections.ts';
 import { checkJsonKeys, checkRequestFraming, markRefused, wasRefused } from './strict.ts';
@@ -276,7 +277,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     };
 
     const canon = canonicalPath(req.url ?? '/');
-    if ('error' in canon) {
+    if (isRefusal(canon)) {
       return refuse(new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { status: 400, reason: canon.reason }), true);
     }
 
@@ -284,13 +285,12 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     // the handshake (or smuggled back in by session resumption) is refused at once.
     let certFingerprint: string | null = null;
     if (deps.tls && tlsSocket && config.tls.clientAuth !== 'off') {
-      const verdict = deps.tls.checkClientCert(tlsSocket);
-      if (verdict.state === 'ok') {
+      const verdict = clientCertVerdict(config.tls.clientAuth, deps.tls.checkClientCert(tlsSocket));
+      if (verdict.subject !== null) event.clientCertSubject = verdict.subject;
+      if (verdict.allowed) {
         certFingerprint = verdict.fingerprint;
-        event.clientCertSubject = verdict.subject;
-      } else if (verdict.state === 'refused' || config.tls.clientAuth === 'require') {
-        const reason = verdict.state === 'refused' ? `client certificate refused: ${verdict.reason}` : 'client certificate required';
-        if (verdict.state === 'refused') event.clientCertSubject = verdict.subject ?? null;
+      } else {
+        const reason = verdict.reason ?? 'client certificate refused';
         refuse(new WardenError(ErrorCode.CLIENT_CERT_REFUSED, 'client certificate not accepted', { status: 401, reason }), true);
         deps.audit.write({ ...event, kind: 'tls.client_cert_refused', reason });
         return;
@@ -359,7 +359,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     if (route.handler === 'warden') {
       // /_warden/metrics: Warden answers itself once the key has the admin or metrics scope.
       const verdict = authorize(route, key, undefined, config.policy);
-      if (!verdict.ok) return refuse(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
+      if (!verdict.ok) return refuse(refusalError(verdict));
       if (!deps.metrics) return refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
       const text = await deps.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
@@ -475,7 +475,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
 
     const verdict = authorize(route, key, json, config.policy);
     if (!verdict.ok) {
-      return refuseUncharged(new WardenError(verdict.code, verdict.message, { status: verdict.status, reason: verdict.reason }));
+      return refuseUncharged(refusalError(verdict));
     }
     event.model = verdict.model;
 

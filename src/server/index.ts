@@ -24,6 +24,7 @@ import { compileCaps } from '../policy/caps.ts';
 import { createUpstreams } from '../proxy/upstreams.ts';
 import { AuditLog } from '../audit/writer.ts';
 import { createTlsManager, type TlsManager } from '../tls/manager.ts';
+import { clientCertVerdict } from '../tls/client-audit.ts';
 import { ConnectionTracker } from './connections.ts';
 import { markRefused, wasRefused } from './strict.ts';
 import { answerPlainHttp } from './plain-http.ts';
@@ -135,9 +136,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await tls.refreshRevocations();
         // Connections opened before the revocation are checked again and cut.
         for (const c of connections.all()) {
-          const verdict = tls.checkClientCert(c.socket as TLSSocket);
-          if (verdict.state === 'refused') {
-            audit.write({ kind: 'tls.client_cert_refused', clientAddress: c.address, clientCertSubject: verdict.subject ?? null, reason: `client certificate ${verdict.reason}; open connection closed` });
+          const verdict = clientCertVerdict(config.tls.clientAuth, tls.checkClientCert(c.socket as TLSSocket));
+          if (!verdict.allowed) {
+            audit.write({ kind: 'tls.client_cert_refused', clientAddress: c.address, clientCertSubject: verdict.subject, reason: `${verdict.reason}; open connection closed` });
             c.socket.destroy();
           }
         }
@@ -251,11 +252,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       s.on('secureConnection', (socket: TLSSocket) => {
         let subject: string | null = null;
         if (config.tls.clientAuth !== 'off' && tls) {
-          const verdict = tls.checkClientCert(socket);
-          if (verdict.state === 'ok') subject = verdict.subject;
-          else if (verdict.state === 'refused' || config.tls.clientAuth === 'require') {
-            const reason = verdict.state === 'refused' ? `client certificate refused: ${verdict.reason}` : 'client certificate required';
-            audit.write({ kind: 'tls.client_cert_refused', clientAddress: socket.remoteAddress ?? null, tlsVersion: socket.getProtocol() ?? null, clientCertSubject: verdict.state === 'refused' ? (verdict.subject ?? null) : null, reason });
+          const verdict = clientCertVerdict(config.tls.clientAuth, tls.checkClientCert(socket));
+          if (verdict.allowed) subject = verdict.subject;
+          else {
+            audit.write({ kind: 'tls.client_cert_refused', clientAddress: socket.remoteAddress ?? null, tlsVersion: socket.getProtocol() ?? null, clientCertSubject: verdict.subject, reason: verdict.reason });
             if (config.tls.clientAuth === 'require') socket.destroy();
           }
         }

@@ -1,5 +1,7 @@
-// Turns a client-certificate verdict into the audit fields DESIGN §2/§6 ask for: every refusal
-// (none when required, unknown CA, expired, not yet valid, revoked, wrong purpose) with its reason.
+// Turns a client-certificate check into the one verdict every caller uses (the handshake, each
+// request, the re-check after a revocation) and the audit fields DESIGN §2/§6 ask for: every
+// refusal (none when required, unknown CA, expired, not yet valid, revoked, wrong purpose) with
+// its reason, worded the same wherever it is written.
 import type { ClientCertCheck } from './client-verify.ts';
 
 export type ClientAuthMode = 'off' | 'optional' | 'require';
@@ -23,7 +25,7 @@ export function clientCertVerdict(mode: ClientAuthMode, check: ClientCertCheck):
   if (check.state === 'ok') return { allowed: true, reason: null, subject: check.subject, fingerprint: check.fingerprint };
   if (check.state === 'none')
     return mode === 'require'
-      ? { allowed: false, reason: 'client certificate refused: none presented', subject: null, fingerprint: null }
+      ? { allowed: false, reason: 'client certificate required', subject: null, fingerprint: null }
       : { allowed: true, reason: null, subject: null, fingerprint: null };
   return { allowed: false, reason: `client certificate refused: ${check.reason}`, subject: check.subject ?? null, fingerprint: null };
 }

@@ -60,7 +60,7 @@ void describe('client certificate verdict (what the request path does with check
     ['off ignores certificates', 'off', revoked, true, null],
     ['optional without a certificate falls back to the API key', 'optional', none, true, null],
     ['optional with a revoked certificate is refused (never silently ignored)', 'optional', revoked, false, 'client certificate refused: revoked'],
-    ['require without a certificate is refused', 'require', none, false, 'client certificate refused: none presented'],
+    ['require without a certificate is refused', 'require', none, false, 'client certificate required'],
     ['require with a good certificate passes', 'require', ok, true, null],
   ];
   for (const [name, mode, check, allowed, reason] of cases) {
