@@ -11,7 +11,8 @@ import { signLeafCert } from './leaf-cert.ts';
 import { writeCrl } from './crl.ts';
 import { writeFileAtomic } from './files.ts';
 import { dnText } from './cert-info.ts';
-import { fingerprintHex, normalizeSerial } from './x509-util.ts';
+import { fingerprintHex } from './x509-util.ts';
+import { normalizeSerial } from '../store/serial.ts';
 
 export const CLIENT_CERT_DEFAULT_DAYS = 365;
 export const CLIENT_CERT_MAX_DAYS = 825;
@@ -109,7 +110,7 @@ export interface RevokeClientCertOptions {
  *  it within ~1 s: it watches crl.pem and re-reads the store on a generation change. */
 export async function revokeClientCert(opts: RevokeClientCertOptions): Promise<ClientCertRecord> {
   const key = opts.nameOrSerial.trim();
-  const found = (await opts.store.find(key)) ?? (/^[0-9a-fA-F:]+$/.test(key) ? await opts.store.find(normalizeSerial(key)) : null);
+  const found = await opts.store.find(key);
   if (!found) throw new WardenError(ErrorCode.NOT_FOUND, `no client certificate named or with serial "${key.slice(0, 70)}"`, { status: 404 });
   const record = found.revokedAt ? found : await opts.store.revoke(found.serial, opts.reason ?? 'revoked by operator');
   const dir = opts.tlsDir ?? (opts.dataDir ? tlsDirOf(opts.dataDir) : undefined);

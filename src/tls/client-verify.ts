@@ -5,7 +5,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { dnText } from './cert-info.ts';
-import { fingerprintHex, normalizeSerial, splitPemCerts } from './x509-util.ts';
+import { fingerprintHex, splitPemCerts } from './x509-util.ts';
+import { normalizeSerial } from '../store/serial.ts';
 
 export type ClientCertRefusal = 'unknown CA' | 'expired' | 'not yet valid' | 'revoked' | 'wrong purpose';
 

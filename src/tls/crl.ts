@@ -3,7 +3,8 @@
 // other relying parties and for a server that runs without the store.
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { loadX509, SIGNING_ALG, normalizeSerial, type X509 } from './x509-util.ts';
+import { loadX509, SIGNING_ALG, type X509 } from './x509-util.ts';
+import { normalizeSerial } from '../store/serial.ts';
 import { caSigner, type LocalCa } from './local-ca.ts';
 import { fileExists, readTextFile, tlsError, writeFileAtomic } from './files.ts';
 

@@ -16,7 +16,8 @@ import { ClientCertVerifier, type ClientCertCheck } from './client-verify.ts';
 import { CRL_RESIGN_MS, CRL_VALIDITY_DAYS, crlPath, readCrl, writeCrl, type CrlInfo } from './crl.ts';
 import { describeCertificate, type CertificateInfo } from './cert-info.ts';
 import { readTextFile, tlsError } from './files.ts';
-import { splitPemCerts, normalizeSerial } from './x509-util.ts';
+import { splitPemCerts } from './x509-util.ts';
+import { normalizeSerial } from '../store/serial.ts';
 import { watchFiles, type FileWatcher } from './watch.ts';
 import type { CertSourceHandle, ServingPair, TlsLog } from './types.ts';
 

@@ -41,11 +41,6 @@ export function randomSerial(): string {
   return b.toString('hex');
 }
 
-/** Serials compared across tools: lower-case hex without leading zeros. */
-export function normalizeSerial(serial: string): string {
-  return serial.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+(?=.)/, '');
-}
-
 /** SHA-256 fingerprint, hex lower case without colons (the store's format). */
 export function fingerprintHex(cert: NodeX509): string {
   return cert.fingerprint256.replace(/:/g, '').toLowerCase();

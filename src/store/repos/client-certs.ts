@@ -6,19 +6,15 @@ import { sql } from 'kysely';
 import { ErrorCode, WardenError } from '../../errors.ts';
 import { isUniqueViolation } from '../db-errors.ts';
 import { bumpGeneration } from '../generation.ts';
+import { looksLikeSerial, normalizeSerial } from '../serial.ts';
 import type { Database } from '../kysely-schema.ts';
 import { certFromRow, certToRow, ms } from '../row-mapping.ts';
 import type { ClientCertRecord, ClientCertRepo } from '../types.ts';
 
-/** Serials are stored lower-case hex; accept what people paste (upper case, colons). */
-export function normaliseSerial(s: string): string {
-  return s.replace(/:/g, '').toLowerCase();
-}
-
 export function clientCertRepo(db: Kysely<Database>): ClientCertRepo {
   return {
     async add(c) {
-      const row = certToRow({ ...c, serial: normaliseSerial(c.serial) });
+      const row = certToRow({ ...c, serial: normalizeSerial(c.serial) });
       try {
         return await db.transaction().execute(async (trx) => {
           await trx.insertInto('warden_client_certs').values(row).execute();
@@ -42,11 +38,11 @@ export function clientCertRepo(db: Kysely<Database>): ClientCertRepo {
     },
 
     async find(nameOrSerial) {
-      const bySerial = await db
-        .selectFrom('warden_client_certs')
-        .selectAll()
-        .where('serial', '=', normaliseSerial(nameOrSerial))
-        .executeTakeFirst();
+      // Only serial-shaped text is looked up as a serial: normalising drops every non-hex
+      // character, and a name like "web-01" must not turn into the serial "eb01".
+      const bySerial = looksLikeSerial(nameOrSerial)
+        ? await db.selectFrom('warden_client_certs').selectAll().where('serial', '=', normalizeSerial(nameOrSerial)).executeTakeFirst()
+        : undefined;
       if (bySerial) return certFromRow(bySerial);
       // A name can be issued again after a revocation: the one still in force wins, then the newest.
       const byName = await db
@@ -60,7 +56,7 @@ export function clientCertRepo(db: Kysely<Database>): ClientCertRepo {
     },
 
     async revoke(serial, reason, at = new Date()) {
-      const s = normaliseSerial(serial);
+      const s = normalizeSerial(serial);
       return db.transaction().execute(async (trx) => {
         const current = await mustGet(trx, s);
         // Revoking twice keeps the first time and reason: the CRL must not change its history.

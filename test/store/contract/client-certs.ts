@@ -17,10 +17,20 @@ export function clientCertContract(stores: OpenStores): void {
       assert.equal(await store.clientCerts.find('nobody'), null);
     });
 
-    void it('finds a serial pasted in upper case with colons', async () => {
+    void it('finds a serial pasted in upper case with colons, with or without leading zeros', async () => {
       const store = await stores.fresh();
       const c = await store.clientCerts.add(clientCert({ serial: '0a1bff01' }));
-      assert.equal((await store.clientCerts.find('0A:1B:FF:01'))?.serial, c.serial);
+      assert.equal(c.serial, 'a1bff01', 'stored in the one spelling the CRL and the verifier use');
+      for (const pasted of ['0A:1B:FF:01', '00:0a:1b:ff:01', 'A1BFF01', 'a1 bf f0 1']) {
+        assert.equal((await store.clientCerts.find(pasted))?.serial, c.serial, pasted);
+      }
+      assert.equal((await store.clientCerts.revoke('0A:1B:FF:01', 'keyCompromise')).serial, c.serial);
+    });
+
+    void it('a name is never read as a serial', async () => {
+      const store = await stores.fresh();
+      await store.clientCerts.add(clientCert({ serial: 'eb01' }));
+      assert.equal(await store.clientCerts.find('web-01'), null, '"web-01" minus its non-hex characters is "eb01"');
     });
 
     void it('refuses a duplicate serial or fingerprint (409)', async () => {

@@ -67,7 +67,7 @@ export function clientCert(over: Partial<Omit<ClientCertRecord, 'revokedAt' | 'r
   seq++;
   const hex = seq.toString(16).padStart(4, '0');
   return {
-    serial: `0a1b${hex}`,
+    serial: `1a2b${hex}`,
     name: `laptop-${seq}`,
     fingerprint: `${hex}`.padEnd(64, 'c'),
     subject: `CN=laptop-${seq}`,
