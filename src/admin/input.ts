@@ -3,29 +3,17 @@
 // can show them next to the field and a user sees the same words in both places.
 import { ErrorCode, WardenError } from '../errors.ts';
 import type { KeyInput } from '../auth/key-service.ts';
+import { hasDurationUnit, readDuration } from '../config/duration.ts';
 
 export function invalidField(field: string, message: string): WardenError {
   return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { status: 400 });
 }
 
-// Units and wording as the CLI's flags (src/cli/duration.ts), so both say the same thing.
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-
-/** The longest duration any field takes: 100 years. Anything longer is a typo ("99999999w"), and
- *  far enough out a Date cannot hold it at all (a 500 from the store instead of a 400 here). */
-const MAX_DURATION_SECONDS = 100 * 365 * 86400;
-
-/** "90s", "15m", "24h", "30d", "2w" or a bare number of seconds → seconds. */
+/** A duration (src/config/duration.ts: the CLI's flags read the same) → seconds. */
 export function parseDuration(field: string, value: unknown): number {
-  let seconds: number | null = null;
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) seconds = Math.floor(value);
-  else if (typeof value === 'string') {
-    const m = /^\s*(\d{1,9})\s*([smhdw]?)\s*$/.exec(value);
-    if (m) seconds = Number(m[1]) * (UNIT_SECONDS[m[2] || 's'] ?? 1);
-  }
-  if (seconds === null) throw invalidField(field, `got ${JSON.stringify(value)}; expected a duration like 90s, 15m, 24h, 30d or 2w`);
-  if (seconds > MAX_DURATION_SECONDS) throw invalidField(field, `got ${JSON.stringify(value)}; at most 100 years`);
-  return seconds;
+  const d = readDuration(value);
+  if (!d.ok) throw invalidField(field, d.why);
+  return d.seconds;
 }
 
 /** Latest date any field takes (a Date and every store column can hold it). */
@@ -34,7 +22,7 @@ const MAX_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 /** `expires`: a duration from now ("30d"), a date ("2026-12-31") or ISO time, or null/"" = never. */
 export function parseExpires(value: unknown, now: Date = new Date()): Date | null {
   if (value === null || value === undefined || value === '') return null;
-  if (typeof value === 'string' && /^\s*\d+\s*[smhdw]\s*$/.test(value)) {
+  if (typeof value === 'string' && hasDurationUnit(value)) {
     return new Date(now.getTime() + parseDuration('expires', value) * 1000);
   }
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
@@ -86,7 +74,7 @@ export function optCaps(value: unknown): CapFields {
   if (numPredict !== undefined) out.capNumPredict = numPredict;
   const ka = c.keepAlive;
   // A number (or numeric text) goes to the key service as is, so 0 or 1.5 gets its message.
-  if (typeof ka === 'string' && /^\s*\d+\s*[smhdw]\s*$/.test(ka)) out.capKeepAlive = parseDuration('max-keep-alive', ka);
+  if (typeof ka === 'string' && hasDurationUnit(ka)) out.capKeepAlive = parseDuration('max-keep-alive', ka);
   else if (typeof ka === 'string' && !/^\s*(-?\d+(\.\d+)?)?\s*$/.test(ka)) throw invalidField('max-keep-alive', `got ${JSON.stringify(ka)}; seconds or a duration like 30m or 1h`);
   else if (ka !== undefined) out.capKeepAlive = optLimit('max-keep-alive', ka);
   return out;
@@ -134,7 +122,7 @@ export function onlyFields(body: Record<string, unknown>, allowed: readonly stri
 /** An ISO time or a duration back from now ("1h" = one hour ago), for audit filters. */
 export function parseTimeFilter(field: string, value: unknown, now: Date = new Date()): Date | undefined {
   if (value === undefined || value === '') return undefined;
-  if (typeof value === 'string' && /^\s*\d+\s*[smhdw]\s*$/.test(value)) return new Date(now.getTime() - parseDuration(field, value) * 1000);
+  if (typeof value === 'string' && hasDurationUnit(value)) return new Date(now.getTime() - parseDuration(field, value) * 1000);
   if (typeof value === 'string') {
     const d = new Date(value);
     if (!Number.isNaN(d.getTime()) && /^\d{4}-\d{2}-\d{2}/.test(value)) return d;

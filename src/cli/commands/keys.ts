@@ -218,7 +218,7 @@ export function registerKeysCommand(program: Command, globals: () => GlobalOptio
     .option('--json', 'machine-readable output')
     .action(async (id: string, f: { grace: string; json?: boolean }) =>
       withSession(globals(), async (s) => {
-        const grace = f.grace === '0' ? 0 : parseDuration(f.grace, '--grace');
+        const grace = parseDuration(f.grace, '--grace');
         const issued = await s.keys.rotate(id, grace, 'cli');
         showIssued(issued, f.json);
       }),
