@@ -13,7 +13,7 @@ import { registerCertCommand } from './commands/cert.ts';
 import { registerServiceCommand } from './commands/service.ts';
 import { registerReloadCommand } from './commands/reload.ts';
 import { registerLockoutCommand } from './commands/lockout.ts';
-import { WARDEN_VERSION } from '../server/status.ts';
+import { WARDEN_VERSION } from '../version.ts';
 import { warn } from './output.ts';
 
 const collect = (v: string, prev: string[] = []): string[] => prev.concat(v);

@@ -1,5 +1,6 @@
 // The status object: `warden status --json`, GET /_warden/api/status and the UI's status page
 // all show exactly this (DESIGN §7).
+import { WARDEN_VERSION } from '../version.ts';
 import type { Config } from '../config/schema.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import type { Upstreams } from '../proxy/upstreams.ts';
@@ -19,8 +20,6 @@ export interface StatusObject {
   store: StoreView | null;
   startedAt: string | null;
 }
-
-export const WARDEN_VERSION = '0.1.0';
 
 export interface StatusInputs {
   config: Config;
