@@ -17,7 +17,7 @@ import type { Store } from '../store/types.ts';
 import { KeyCache } from '../auth/key-cache.ts';
 import { KeyService } from '../auth/key-service.ts';
 import { createReplayCache } from '../auth/replay-cache.ts';
-import { createLockout } from '../auth/lockout.ts';
+import { createLockout, type Lockout } from '../auth/lockout.ts';
 import { compileRoutes } from '../policy/routes.ts';
 import { createLimiter, type Limiter } from '../policy/limits.ts';
 import { compileCaps } from '../policy/caps.ts';
@@ -175,32 +175,42 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     writeFileSync(join(dataDir, 'run', 'admin-token'), localToken, { mode: 0o600 });
     closers.push(async () => rmSync(join(dataDir, 'run', 'admin-token'), { force: true }));
 
+    // Several instances on one PostgreSQL store share each key's rpm, tpm and concurrency there
+    // (issue 17); with SQLite there is one instance and the limits stay in memory, unchanged.
+    // The failed-authentication lockout likewise: counted in memory, synced through the store.
     // One lockout table: the gateway counts failures in it, `warden lockout list|clear` reads it.
-    const lockout = createLockout({
+    const lockoutOptions = {
       failures: config.security.lockoutFailures,
       windowSeconds: config.security.lockoutWindowSeconds,
       lockoutSeconds: config.security.lockoutSeconds,
       tarpitBurst: config.security.lockoutTarpitBurst,
-    });
+    };
+    let limiter: Limiter = createLimiter();
+    let lockout: Lockout = createLockout(lockoutOptions);
+    if (/^postgres(ql)?:\/\//i.test(config.store.url)) {
+      const [{ guardedPool }, { createFleetLimiter }, { createFleetLockout }] = await Promise.all([
+        import('../store/postgres/guarded-pool.ts'),
+        import('../policy/fleet-limits.ts'),
+        import('../auth/fleet-lockout.ts'),
+      ]);
+      const pool = guardedPool({ url: config.store.url, max: 4, queryDeadlineMs: 2_000, connectTimeoutMs: 1_000, onOutcome: () => {} }).pg;
+      const fleetLog = (msg: string, err?: unknown): void => (err === undefined ? log.info(msg) : log.warn({ err }, msg));
+      const fleet = await createFleetLimiter(pool, createLimiter(), fleetLog);
+      const fleetLockout = await createFleetLockout(pool, lockout, lockoutOptions, fleetLog);
+      limiter = fleet;
+      lockout = fleetLockout;
+      closers.unshift(async () => {
+        await fleet.close();
+        await fleetLockout.close().catch(() => undefined);
+        await pool.end();
+      });
+    }
     const admin = lazyAdmin(
       buildAdminDeps({ config, configFile: opts.configFile, dataDir, store, keys, keyService, tls, connections, rate, status, audit, localToken, configFlags: opts.configFlags ?? {}, runtimeFlags: opts.flags, lockout }),
       (err) => log.error({ err }, 'admin app failed to start'),
     );
     closers.unshift(() => admin.close());
 
-    // Several instances on one PostgreSQL store share each key's rpm, tpm and concurrency there
-    // (issue 17); with SQLite there is one instance and the limits stay in memory, unchanged.
-    let limiter: Limiter = createLimiter();
-    if (/^postgres(ql)?:\/\//i.test(config.store.url)) {
-      const [{ guardedPool }, { createFleetLimiter }] = await Promise.all([import('../store/postgres/guarded-pool.ts'), import('../policy/fleet-limits.ts')]);
-      const pool = guardedPool({ url: config.store.url, max: 4, queryDeadlineMs: 2_000, connectTimeoutMs: 1_000, onOutcome: () => {} }).pg;
-      const fleet = await createFleetLimiter(pool, createLimiter(), (msg, err) => (err === undefined ? log.info(msg) : log.warn({ err }, msg)));
-      limiter = fleet;
-      closers.unshift(async () => {
-        await fleet.close();
-        await pool.end();
-      });
-    }
     const handler = createGateway(
       {
         config,

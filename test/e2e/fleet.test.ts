@@ -314,4 +314,19 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     t.diagnostic(`the dead instance's slot was free again after ${took} ms`);
     assert.ok(took <= 10_000 + 2_000, `released after ${took} ms`);
   });
+
+  // Last: it locks 127.0.0.1 out of the surviving instances.
+  it('shared lockout: failures spread over two instances lock the address out of both', async (t) => {
+    const bad = 'owk_nope_' + 'x'.repeat(40);
+    // alternating instances: 12 attempts on each stay under the threshold (20) on either alone
+    const statuses: number[] = [];
+    for (let i = 0; i < 24; i++) statuses.push((await call(wardens[i % 2]!, 'GET', '/api/version', undefined, bad)).status);
+    assert.ok(statuses.every((s) => s === 401 || s === 429), statuses.join(','));
+    for (const w of [wardens[0]!, wardens[1]!]) {
+      await poll('the fleet lockout to reach the instance', 3000, async () => (await call(w, 'GET', '/api/version')).status === 429);
+    }
+    const failures = statuses.filter((s) => s === 401).length;
+    t.diagnostic(`${failures} failures answered 401 over 2 instances before the address was locked out (threshold 20)`);
+    assert.ok(failures >= 20 && failures <= 24, `${failures}`);
+  });
 });
