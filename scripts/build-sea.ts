@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { build } from 'rolldown';
-import { YOUNG_GEN_ARG } from '../src/cli/young-generation.ts';
+import { YOUNG_GEN_ARG } from '../src/service/young-generation.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const out = join(root, 'dist', 'sea');

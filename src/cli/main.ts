@@ -2,7 +2,7 @@
 // Entry point of the `warden` command. It checks the Node.js version before anything else is
 // loaded (bar two small files of built-ins and constants): see node-version.ts.
 import { checkNodeVersion } from './node-version.ts';
-import { YOUNG_GEN_ARG, YOUNG_GEN_FLAG } from './young-generation.ts';
+import { YOUNG_GEN_ARG, YOUNG_GEN_FLAG } from '../service/young-generation.ts';
 
 checkNodeVersion();
 // `serve` runs with V8's young generation capped at 2 × 4 MB. Left alone, V8 grows it to 64 MB

@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 /**
  * Buffer.concat without Node's shared pool. Buffer.concat puts results under 32 KB into a
  * shared 64 KB slab, and a slab's memory is freed only once every slice of it is garbage. With
- * the young generation capped (cli/young-generation.ts), slabs live through two scavenges and
+ * the young generation capped (service/young-generation.ts), slabs live through two scavenges and
  * are promoted, so their native memory waits for a full collection: measured with heaptrack, ~38
  * of the 63 MB malloc heap at peak in bench workloads (b) + (d) were such slabs, all from the
  * concats here. A buffer of its own dies with the write it was made for. (V8 then lets its own

@@ -9,7 +9,7 @@
 // Administrators: this is how private keys and the database are protected on Windows, where
 // POSIX modes mean nothing.
 import { win32 } from 'node:path';
-import { YOUNG_GEN_ARG } from '../cli/young-generation.ts';
+import { YOUNG_GEN_ARG } from './young-generation.ts';
 import { validateSpec, type ServiceSpec } from './spec.ts';
 import { xmlEscape } from './launchd.ts';
 
