@@ -5,11 +5,11 @@
 // first failure is the answer. Messages are safe for the client: they name the scope or model
 // that is missing, never a key id or whether one exists; `reason` is for the audit log.
 import { ErrorCode, WardenError, type ErrorCodeValue } from '../errors.ts';
-import { findCredentialInBody } from '../auth/credentials.ts';
 import type { Config } from '../config/schema.ts';
 import { modelsInBody, type ModelMatcher } from './models.ts';
 import { parseModelName } from './model-name.ts';
 import { checkCreate, checkServerTools } from './outbound.ts';
+import { findCredentialInBody } from './body-credentials.ts';
 import type { ListFilter, RouteMatch } from './routes.ts';
 
 export interface AuthorizeKey {

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { extractCredential, findCredentialInBody, type Credential } from '../../src/auth/credentials.ts';
+import { extractCredential, type Credential } from '../../src/auth/credentials.ts';
 import { generateKey } from '../../src/auth/key-format.ts';
 import { ErrorCode } from '../../src/errors.ts';
 import { startCaptureServer, type CaptureServer } from './capture-server.ts';
@@ -115,16 +115,3 @@ test('the ollama signature credential carries exactly what the CLI signed: METHO
   assert.equal(got.signature.length, 64);
   assert.equal(got.signature.toString('base64'), SIG);
 });
-
-const bodyCases: Array<{ name: string; body: unknown; want: string | null }> = [
-  { name: 'an ordinary chat body has no credential', body: { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }, want: null },
-  { name: 'a key in an api_key field is found (key in body → 400)', body: { model: 'x', api_key: 'anything' }, want: '$.api_key' },
-  { name: 'a Warden key as a nested value is found', body: { model: 'x', options: { extra: [KEY] } }, want: '$.options.extra[0]' },
-  { name: 'a prompt merely mentioning owk_ is not a credential', body: { model: 'x', prompt: 'what is an owk_ prefix?' }, want: null },
-  { name: 'a non-object body has no credential fields', body: [1, 2, 3], want: null },
-];
-for (const c of bodyCases) {
-  test(`findCredentialInBody: ${c.name}`, () => {
-    assert.equal(findCredentialInBody(c.body), c.want);
-  });
-}
