@@ -220,9 +220,19 @@ describe('serve', () => {
     const d = dir();
     const w = await startWarden({ upstream: fake.url, dataDir: d, skipInit: true, args: ['--listen', '127.0.0.1:0', '--upstream', fake.url] });
     try {
-      assert.match(w.output(), /owk_[A-Za-z0-9_]+/, 'the first key is printed');
-      assert.match(w.output(), /^listening on https:\/\/127\.0\.0\.1:\d+$/m, 'one plain "listening on https://HOST:PORT" line');
-      assert.match(w.output(), /fingerprint/i);
+      // One format off a terminal (issue 18 item 12): every line is a JSON log record, the first
+      // start's summary (admin key, CA fingerprint, snippets) and "listening on" included.
+      const records = w.output().split('\n').filter(Boolean).map((l) => {
+        try {
+          return JSON.parse(l) as { msg?: string; level?: number };
+        } catch {
+          assert.fail(`a line that is not a JSON log record: ${l}`);
+        }
+      });
+      const first = records.find((r) => r.msg?.startsWith('first start: '));
+      assert.match(first?.msg ?? '', /owk_[A-Za-z0-9_]+/, 'the first key is printed');
+      assert.match(first?.msg ?? '', /fingerprint/i);
+      assert.equal(records.filter((r) => /^listening on https:\/\/127\.0\.0\.1:\d+$/.test(r.msg ?? '')).length, 1, 'one "listening on https://HOST:PORT" record');
       assert.ok(existsSync(join(d, 'warden.db')));
     } finally {
       assert.equal(await w.stop('SIGTERM'), 0);

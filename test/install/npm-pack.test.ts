@@ -123,7 +123,7 @@ for (const which of ['22.13', '24']) {
       const url = await new Promise<string>((res, rej) => {
         const timer = setTimeout(() => rej(new Error(`serve did not start:\n${out}`)), 60_000);
         proc.stdout.on('data', () => {
-          const m = /listening on (https:\/\/\S+)/.exec(out);
+          const m = /listening on (https:\/\/[^\s"]+)/.exec(out);
           if (m) {
             clearTimeout(timer);
             res(m[1]!);

@@ -60,7 +60,7 @@ function settingsFromFlags(o: InitOptions): Record<string, unknown> {
   return s;
 }
 
-export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = {}): Promise<InitResult> {
+export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean; /** where the summary goes instead of stdout (serve's log) */ print?: (text: string) => void } = {}): Promise<InitResult> {
   const dataDir = resolveDataDir(o.dataDir);
   ensureDataDir(dataDir);
   const configFile = o.config ?? join(dataDir, CONFIG_FILE);
@@ -118,7 +118,11 @@ export async function runInit(o: InitOptions, opts: { quietIfDone?: boolean } = 
   }
 
   const result: InitResult = { dataDir, created: !hadConfig || adminKey !== null, adminKey, caPath, caFingerprint, keyFile: adminKey && keyFile ? keyFile : null };
-  if (!(opts.quietIfDone && adminKey === null)) printInitSummary(result, config);
+  if (!(opts.quietIfDone && adminKey === null)) {
+    const text = initSummary(result, config);
+    if (opts.print) opts.print(text);
+    else process.stdout.write(text + '\n');
+  }
   return result;
 }
 
@@ -133,7 +137,7 @@ function writeKeyFile(file: string, key: string): void {
   }
 }
 
-function printInitSummary(r: InitResult, config: Config): void {
+function initSummary(r: InitResult, config: Config): string {
   const out: string[] = [];
   out.push(`Warden data directory: ${r.dataDir}`);
   if (r.caPath) {
@@ -160,5 +164,5 @@ function printInitSummary(r: InitResult, config: Config): void {
     out.push('Already initialised: existing configuration, CA and keys were kept.');
   }
   if (config.tls.mode === 'local') out.push(`Server certificate names: ${serverCertNames(config.tls.hostnames).join(', ')}  (change them: warden cert hostnames add|remove)`);
-  process.stdout.write(out.join('\n') + '\n');
+  return out.join('\n');
 }

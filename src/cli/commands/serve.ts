@@ -91,7 +91,12 @@ export async function runServe(o: ServeOptions): Promise<void> {
         `data directory ${dataDir} is not initialised, and a service (${manager}) does not initialise it: the first admin key would be printed to the service log. Run \`warden init --data-dir ${JSON.stringify(dataDir)}\` once (as the service account), then start the service again`,
       );
     }
-    await runInit({ dataDir, config: o.config, yes: true, listen: o.listen, upstream: o.upstream, hostname: o.hostname, tls: o.insecureHttp ? undefined : o.tlsMode, tlsCert: o.tlsCert, tlsKey: o.tlsKey });
+    // The first admin key and the client snippets are one log record, so the output stays one
+    // format; on a terminal the record is shown as its lines, readable and copyable.
+    await runInit(
+      { dataDir, config: o.config, yes: true, listen: o.listen, upstream: o.upstream, hostname: o.hostname, tls: o.insecureHttp ? undefined : o.tlsMode, tlsCert: o.tlsCert, tlsKey: o.tlsKey },
+      { print: (text) => log.info(`first start: initialised ${dataDir}\n${text}`) },
+    );
   }
   // flagLayer() reads only the config flags; --insecure-http means tls.mode off.
   const flags: ConfigFlags = { ...o, tlsMode: o.insecureHttp ? 'off' : o.tlsMode };
@@ -108,9 +113,9 @@ export async function runServe(o: ServeOptions): Promise<void> {
   writeFileSync(runFile(dataDir), JSON.stringify({ pid: process.pid, url: running.url, port: running.port, startedAt: new Date().toISOString() }), { mode: 0o600 });
   graceSeconds = ctx.config.server.shutdownGraceSeconds;
   server = running;
-  // The one line scripts and service managers wait for (DESIGN §7), as plain text so it reads
-  // the same to a person and a regex; the structured logs around it are JSON.
-  process.stdout.write(`listening on ${running.url}\n`);
+  // The record scripts and service managers wait for (DESIGN §7): its message ends in the URL,
+  // so /listening on (https?:\/\/[^\s"]+)/ finds it in the JSON line and the pretty one alike.
+  log.info({ url: running.url }, `listening on ${running.url}`);
   if (ctx.config.tls.mode === 'off') log.warn('serving PLAIN HTTP: keys and prompts cross the network unencrypted');
   if (stopRequested) stop(stopRequested);
 }
