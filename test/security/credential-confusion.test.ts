@@ -146,8 +146,11 @@ describe('JSON parser differential with Go (model-policy bypass)', () => {
   });
 
   it('audits the refusal with the key id and the reason', async () => {
-    const line = await waitForAudit(w, (l) => l.keyId === restricted.id && (l.reason ?? '').includes('ambiguous'));
-    assert.equal(line.status, 400);
+    // Its own request, so the test proves this (and passes run alone, --test-name-pattern).
+    const r = await post('/api/chat', '{"model":"llama3.2:latest","MODEL":"qwen2.5:7b","messages":[]}', { authorization: `Bearer ${restricted.key}` });
+    assert.equal(r.status, 400, r.text);
+    const line = await waitForAudit(w, (l) => l.keyId === restricted.id && l.status === 400 && (l.reason ?? '').includes('ambiguous'));
+    assert.equal(line.path, '/api/chat');
   });
 
   it('still lets the restricted key use its own model', async () => {
