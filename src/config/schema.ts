@@ -24,6 +24,31 @@ const httpUrl = z
 
 const positiveInt = z.number().int().positive();
 
+/** policy.registries entry allowing every registry host. */
+export const ANY_REGISTRY = '*';
+/** Ollama's own registry, and Hugging Face (`ollama pull hf.co/user/repo`; Hugging Face serves
+ *  the same registry API under huggingface.co). */
+export const DEFAULT_REGISTRIES: readonly string[] = Object.freeze(['registry.ollama.ai', 'hf.co', 'huggingface.co']);
+/** A registry host as it stands in a model name (types/model isValidPart for a host: first an
+ *  ASCII letter, digit or `_`, then those and `.` `-`), with an optional `:PORT`. Ollama allows
+ *  more colons in a host; an entry may not, so every entry means one server. Compared in lower
+ *  case, as Ollama compares hosts (policy/registries.ts). */
+const registryEntry = z
+  .string()
+  .superRefine((s, ctx) => {
+    if (s === ANY_REGISTRY) return;
+    const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]{0,339})(?::(\d{1,5}))?$/.exec(s);
+    if (!m) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(s.slice(0, 80))} is not a registry host: write it as it appears in a model name, HOST or HOST:PORT (e.g. registry.example.com:5000), no scheme or path; "*" allows any`,
+      });
+    } else if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535)) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)}: the port must be 1-65535` });
+    }
+  })
+  .transform((s) => s.toLowerCase());
+
 export const tlsAcmeSchema = z.strictObject({
   /** ACME directory URL. Default: Let's Encrypt production. */
   directory: z.string().url().default('https://acme-v02.api.letsencrypt.org/directory'),
@@ -98,6 +123,14 @@ export const policySchema = z.strictObject({
   /** Allow `remote_host` on /api/create. Default false. A REMOTE MODEL FORWARDS EVERY CHAT WITH IT
    *  TO THAT HOST (ollama.com or any other), for every key that may use the model. */
   allowRemoteModels: z.boolean().default(false),
+  /** Registry hosts (HOST or HOST:PORT, any letter case) that /api/pull, /api/push and
+   *  /api/create's `from` may make Ollama connect to. A model name naming any other host
+   *  (`10.0.0.5:8080/ns/m`) is refused 403. Default: Ollama's registry and Hugging Face. ["*"]
+   *  ALLOWS ANY HOST: A models:manage KEY CAN THEN MAKE OLLAMA CONNECT INTO YOUR NETWORK
+   *  (169.254.169.254, internal services) AND PUSH YOUR MODELS ANYWHERE. */
+  registries: z
+    .array(registryEntry)
+    .default(() => [...DEFAULT_REGISTRIES]),
 });
 
 export const limitsSchema = z.strictObject({

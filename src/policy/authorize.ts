@@ -1,15 +1,17 @@
 // What may this key do (DESIGN §4)? One pure function over precompiled inputs: the route match
 // from the route table, the key's scopes and compiled model matcher, the parsed JSON body.
 // Checks run in a fixed order — policy-blocked route → scope → path parameters → body shape →
-// credential in body → each named model (cloud, then pattern) → insecure registries — and the
-// first failure is the answer. Messages are safe for the client: they name the scope or model
-// that is missing, never a key id or whether one exists; `reason` is for the audit log.
+// credential in body → each named model (cloud, then pattern) → registry hosts → insecure
+// registries → fields that make Ollama call out — and the first failure is the answer. Messages
+// are safe for the client: they name the scope or model that is missing, never a key id or
+// whether one exists; `reason` is for the audit log.
 import { ErrorCode, WardenError, type ErrorCodeValue } from '../errors.ts';
 import type { Config } from '../config/schema.ts';
 import { modelsInBody, type ModelMatcher } from './models.ts';
 import { parseModelName } from './model-name.ts';
 import { checkCreate, checkServerTools } from './outbound.ts';
 import { findCredentialInBody } from './body-credentials.ts';
+import { checkRegistries } from './registries.ts';
 import type { ListFilter, RouteMatch } from './routes.ts';
 
 export interface AuthorizeKey {
@@ -127,6 +129,9 @@ export function authorize(
       );
     }
   }
+
+  const registry = checkRegistries(route.registryFields, body, policy.registries);
+  if (registry) return refuse(registry.status, ErrorCode.FORBIDDEN_POLICY, registry.message, registry.reason);
 
   if (route.checkInsecure && !policy.allowInsecureRegistries && body && typeof body === 'object') {
     const insecure = (body as Record<string, unknown>).insecure;

@@ -24,6 +24,10 @@ export interface ModelName {
   readonly key: string;
   /** served by ollama.com through the local server (spends the owner's account) */
   readonly cloud: boolean;
+  /** The registry Ollama pulls this name from or pushes it to, lower case, `:port` kept:
+   *  `registry.ollama.ai` unless the name says otherwise (`hf.co/u/m` → `hf.co`,
+   *  `10.0.0.5:8080/ns/m` → `10.0.0.5:8080`). Ollama dials it as written (types/model BaseURL). */
+  readonly host: string;
 }
 
 export type ParsedModelName = ({ ok: true } & ModelName) | { ok: false; reason: string };
@@ -168,7 +172,7 @@ export function parseModelName(raw: unknown): ParsedModelName {
     // rename costs less than the owner's quota.
     cloud = true;
   }
-  return { ok: true, raw, key, cloud };
+  return { ok: true, raw, key, cloud, host: parts.host.toLowerCase() };
 }
 
 /** parseModelName for callers that only need the comparison key (null: not a name Ollama would use). */

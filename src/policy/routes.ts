@@ -35,6 +35,9 @@ export interface RouteSpec {
   /** /v1/messages, /v1/responses: Ollama runs built-in tools (web search on ollama.com) named in
    *  `tools`; refused unless policy.allowServerTools (outbound.ts) */
   readonly serverTools: boolean;
+  /** body fields naming a model Ollama fetches from or sends to the registry in its name: each
+   *  name's host must be in policy.registries (registries.ts) */
+  readonly registryFields: readonly string[];
   /** /api/create: `remote_host` and blob references (`files`, `adapters`, `draft_files`) are checked (outbound.ts) */
   readonly createRefs: boolean;
   /** upstream: proxied to Ollama; warden: Warden's own admin API, UI, health and metrics */
@@ -73,6 +76,7 @@ function spec(name: string, scopes: readonly Scope[], rest: Partial_ = {}): Rout
     filter: rest.filter ?? null,
     blocked: rest.blocked ?? false,
     checkInsecure: rest.checkInsecure ?? false,
+    registryFields: Object.freeze([...(rest.registryFields ?? [])]),
     serverTools: rest.serverTools ?? false,
     createRefs: rest.createRefs ?? false,
     handler: rest.handler ?? 'upstream',
@@ -106,10 +110,11 @@ function exactRoutes(): Array<[string, string, RouteSpec]> {
   add('POST', '/api/show', ['models:read'], json);
   add('GET', '/v1/models', ['models:read'], { filter: 'v1models' });
   // models:manage
-  add('POST', '/api/pull', ['models:manage'], { ...json, checkInsecure: true });
-  add('POST', '/api/push', ['models:manage'], { ...json, checkInsecure: true });
+  // pull and push contact the registry named in the model; create pulls `from` when Ollama lacks it.
+  add('POST', '/api/pull', ['models:manage'], { ...json, checkInsecure: true, registryFields: MODEL_NAME_FIELDS });
+  add('POST', '/api/push', ['models:manage'], { ...json, checkInsecure: true, registryFields: MODEL_NAME_FIELDS });
   // `from` is the base model: without checking it a key limited to `mine-*` could copy any model.
-  add('POST', '/api/create', ['models:manage'], { ...json, modelFields: ['model', 'name', 'from'], createRefs: true });
+  add('POST', '/api/create', ['models:manage'], { ...json, modelFields: ['model', 'name', 'from'], createRefs: true, registryFields: ['from'] });
   add('POST', '/api/copy', ['models:manage'], { ...json, modelFields: ['source', 'destination'] });
   add('DELETE', '/api/delete', ['models:manage'], json);
   // Warden's own

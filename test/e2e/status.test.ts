@@ -134,6 +134,13 @@ describe('doctor', () => {
     assert.ok(checks.some((c) => c.name === 'file permissions' && c.level === 'ok'));
     assert.ok(checks.some((c) => c.name === 'clock' && c.level === 'ok'));
     assert.equal(r.code, checks.some((c) => c.level === 'fail') ? 1 : 0);
+    assert.ok(!checks.some((c) => /policy\.registries/.test(JSON.stringify(c))), 'the default registries raise no warning');
+  });
+
+  it('warns when policy.registries allows any host', async () => {
+    const r = await runCli(['doctor', '--json'], { dataDir: w.dataDir, env: { WARDEN_POLICY_REGISTRIES: 'registry.ollama.ai,*' } });
+    const checks = JSON.parse(r.stdout) as Array<{ name: string; level: string; detail: string }>;
+    assert.ok(checks.some((c) => c.level === 'warn' && /policy\.registries allows any host/.test(c.detail)), r.stdout);
   });
 });
 

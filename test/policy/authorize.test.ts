@@ -7,9 +7,10 @@ import { compileModelPatterns } from '../../src/policy/models.ts';
 import { compileRoutes } from '../../src/policy/routes.ts';
 import { ErrorCode, WardenError } from '../../src/errors.ts';
 import { generateKey } from '../../src/auth/key-format.ts';
+import { ANY_REGISTRY, DEFAULT_REGISTRIES } from '../../src/config/schema.ts';
 
-const DEFAULT_POLICY: PolicyConfig = { allowAccountRoutes: false, allowInsecureRegistries: false, allowServerTools: false, allowRemoteModels: false };
-const OPEN_POLICY: PolicyConfig = { allowAccountRoutes: true, allowInsecureRegistries: true, allowServerTools: true, allowRemoteModels: true };
+const DEFAULT_POLICY: PolicyConfig = { allowAccountRoutes: false, allowInsecureRegistries: false, allowServerTools: false, allowRemoteModels: false, registries: [...DEFAULT_REGISTRIES] };
+const OPEN_POLICY: PolicyConfig = { allowAccountRoutes: true, allowInsecureRegistries: true, allowServerTools: true, allowRemoteModels: true, registries: [ANY_REGISTRY] };
 
 const key = (scopes: string[], models: string[] = []): AuthorizeKey => ({ scopes: new Set(scopes), models: compileModelPatterns(models) });
 const inferenceOnly = key(['inference', 'models:read']);

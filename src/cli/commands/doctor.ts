@@ -109,6 +109,7 @@ export async function runChecks(ctx: CliContext, now = new Date()): Promise<Chec
   if (c.tls.minVersion === '1.2') checks.push({ name: 'config', level: 'warn', detail: 'TLS 1.2 is enabled', hint: 'tls.minVersion: "1.3" unless an old client needs 1.2' });
   if (!c.audit.enabled) checks.push({ name: 'config', level: 'warn', detail: 'the audit log is off', hint: 'audit.enabled: true' });
   if (c.policy.allowAccountRoutes) checks.push({ name: 'config', level: 'warn', detail: 'account routes and cloud models are allowed' });
+  if (c.policy.registries.includes('*')) checks.push({ name: 'config', level: 'warn', detail: 'policy.registries allows any host: models:manage keys can make Ollama connect anywhere', hint: 'list the registries you use' });
   const listen = parseListen(c.listen);
   if (!isLoopback(listen.host) && c.tls.clientAuth === 'off') checks.push({ name: 'config', level: 'ok', detail: `listening on ${c.listen} with API keys (mTLS off)` });
   return checks;
