@@ -6,8 +6,10 @@
 // - account routes (/api/me, /api/signout, /api/user/keys/*, /debug/*) need `admin` even when
 //   policy.allowAccountRoutes lets them through; /api/experimental/* (web search/fetch tools)
 //   needs `inference`. Without allowAccountRoutes they are `blocked` (authorize → 403).
-// - /_warden/health is public; /_warden/metrics takes `admin` or `metrics`; the rest of
-//   /_warden/ needs `admin`. These are served by Warden itself (`handler: 'warden'`).
+// - /_warden/health is public; /_warden/metrics takes `admin` or `metrics`. These are served by
+//   Warden itself (`handler: 'warden'`). The rest of /_warden/ is not in this table: the gateway
+//   hands it to the admin app before any lookup, and the admin app's requireAdmin
+//   (src/admin/auth.ts) is where its `admin` scope (or a UI session) is enforced.
 import type { Scope } from '../store/types.ts';
 
 /** json: read whole, parsed, inspected, forwarded as read; form: the same for multipart/form-data
@@ -127,7 +129,6 @@ function exactRoutes(): Array<[string, string, RouteSpec]> {
 const V1_MODEL = spec('GET /v1/models/:model', ['models:read'], { modelField: 'path' });
 const BLOB_HEAD = spec('HEAD /api/blobs/:digest', ['models:read']);
 const BLOB_POST = spec('POST /api/blobs/:digest', ['models:manage'], { bodyKind: 'stream' });
-const WARDEN_ADMIN = spec('/_warden/*', ['admin'], { handler: 'warden', bodyKind: 'stream' });
 
 const ACCOUNT_METHODS = new Set(['GET', 'HEAD', 'POST', 'DELETE']);
 /** [prefix, scope]: the path is the prefix itself or continues with `/`. */
@@ -155,7 +156,6 @@ export function compileRoutes(policy: RoutePolicy): RouteTable {
   const account = ACCOUNT_PREFIXES.map(
     ([prefix, scope]) => [prefix, fixed(spec(`${prefix}/*`, [scope], { blocked, bodyKind: 'stream' }))] as const,
   );
-  const wardenAdmin = fixed(WARDEN_ADMIN);
 
   return {
     lookup(method, path) {
@@ -179,7 +179,6 @@ export function compileRoutes(policy: RoutePolicy): RouteTable {
       if (ACCOUNT_METHODS.has(method)) {
         for (const [prefix, s] of account) if (underPrefix(path, prefix)) return s;
       }
-      if (underPrefix(path, '/_warden')) return wardenAdmin;
       return null;
     },
   };

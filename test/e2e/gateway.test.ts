@@ -228,6 +228,15 @@ describe('routes, scopes and models', () => {
     assert.ok(!tags.models.some((m) => m.name.endsWith('-cloud')), 'cloud models are hidden from the list');
   });
 
+  it('refuses the admin API to a key without the admin scope (403) and serves it to an admin key', async () => {
+    // Enforced by the admin app's requireAdmin (src/admin/auth.ts); the route table has no entry.
+    const refused = await call('/_warden/api/status', { method: 'GET', key: llamaOnly.key });
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal((refused.json() as { code?: string }).code, 'WARDEN_ERR_FORBIDDEN_SCOPE');
+    const served = await call('/_warden/api/status', { method: 'GET' });
+    assert.equal(served.status, 200, served.text);
+  });
+
   it('answers 404 for routes Ollama has but Warden does not list, without forwarding', async () => {
     const before = fake.requests.length;
     const got: Record<string, number> = {};

@@ -34,8 +34,6 @@ const cases: Array<{
   { name: 'a key without models:manage cannot delete models', method: 'DELETE', path: '/api/delete', key: inferenceOnly, body: '{"model":"llama3.2"}', want: { ok: false, status: 403, code: ErrorCode.FORBIDDEN_SCOPE } },
   { name: 'a key without models:manage cannot upload blobs', method: 'POST', path: `/api/blobs/sha256:${'a'.repeat(64)}`, key: inferenceOnly, want: { ok: false, status: 403, code: ErrorCode.FORBIDDEN_SCOPE } },
   { name: 'a models:read-only key cannot run inference', method: 'POST', path: '/api/generate', key: key(['models:read']), body: '{"model":"llama3.2"}', want: { ok: false, status: 403, code: ErrorCode.FORBIDDEN_SCOPE } },
-  { name: 'a non-admin key cannot reach the admin API', method: 'GET', path: '/_warden/api/status', key: manager, want: { ok: false, status: 403, code: ErrorCode.FORBIDDEN_SCOPE } },
-  { name: 'an admin key reaches the admin API', method: 'GET', path: '/_warden/api/status', key: admin, want: { ok: true, model: null } },
   { name: 'a metrics key reaches /_warden/metrics', method: 'GET', path: '/_warden/metrics', key: key(['metrics']), want: { ok: true } },
   { name: 'no key at all passes only /_warden/health', method: 'GET', path: '/_warden/health', key: null, want: { ok: true } },
   { name: 'no key at all is refused elsewhere', method: 'GET', path: '/api/tags', key: null, want: { ok: false, status: 403, code: ErrorCode.FORBIDDEN_SCOPE } },
