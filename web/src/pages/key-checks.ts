@@ -21,15 +21,13 @@ export type FormErrors = Partial<Record<string, string>>;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@ -]{0,63}$/;
 const MAX_CAP = 2_147_483_647;
 
-function whole(field: string, v: string, max?: number): string | undefined {
+function whole(field: string, v: string, max = MAX_CAP, unit = ''): string | undefined {
   const t = v.trim();
   if (t === '') return undefined;
   // As the server words it: numeric text is read as a number first ("got -3"), other text is quoted.
   if (!/^-?\d+(\.\d+)?$/.test(t)) return `${field}: got ${JSON.stringify(t)}; expected a whole number above 0`;
   const n = Number(t);
-  if (!Number.isInteger(n) || n <= 0 || (max !== undefined && n > max)) {
-    return `${field}: got ${JSON.stringify(n)}; a whole number ${max !== undefined ? `from 1 to ${max}` : 'above 0'}`;
-  }
+  if (!Number.isInteger(n) || n <= 0 || n > max) return `${field}: got ${JSON.stringify(n)}; a whole number${unit} from 1 to ${max}`;
   return undefined;
 }
 
@@ -57,7 +55,7 @@ export function checkKeyForm(f: KeyFormValues, now: Date = new Date()): FormErro
   set('max-ctx', whole('max-ctx', f.maxCtx, MAX_CAP));
   set('max-predict', whole('max-predict', f.maxPredict, MAX_CAP));
   const ka = f.maxKeepAlive.trim();
-  if (ka !== '' && !/^\d+\s*[smhdw]$/.test(ka)) set('max-keep-alive', /^\d+$/.test(ka) ? whole('max-keep-alive', ka, MAX_CAP) : `max-keep-alive: got ${JSON.stringify(ka)}; seconds or a duration like 30m or 1h`);
+  if (ka !== '' && !/^\d+\s*[smhdw]$/.test(ka)) set('max-keep-alive', /^\d+$/.test(ka) ? whole('max-keep-alive', ka, MAX_CAP, ' of seconds') : `max-keep-alive: got ${JSON.stringify(ka)}; seconds or a duration like 30m or 1h`);
   for (const line of f.pubkeys.split('\n').map((s) => s.trim()).filter(Boolean)) {
     if (!/^ssh-ed25519 AAAA[A-Za-z0-9+/]+=*( .*)?$/.test(line)) {
       e['ollama-pubkey'] = `ollama-pubkey: got ${JSON.stringify(line.length > 40 ? line.slice(0, 40) + '…' : line)}; expected "ssh-ed25519 AAAA…" (the contents of ~/.ollama/id_ed25519.pub)`;
