@@ -9,8 +9,9 @@
 //
 // This does what undici's own index.js does for these classes: load them, and give every
 // dispatcher the `request()`/`stream()` API methods. undici has no "exports" map, so these paths
-// are public; the version is pinned by package-lock.json, and a test checks that the classes are
-// undici's own and that Node's bundled copy stays unloaded.
+// can be loaded, but they are not its documented API: package.json pins undici exactly, and
+// test/proxy/undici-core.test.ts fails on an upgrade that moves them (serve-footprint.test.ts
+// checks that Node's bundled copy stays unloaded).
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 
