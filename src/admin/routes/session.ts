@@ -36,7 +36,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: AdminContext): 
       throw notAdmin();
     }
     const { id, session } = sessions.create(key.id, key.name, hashKey(raw.trim()));
-    deps.audit({ kind: 'admin.signin', keyId: key.id, keyName: key.name, authMethod: 'session', clientAddress: address, method: req.method, path: req.url, status: 200, actor: key.id });
+    deps.audit({ kind: 'admin.signin', keyId: key.id, keyName: key.name, authMethod: 'session', clientAddress: address, method: req.method, path: req.url, status: 200, actor: `${key.id} (${key.name})` });
     reply.header('set-cookie', sessionCookie(id));
     return { keyId: key.id, keyName: key.name, csrfToken: session.csrfToken, expiresAt: sessions.expiresAt(session).toISOString() };
   });
@@ -54,7 +54,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: AdminContext): 
   app.delete(`${ADMIN_PREFIX}/api/session`, { preHandler: ctx.requireAdmin }, async (req: FastifyRequest, reply: FastifyReply) => {
     const p = principalOf(req);
     if (p.sessionId) sessions.delete(p.sessionId);
-    deps.audit({ kind: 'admin.signout', keyId: p.keyId, keyName: p.keyName, authMethod: p.via, clientAddress: clientAddress(req), actor: p.keyId });
+    deps.audit({ kind: 'admin.signout', keyId: p.keyId, keyName: p.keyName, authMethod: p.via, clientAddress: clientAddress(req), actor: `${p.keyId} (${p.keyName})` });
     reply.header('set-cookie', clearedSessionCookie());
     return reply.code(204).send();
   });
