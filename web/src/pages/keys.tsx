@@ -149,7 +149,7 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
           </div>
           {fieldError(err, 'scope') ? <span class="field-error">{fieldError(err, 'scope')}</span> : null}
         </fieldset>
-        <Field label="Models" wide error={fieldMsg('model')} hint="Comma-separated names or patterns like llama3.*, qwen2.5:* — empty for every model">
+        <Field label="Models" wide error={fieldMsg('model')} hint="Comma-separated names or patterns like llama3.*, qwen2.5:* — empty for every model. The key's model lists (/api/tags, /api/ps, /v1/models) show only these, and never cloud or remote models unless the server allows account routes">
           <input name="models" value={f.models} onInput={set('models')} placeholder="every model" autoComplete="off" />
         </Field>
         <Field label="Ollama public keys" wide error={fieldMsg('ollama-pubkey')} hint="Lets the ollama CLI sign in with OLLAMA_AUTH=1: one per line, the contents of ~/.ollama/id_ed25519.pub">
