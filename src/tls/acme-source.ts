@@ -255,22 +255,31 @@ function probeDirectory(url: string, agent: Agent | undefined): Promise<void> {
   });
 }
 
-/** acme-client uses one shared axios instance; point it at our trust for the length of an order. */
+/**
+ * acme-client (5.x) sends every request through one module-wide axios instance and takes no agent
+ * or retry setting per client, so there is no way to scope these to our own instance. They are
+ * set on that shared instance for the length of one order only, orders run one at a time (the
+ * queue), and every setting is put back afterwards, also when the order fails
+ * (test/tls/acme-shared-axios.test.ts). Nothing else in Warden uses acme-client's axios.
+ */
 let agentQueue: Promise<unknown> = Promise.resolve();
-async function withAgent<T>(agent: Agent | undefined, fn: () => Promise<T>): Promise<T> {
+export async function withAgent<T>(agent: Agent | undefined, fn: () => Promise<T>): Promise<T> {
   const run = async (): Promise<T> => {
     const defaults = acme.axios.defaults;
     const previous = defaults.httpsAgent as unknown;
-    if (agent) defaults.httpsAgent = agent;
     // acme-client retries a failed request up to 5 times, 5-25 s apart (75 s in all) on its own;
     // one quick retry is enough here because the order as a whole is retried with backoff below.
     const settings = (defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
+    const previousRetry = { ...settings };
+    if (agent) defaults.httpsAgent = agent;
     settings.retryMaxAttempts = 1;
     settings.retryDefaultDelay = 1;
     try {
       return await fn();
     } finally {
       defaults.httpsAgent = previous;
+      settings.retryMaxAttempts = previousRetry.retryMaxAttempts;
+      settings.retryDefaultDelay = previousRetry.retryDefaultDelay;
     }
   };
   const p = agentQueue.then(run, run);
