@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditRepo } from '../store/types.ts';
 import { hasUnsafeText, inert } from '../inert-text.ts';
 import { redactPath, redactText } from './redact.ts';
+import { RefusalAggregator } from './aggregate.ts';
 
 export interface AuditLogOptions {
   enabled: boolean;
@@ -33,6 +34,8 @@ export interface AuditLogOptions {
   flushIntervalMs?: number;
   /** Events (store) or lines (file) held while a sink fails; default MAX_QUEUED. */
   maxQueued?: number;
+  /** Aggregate authentication refusals into per-second summaries (writeRefusal; default true). */
+  aggregateRefusals?: boolean;
 }
 
 export type AuditSink = 'file' | 'store';
@@ -119,11 +122,14 @@ export class AuditLog {
   private on: boolean;
   private readonly trouble: Record<AuditSink, Trouble | null> = { file: null, store: null };
   private readonly dropped = { file: 0, store: 0 };
+  /** Refusal floods: one summary per group and second (audit/aggregate.ts). */
+  private readonly refusals: RefusalAggregator | null;
 
   constructor(opts: AuditLogOptions) {
     this.opts = opts;
     this.on = opts.enabled;
     this.maxQueued = opts.maxQueued ?? MAX_QUEUED;
+    this.refusals = opts.aggregateRefusals === false ? null : new RefusalAggregator((s) => this.writeEvent(s));
     if (opts.enabled) this.open();
   }
 
@@ -158,6 +164,19 @@ export class AuditLog {
 
   write(input: AuditInput): void {
     if (!this.on || this.closed) return;
+    this.writeEvent(input);
+  }
+
+  /** An authentication refusal (401 bad or missing key, 429 lockout: what a flood is made of).
+   *  Past a few per second, status, reason and address prefix, it is counted into one summary
+   *  event instead of written on its own (audit/aggregate.ts). */
+  writeRefusal(input: AuditInput): void {
+    if (!this.on || this.closed) return;
+    if (this.refusals?.absorb(input)) return;
+    this.writeEvent(input);
+  }
+
+  private writeEvent(input: AuditInput): void {
     const e = completeEvent(input);
     const line = eventToLine(e);
     // Lines keep their order: while older ones wait (disk full), a new one waits behind them.
@@ -286,6 +305,8 @@ export class AuditLog {
 
   /** Writes what waits, one last try each (no backoff wait), then closes the file. */
   async close(): Promise<void> {
+    // Summaries of the running second first: a refusal counted but never written would be lost.
+    if (this.on && !this.closed) this.refusals?.flush();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.writing) await this.writing;

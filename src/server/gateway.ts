@@ -189,10 +189,16 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       bytesOut: 0,
     };
     let refusedCode: string | null = null;
+    /** An authentication refusal (401/429 before a key is known): a flood's kind, audited in summaries past a few per second. */
+    let authRefusal = false;
     /** extra null: counted in the metrics, no audit line (the UI's own polling, admin/request-audit.ts). */
     const finish = (status: number, extra: Partial<AuditInput> | null = {}, timing: RequestTiming = NO_TIMING): void => {
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
-      if (extra) deps.audit.write({ ...event, ...extra, status, durationMs });
+      if (extra) {
+        const e = { ...event, ...extra, status, durationMs };
+        if (authRefusal && (status === 401 || status === 429) && !e.keyId) deps.audit.writeRefusal(e);
+        else deps.audit.write(e);
+      }
       extra ??= {};
       if (!deps.metrics) return;
       const promptTokens = extra.promptTokens ?? null;
@@ -252,6 +258,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       markRefused(socket);
       socket.destroy();
       refusedCode = ErrorCode.AUTH_LOCKED_OUT;
+      authRefusal = true;
       return finish(429, { reason: 'address locked out after repeated authentication failures; pipelined request, connection closed' });
     }
     const lockedOut = async (): Promise<void> => {
@@ -259,6 +266,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
       // waits for answers (every HTTP client does) is slowed to one refusal per connection per
       // pause, so a flood from one address costs us almost nothing instead of a full TLS answer
       // per attempt, while a client retrying now and then is still answered at once.
+      authRefusal = true;
       const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
         status: 429,
         headers: { 'retry-after': String(lockedFor) },
@@ -344,6 +352,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
         const delay = deps.lockout.delayMs(address);
         if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       }
+      authRefusal = true;
       return refuse(auth);
     }
     deps.lockout.succeed(address);

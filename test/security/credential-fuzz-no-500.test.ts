@@ -5,7 +5,9 @@
 //
 // Random bytes and lengths through every credential parser (Bearer, X-API-Key, Basic, the ollama
 // CLI signature, the admin API's Bearer, the admin sign-in form): the answer is only ever
-// 400/401/429, every request is audited exactly once, and each parser's failures are limited.
+// 400/401/429, every request is audited exactly once (in an event of its own, or counted in a
+// summary of an authentication-refusal flood: audit/aggregate.ts), and each parser's failures
+// are limited.
 // Then random values in every admin API field: never a 5xx. The seed is printed on failure.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { request } from 'undici';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
 import { auditLines, collect, head, openTls } from './helpers.ts';
+import { SUMMARY_REASON } from '../../src/audit/aggregate.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 let fake: FakeOllama;
@@ -122,7 +125,7 @@ async function poll(what: () => string, cond: () => boolean, timeoutMs = 15_000)
 }
 
 describe(`credential parsers never answer 5xx (FUZZ_SEED=${SEED})`, () => {
-  it('random credentials through every parser: only 400/401/429, each audited exactly once', async () => {
+  it('random credentials through every parser: only 400/401/429, each audited exactly once (alone or in a summary count)', async () => {
     const sent = new Map<string, { parser: Parser; secret: string; status: number }>();
     for (let i = 0; i < 240; i++) {
       const parser = PARSERS[i % PARSERS.length]!;
@@ -133,14 +136,36 @@ describe(`credential parsers never answer 5xx (FUZZ_SEED=${SEED})`, () => {
       assert.ok([400, 401, 429].includes(statuses[0]!), `${parser} ${JSON.stringify(secret)} (seed ${SEED}): ${statuses[0]}`);
       sent.set(addr, { parser, secret, status: statuses[0]! });
     }
-    const audited = (): Map<string, number> => {
-      const n = new Map<string, number>();
-      for (const l of auditLines(w)) if (l.kind === 'request' && l.clientAddress && sent.has(l.clientAddress)) n.set(l.clientAddress, (n.get(l.clientAddress) ?? 0) + 1);
-      return n;
+    // Audited exactly once: in an event of its own, or counted in a summary of its /24, status
+    // and reason (a flood of authentication refusals, audit/aggregate.ts). Per status, individual
+    // events plus summary counts equal the requests sent, and no request has two events.
+    const prefixes = new Set([...sent.keys()].map((a) => `${a.split('.').slice(0, 3).join('.')}.0/24`));
+    const audited = (): { individual: Map<string, number>; perStatus: Map<number, number> } => {
+      const individual = new Map<string, number>();
+      const perStatus = new Map<number, number>();
+      for (const l of auditLines(w)) {
+        if (l.kind === 'request' && l.clientAddress && sent.has(l.clientAddress)) {
+          individual.set(l.clientAddress, (individual.get(l.clientAddress) ?? 0) + 1);
+          perStatus.set(l.status!, (perStatus.get(l.status!) ?? 0) + 1);
+        } else if (l.kind === 'request.refused_summary' && l.clientAddress && prefixes.has(l.clientAddress)) {
+          const m = SUMMARY_REASON.exec(l.reason ?? '');
+          assert.ok(m, `summary reason ${JSON.stringify(l.reason)}`);
+          assert.ok(l.status === 401 || l.status === 429, `only authentication refusals are summarised: ${JSON.stringify(l)}`);
+          perStatus.set(l.status, (perStatus.get(l.status) ?? 0) + Number(m[1]));
+        }
+      }
+      return { individual, perStatus };
     };
-    await poll(() => `${audited().size} of ${sent.size} audited`, () => audited().size === sent.size);
-    for (const [addr, n] of audited()) assert.equal(n, 1, `${JSON.stringify(sent.get(addr))} audited ${n} times`);
+    const want = new Map<number, number>();
+    for (const v of sent.values()) want.set(v.status, (want.get(v.status) ?? 0) + 1);
+    const total = (m: Map<number, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+    await poll(() => `${total(audited().perStatus)} of ${sent.size} audited`, () => total(audited().perStatus) >= sent.size);
+    const { individual, perStatus } = audited();
+    for (const [addr, n] of individual) assert.equal(n, 1, `${JSON.stringify(sent.get(addr))} audited ${n} times`);
+    assert.deepEqual(new Map([...perStatus].sort()), new Map([...want].sort()), 'per status: individual events + summary counts = requests sent');
     for (const l of auditLines(w)) if (l.clientAddress && sent.has(l.clientAddress)) assert.equal(l.status, sent.get(l.clientAddress)!.status);
+    // A 400 (a malformed request, not a guess) is never summarised: each is an event of its own.
+    for (const [addr, v] of sent) if (v.status === 400) assert.equal(individual.get(addr), 1, `400 for ${JSON.stringify(v)} not audited on its own`);
   });
 
   for (const parser of PARSERS) {
