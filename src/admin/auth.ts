@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, WardenError } from '../errors.ts';
+import { WWW_AUTHENTICATE, WWW_AUTHENTICATE_INVALID } from '../auth/authenticate.ts';
 import { keyState, type KeyRecord } from '../store/types.ts';
 import type { AdminDeps } from './deps.ts';
 import { clientAddress, readSessionCookie } from './http.ts';
@@ -55,10 +56,11 @@ export function actorOf(req: FastifyRequest): string {
   return `${p.keyId} (${p.keyName})`;
 }
 
-const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="warden"' };
-
+/** 401: RFC 6750's error="invalid_token" when a key was presented and is not valid, none when
+ *  no credential (or only a session cookie) came. */
 export function unauthenticated(message: string, code: (typeof ErrorCode)[keyof typeof ErrorCode] = ErrorCode.AUTH_MISSING): WardenError {
-  return new WardenError(code, message, { status: 401, headers: WWW_AUTHENTICATE });
+  const challenge = code === ErrorCode.AUTH_INVALID_KEY ? WWW_AUTHENTICATE_INVALID : WWW_AUTHENTICATE;
+  return new WardenError(code, message, { status: 401, headers: { 'www-authenticate': challenge } });
 }
 
 export function notAdmin(): WardenError {

@@ -27,10 +27,13 @@ export interface ConnectionIdentity {
   certFingerprint: string | null;
 }
 
+/** The challenge of a 401 when no credential was sent (RFC 6750 §3: no error attribute then). */
 export const WWW_AUTHENTICATE = 'Bearer realm="warden"';
+/** The challenge of a 401 for a credential that was sent but is not valid (RFC 6750 §3.1). */
+export const WWW_AUTHENTICATE_INVALID = 'Bearer realm="warden", error="invalid_token"';
 
 export function unauthorized(reason: string, message = 'invalid API key'): WardenError {
-  return new WardenError(ErrorCode.AUTH_INVALID_KEY, message, { status: 401, headers: { 'www-authenticate': WWW_AUTHENTICATE }, reason });
+  return new WardenError(ErrorCode.AUTH_INVALID_KEY, message, { status: 401, headers: { 'www-authenticate': WWW_AUTHENTICATE_INVALID }, reason });
 }
 
 // The refusals a flood of made-up keys produces, built once: WardenError is immutable, and

@@ -69,6 +69,15 @@ function signed(id: { blob: string; priv: KeyObject }, ts: number, path = '/api/
 }
 
 describe('authenticate: API keys', () => {
+  it('challenges with RFC 6750 error="invalid_token" only when a credential was presented', () => {
+    const bad = authenticate(bearer('owk_nonsense'), NO_CERT, { keys });
+    assert.ok(isWardenError(bad));
+    assert.equal(bad.headers['www-authenticate'], 'Bearer realm="warden", error="invalid_token"');
+    const none = authenticate({ kind: 'none' }, NO_CERT, { keys });
+    assert.ok(isWardenError(none));
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="warden"');
+  });
+
   it('accepts a valid key and refuses lookalikes with the same 401', async () => {
     const k = await created({ name: 'plain' });
     assert.equal(ok(authenticate(bearer(k.key), NO_CERT, { keys })).key.record.id, k.id);
