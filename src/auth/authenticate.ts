@@ -43,7 +43,27 @@ const NOT_A_KEY = shared(unauthorized('not a Warden key'));
 const BAD_CHECKSUM = shared(unauthorized('key checksum mismatch'));
 const UNKNOWN_ID = shared(unauthorized('unknown key id'));
 const WRONG_SECRET = shared(unauthorized('wrong secret'));
+const UNKNOWN_OLLAMA_KEY = shared(unauthorized('unknown ollama public key'));
 const REPLAYED = shared(unauthorized('ollama signature: replayed'));
+
+/** Refusals a key view that has not yet seen a new key, secret or ollama public key would give:
+ *  worth one refresh of the cache before answering. Decided by identity, not by reason text. */
+const MAY_BE_NEW = new Set<WardenError>([UNKNOWN_ID, WRONG_SECRET, UNKNOWN_OLLAMA_KEY]);
+export function mayBeNewCredential(err: WardenError): boolean {
+  return MAY_BE_NEW.has(err);
+}
+
+/** Refusals given only after the secret or signature was verified (revoked, expired, wrong
+ *  binding): the credential is genuinely a key's (stale-secret.ts). */
+const AFTER_PROOF = new WeakSet<WardenError>();
+function refusedAfterProof(reason: string): WardenError {
+  const err = unauthorized(reason);
+  AFTER_PROOF.add(err);
+  return err;
+}
+export function wasRefusedAfterProof(err: WardenError): boolean {
+  return AFTER_PROOF.has(err);
+}
 
 function usable(k: CachedKey, now: number): string | null {
   if (k.record.revokedAt) return 'key revoked';
@@ -90,16 +110,16 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
       if (!k) return UNKNOWN_ID;
       if (!secretMatches(k, digest, now)) return WRONG_SECRET;
       const bad = usable(k, now) ?? checkBinding(k, conn);
-      if (bad) return unauthorized(bad);
+      if (bad) return refusedAfterProof(bad);
       return { key: k, method: cred.method, proof: { kind: 'secret', digest } };
     }
     case 'ollama-signature': {
       const k = deps.keys.byOllamaPubkey(cred.publicKey);
-      if (!k) return unauthorized('unknown ollama public key');
+      if (!k) return UNKNOWN_OLLAMA_KEY;
       const verdict = verifyOllamaSignature(cred, k.ollamaKeyring, Math.floor(now / 1000));
       if (!verdict.ok) return unauthorized(verdict.reason);
       const bad = usable(k, now) ?? checkBinding(k, conn);
-      if (bad) return unauthorized(bad);
+      if (bad) return refusedAfterProof(bad);
       // Not done yet: the caller must still `claimOnce` (the replay check asks the store).
       return { key: k, method: 'ollama-signature', proof: { kind: 'ollama', blob: cred.publicKey, signature: cred.signature, ts: cred.ts } };
     }

@@ -4,16 +4,15 @@
 // key_…") so the operator sees who it is, and it does not count towards the lockout: one
 // forgotten script must not lock out everyone behind the same NAT. Only asked after a refusal.
 import { hash, timingSafeEqual } from 'node:crypto';
+import type { WardenError } from '../errors.ts';
+import { wasRefusedAfterProof } from './authenticate.ts';
 import type { Credential } from './credentials.ts';
 import { parseKey } from './key-format.ts';
 import type { CachedKey, KeyCache } from './key-cache.ts';
 
-/** Refusal reasons that authenticate() gives only after the signature or secret was verified. */
-const AFTER_PROOF = new Set(['key revoked', 'key expired', 'key is bound to a client certificate that this connection did not present']);
-
 /** The key whose (current or earlier) secret this refused credential is, or null for anything else. */
-export function staleSecretOf(cred: Credential, refusalReason: string, keys: KeyCache): CachedKey | null {
-  if (cred.kind === 'ollama-signature') return AFTER_PROOF.has(refusalReason) ? (keys.byOllamaPubkey(cred.publicKey) ?? null) : null;
+export function staleSecretOf(cred: Credential, refusal: WardenError, keys: KeyCache): CachedKey | null {
+  if (cred.kind === 'ollama-signature') return wasRefusedAfterProof(refusal) ? (keys.byOllamaPubkey(cred.publicKey) ?? null) : null;
   if (cred.kind !== 'key') return null;
   const parsed = parseKey(cred.key);
   if (!parsed || !parsed.checksumOk) return null;

@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import type { KeyCache, CachedKey } from '../auth/key-cache.ts';
 import type { ReplayCache } from '../auth/replay-cache.ts';
 import { extractCredential } from '../auth/credentials.ts';
-import { authenticate, claimOnce, recheck, type Authenticated } from '../auth/authenticate.ts';
+import { authenticate, claimOnce, mayBeNewCredential, recheck, type Authenticated } from '../auth/authenticate.ts';
 import { staleSecretOf } from '../auth/stale-secret.ts';
 import type { Lockout } from '../auth/lockout.ts';
 import { canonicalPath, isRefusal } from '../policy/path.ts';
@@ -41,7 +41,6 @@ import { SECURITY_HEADERS } from '../tls/security-headers.ts';
 const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
 /** Refusals that a key created, rotated or given an ollama public key a moment ago in another
  *  process could cause before the cache has polled: worth one on-demand generation check. */
-const STALE_CACHE_REASONS = new Set(['unknown key id', 'wrong secret', 'unknown ollama public key']);
 import { clientAddress } from './client-address.ts';
 import { answerPreflight, compileCors, grantOrigin, isPreflight } from './cors.ts';
 import { rememberClientAddress } from '../admin/http.ts';
@@ -321,7 +320,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
     let auth = authenticate(cred, { certFingerprint }, { keys: deps.keys });
     // (not for a locked-out address: its flood must not turn into store queries)
-    if (isWardenError(auth) && lockedFor === 0 && STALE_CACHE_REASONS.has(auth.reason ?? '') && (await deps.keys.refreshIfStale())) {
+    if (isWardenError(auth) && lockedFor === 0 && mayBeNewCredential(auth) && (await deps.keys.refreshIfStale())) {
       auth = authenticate(cred, { certFingerprint }, { keys: deps.keys });
     }
     if (!isWardenError(auth)) {
@@ -337,7 +336,7 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
     if (isWardenError(auth)) {
       // A rotated, revoked or expired key's own secret: refused and audited under that key, and
       // not counted as a guess (auth/stale-secret.ts).
-      const stale = auth.code === ErrorCode.AUTH_INVALID_KEY ? staleSecretOf(cred, auth.reason, deps.keys) : null;
+      const stale = auth.code === ErrorCode.AUTH_INVALID_KEY ? staleSecretOf(cred, auth, deps.keys) : null;
       if (stale) {
         event.keyId = stale.record.id;
         event.keyName = stale.record.name;

@@ -6,9 +6,10 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authenticate, claimOnce, recheck, type Authenticated } from '../../src/auth/authenticate.ts';
+import { authenticate, claimOnce, mayBeNewCredential, recheck, wasRefusedAfterProof, type Authenticated } from '../../src/auth/authenticate.ts';
 import type { Credential } from '../../src/auth/credentials.ts';
 import { KeyCache } from '../../src/auth/key-cache.ts';
+import { generateKey } from '../../src/auth/key-format.ts';
 import { KeyService } from '../../src/auth/key-service.ts';
 import { createReplayCache } from '../../src/auth/replay-cache.ts';
 import { isWardenError, type WardenError } from '../../src/errors.ts';
@@ -90,7 +91,12 @@ describe('authenticate: API keys', () => {
     const r = await created({ name: 'to-revoke' });
     await svc.revoke(r.id, 'test');
     await keys.refresh(false);
-    refused(authenticate(bearer(r.key), NO_CERT, { keys }), /revoked/);
+    const revoked = authenticate(bearer(r.key), NO_CERT, { keys });
+    refused(revoked, /revoked/);
+    // The gateway's decisions by kind of refusal, not by its reason text:
+    assert.ok(isWardenError(revoked) && wasRefusedAfterProof(revoked) && !mayBeNewCredential(revoked), 'revoked: the secret was proven');
+    const unknown = authenticate(bearer(generateKey().key), NO_CERT, { keys });
+    assert.ok(isWardenError(unknown) && mayBeNewCredential(unknown) && !wasRefusedAfterProof(unknown), 'unknown id: the cache may not know it yet');
     const expiresAt = new Date(Date.now() + 60_000);
     const e = await created({ name: 'expiring', expiresAt });
     ok(authenticate(bearer(e.key), NO_CERT, { keys }, expiresAt.getTime() - 1));
