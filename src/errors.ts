@@ -31,6 +31,8 @@ export const ErrorCode = {
   // request shape
   ROUTE_NOT_FOUND: 'WARDEN_ERR_ROUTE_NOT_FOUND',
   BAD_REQUEST: 'WARDEN_ERR_BAD_REQUEST',
+  /** the request (its body) did not arrive in time: 408 */
+  REQUEST_TIMEOUT: 'WARDEN_ERR_REQUEST_TIMEOUT',
   BODY_TOO_LARGE: 'WARDEN_ERR_BODY_TOO_LARGE',
   HEADERS_TOO_LARGE: 'WARDEN_ERR_HEADERS_TOO_LARGE',
   // upstream

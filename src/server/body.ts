@@ -34,7 +34,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number,
       chunks = [];
       reject(err);
     };
-    const timer = setTimeout(() => fail(new WardenError(ErrorCode.BAD_REQUEST, 'request body was not received in time', { status: 408 })), timeoutMs);
+    const timer = setTimeout(() => fail(new WardenError(ErrorCode.REQUEST_TIMEOUT, 'request body was not received in time', { status: 408 })), timeoutMs);
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) return fail(bodyTooLarge(limit));
