@@ -59,6 +59,9 @@ export interface WardenErrorOptions {
   headers?: Record<string, string>;
   /** Machine-readable detail for the audit log (never shown to clients). */
   reason?: string;
+  /** The config key or form field the error is about ("rpm", "tls.minVersion"): the admin API
+   *  sends it beside the message so the UI can show it next to that field. */
+  field?: string;
 }
 
 export class WardenError extends Error {
@@ -66,6 +69,7 @@ export class WardenError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly reason: string;
+  readonly field: string | undefined;
 
   constructor(code: ErrorCodeValue, message: string, options: WardenErrorOptions = {}) {
     // No stack trace: these are expected outcomes (a refused request, a bad config value), built
@@ -80,6 +84,7 @@ export class WardenError extends Error {
     this.status = options.status ?? 500;
     this.headers = options.headers ?? {};
     this.reason = options.reason ?? message;
+    this.field = options.field;
   }
 }
 
@@ -89,7 +94,12 @@ export function isWardenError(err: unknown): err is WardenError {
 
 /** Bad configuration value: names the field, the value and what is allowed. Exit code 2. */
 export function configError(field: string, message: string, cause?: unknown): WardenError {
-  return new WardenError(ErrorCode.CONFIG_INVALID, `config: ${field}: ${message}`, { cause, status: 500 });
+  return new WardenError(ErrorCode.CONFIG_INVALID, `config: ${field}: ${message}`, { cause, status: 500, field });
+}
+
+/** Bad input in one field (a flag, a form or JSON field): 400, the message starts with the field. */
+export function fieldError(field: string, message: string): WardenError {
+  return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { status: 400, field });
 }
 
 export function usageError(message: string): WardenError {

@@ -66,13 +66,6 @@ export interface ErrorBody {
   field?: string;
 }
 
-/** Validation errors from the key service and the config loader start with the field name
- *  ("rpm: got …", "config: tls.minVersion: got …"); the UI puts the message next to that field. */
-function fieldOf(err: WardenError): string | undefined {
-  const m = /^(?:config: )?([A-Za-z][\w.-]*): /.exec(err.message);
-  return m?.[1];
-}
-
 /** Maps any error to a status and a body that is safe to show: never a stack trace, never an
  *  internal message from a bug. */
 export function errorReply(err: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
@@ -82,8 +75,8 @@ export function errorReply(err: unknown): { status: number; body: ErrorBody; hea
     const status = err.code === ErrorCode.CONFIG_INVALID || err.code === ErrorCode.USAGE ? 400 : err.status;
     // A WardenError's message is written to be shown (errors.ts); only INTERNAL hides it.
     const body: ErrorBody = { error: err.code === ErrorCode.INTERNAL ? 'internal error' : err.message, code: err.code };
-    const field = status === 400 ? fieldOf(err) : undefined;
-    if (field) body.field = field;
+    // The field travels on the error (fieldError, configError); the UI shows the message there.
+    if (status === 400 && err.field) body.field = err.field;
     return { status, body, headers: err.headers };
   }
   const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };

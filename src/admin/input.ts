@@ -1,12 +1,12 @@
 // Reading JSON bodies and query strings from the admin API into the typed values the key service,
 // CA and store take. Messages follow the CLI's form "FIELD: got VALUE; what is allowed" so the UI
 // can show them next to the field and a user sees the same words in both places.
-import { ErrorCode, WardenError } from '../errors.ts';
+import { ErrorCode, WardenError, fieldError } from '../errors.ts';
 import type { KeyInput } from '../auth/key-service.ts';
 import { hasDurationUnit, readDuration } from '../config/duration.ts';
 
 export function invalidField(field: string, message: string): WardenError {
-  return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { status: 400 });
+  return fieldError(field, message);
 }
 
 /** A duration (src/config/duration.ts: the CLI's flags read the same) → seconds. */

@@ -2,7 +2,7 @@
 // The CLI and the admin API both call it, so validation and the audit trail are identical.
 // A secret exists in memory only for the return value of create/rotate; only its hash is stored.
 import { SCOPES, DEFAULT_SCOPES, type KeyPatch, type KeyRecord, type Scope, type Store } from '../store/types.ts';
-import { ErrorCode, WardenError, isWardenError, notFound } from '../errors.ts';
+import { ErrorCode, WardenError, fieldError, isWardenError, notFound } from '../errors.ts';
 import { generateKey, hashKey, keyForId } from './key-format.ts';
 import { compileModelPatterns } from '../policy/models.ts';
 import { parseOllamaPubkey } from './ollama-signature.ts';
@@ -31,7 +31,7 @@ export interface IssuedKey {
 }
 
 function invalid(field: string, message: string): WardenError {
-  return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { status: 400 });
+  return fieldError(field, message);
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@ -]{0,63}$/;

@@ -316,7 +316,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(new WardenError(ErrorCode.CONFIG_INVALID, `config: listen: cannot listen on ${config.listen} (${err.code ?? err.message})`, { cause: err }));
+        reject(new WardenError(ErrorCode.CONFIG_INVALID, `config: listen: cannot listen on ${config.listen} (${err.code ?? err.message})`, { cause: err, field: 'listen' }));
       });
       server.listen({ host: listen.host, port: listen.port }, () => resolve());
     });

@@ -21,8 +21,9 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 /** A 400 whose message starts with the field's name. */
 function refusedFor(field: string): (e: unknown) => boolean {
   return (e) => {
-    const err = e as { status?: number; code?: string; message?: string };
+    const err = e as { status?: number; code?: string; message?: string; field?: string };
     assert.equal(err.status, 400);
+    assert.equal(err.field, field, 'the field travels on the error, not parsed out of the message');
     assert.equal(err.code, ErrorCode.USAGE);
     assert.ok(err.message?.startsWith(`${field}: `), err.message);
     return true;
