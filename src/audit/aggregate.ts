@@ -7,7 +7,8 @@
 //
 // Per window (one second, from the first refusal in it) and per group — status, reason and
 // address prefix (IPv4 /24, IPv6 /64) — the first INDIVIDUAL refusals are written in full, the
-// rest are counted into one summary event written when the window ends (and on close):
+// rest are counted into one summary event written when the window ends (and on close). Past
+// MAX_GROUPS prefixes in a window, new prefixes share the group `*` (per status and reason):
 //   kind `request.refused_summary`, status, clientAddress the prefix, time the first counted
 //   refusal, durationMs from the first to the last, reason
 //   "<N> more refusals from <prefix> until <last ISO time>: <reason>".
@@ -15,8 +16,11 @@
 
 /** Refusals of one group and window written in full before the rest are counted. */
 export const INDIVIDUAL = 5;
-/** Most groups tracked in one window; past it, refusals are written in full (never lost). */
-const MAX_GROUPS = 10_000;
+/** Prefixes tracked one by one in a window. A flood from more prefixes than this (a botnet
+ *  spread over the address space, one new /24 per attempt) is counted per status and reason
+ *  under the prefix `*` ("many addresses"): rows stay bounded however many prefixes it uses. */
+export const MAX_GROUPS = 100;
+export const MANY = '*';
 
 export const SUMMARY_KIND = 'request.refused_summary';
 
@@ -79,11 +83,15 @@ export class RefusalAggregator {
 
   /** True when the refusal was counted into a summary (the caller writes nothing for it). */
   absorb(e: Refusal): boolean {
-    const prefix = addressPrefix(e.clientAddress);
-    const key = `${e.status ?? ''}|${prefix}|${e.reason ?? ''}`;
+    let prefix = addressPrefix(e.clientAddress);
+    let key = `${e.status ?? ''}|${prefix}|${e.reason ?? ''}`;
     let g = this.groups.get(key);
+    if (!g && this.groups.size >= MAX_GROUPS) {
+      prefix = MANY;
+      key = `${e.status ?? ''}|${prefix}|${e.reason ?? ''}`;
+      g = this.groups.get(key);
+    }
     if (!g) {
-      if (this.groups.size >= MAX_GROUPS) return false;
       g = { status: e.status ?? null, reason: e.reason ?? null, prefix, seen: 0, more: 0, first: 0, last: 0 };
       this.groups.set(key, g);
       if (!this.timer) {

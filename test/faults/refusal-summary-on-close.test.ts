@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../src/audit/writer.ts';
-import { addressPrefix, INDIVIDUAL, SUMMARY_REASON } from '../../src/audit/aggregate.ts';
+import { addressPrefix, INDIVIDUAL, MAX_GROUPS, SUMMARY_REASON } from '../../src/audit/aggregate.ts';
 import type { AuditEvent, AuditRepo } from '../../src/store/types.ts';
 
 it('address prefixes: IPv4 /24, IPv6 /64, v4-mapped as IPv4', () => {
@@ -56,6 +56,28 @@ it('summaries of the running second are written on close, to the file and the st
       summaries.map((s) => s.reason),
     );
     assert.equal(stored.length, lines.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('a flood from more prefixes than MAX_GROUPS (a new /24 per attempt) is counted under "*": rows stay bounded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-audit-'));
+  try {
+    const file = join(dir, 'audit.log');
+    const log = new AuditLog({ enabled: true, file, maxBytes: 1 << 24, keep: 1, repo: null, flushIntervalMs: 60_000 });
+    const n = MAX_GROUPS + 400;
+    for (let i = 0; i < n; i++) log.writeRefusal({ kind: 'request', status: 401, reason: 'unknown key', clientAddress: `10.${i >> 8}.${i & 255}.7` });
+    await log.close();
+    type Line = { kind: string; status: number; reason: string; clientAddress: string };
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const individual = lines.filter((l) => l.kind === 'request');
+    const summaries = lines.filter((l) => l.kind === 'request.refused_summary');
+    assert.equal(individual.length, MAX_GROUPS + INDIVIDUAL, 'one per tracked prefix, then a few from "many addresses"');
+    assert.deepEqual(
+      summaries.map((s) => [s.clientAddress, SUMMARY_REASON.exec(s.reason)?.[1]]),
+      [['*', String(n - MAX_GROUPS - INDIVIDUAL)]],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
