@@ -1,4 +1,4 @@
-// Does a key change stall traffic? (issue 20 #11) A Warden with 10,000 keys serves a steady
+// Does a key change stall traffic? A Warden with 10,000 keys serves a steady
 // stream of requests while 20 key changes land in the store (as `warden keys update` from
 // another process would); the latency of every request is recorded, before and during the burst.
 // With the whole key table reloaded per change, each change blocked the event loop for ~160–215 ms.

@@ -10,7 +10,7 @@ export const ErrorCode = {
   STORE_CORRUPT: 'WARDEN_ERR_STORE_CORRUPT',
   STORE_SCHEMA_NEWER: 'WARDEN_ERR_STORE_SCHEMA_NEWER',
   STORE_UNAVAILABLE: 'WARDEN_ERR_STORE_UNAVAILABLE',
-  /** the disk holding the store is full (issue 16) */
+  /** the disk holding the store is full */
   DISK_FULL: 'WARDEN_ERR_DISK_FULL',
   NOT_FOUND: 'WARDEN_ERR_NOT_FOUND',
   CONFLICT: 'WARDEN_ERR_CONFLICT',

@@ -1,7 +1,7 @@
 // Who is calling the admin API. Scripts send `Authorization: Bearer <admin key>`; the browser
 // sends the session cookie, plus `X-CSRF-Token` on every state change. A Bearer header cannot be
 // attached by a cross-site form or image, so only cookie requests need the CSRF token.
-// A valid key without the admin scope gets 403, everything else 401 (DESIGN §3, §8).
+// A valid key without the admin scope gets 403, everything else 401 (docs/design.md §3, §8).
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, WardenError } from '../errors.ts';

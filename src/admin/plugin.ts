@@ -1,4 +1,4 @@
-// The admin API and web UI under /_warden/ (DESIGN §8). The server hands every /_warden/ request
+// The admin API and web UI under /_warden/ (docs/design.md §8). The server hands every /_warden/ request
 // except /_warden/health to the Fastify instance this plugin is added to.
 // Order of concerns: security headers on every answer → route → requireAdmin (Bearer, or
 // session cookie + CSRF) → the action → one error shape for every failure.

@@ -1,5 +1,5 @@
 // The JSON shapes of keys, client certificates and audit events. The CLI (`--json`) and the admin
-// API both use these functions, so a script sees the same object whichever it asks (DESIGN §7).
+// API both use these functions, so a script sees the same object whichever it asks (docs/design.md §7).
 // None of them can emit a secret: a key's secret and hashes are not read here at all.
 import { keyState, type AuditEvent, type ClientCertRecord, type KeyRecord, type KeyState, type Scope } from '../store/types.ts';
 

@@ -5,7 +5,7 @@
 // on sign-out, and whenever the secret they were opened with stops being a valid admin credential:
 // `sessionEndReason` is the one rule for that (revoked, deleted, expired, rotated away, grace over,
 // admin scope removed), and the admin API applies it to the store's current record on every
-// cookie request (issue 20 #1).
+// cookie request.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { keyState, type KeyRecord } from '../store/types.ts';
 

@@ -7,8 +7,8 @@ import type { Config } from '../config/schema.ts';
 import { deepMerge, envLayer, flagLayer, validateConfig, type ConfigFlags } from '../config/load.ts';
 import { configError } from '../errors.ts';
 
-/** Dotted config paths the admin API can change: the TLS and listener options (issue "Admin
- *  web UI", item 1). Everything else (store, ACME account, limits) stays a file edit. */
+/** Dotted config paths the admin API can change: the TLS and listener options (docs/design.md
+ *  §8). Everything else (store, ACME account, limits) stays a file edit. */
 export const SETTINGS_FIELDS = [
   'listen',
   'upstream',

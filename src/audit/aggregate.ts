@@ -1,4 +1,4 @@
-// A flood of bad keys must cost little (issue 15 #11): one audit line per refused attempt made
+// A flood of bad keys must cost little: one audit line per refused attempt made
 // the audit log the most expensive part of a refusal, and lets a flooder fill the disk.
 //
 // Only authentication refusals are aggregated — 401 (missing, malformed, unknown key) and 429

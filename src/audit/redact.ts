@@ -1,5 +1,5 @@
-// No secret reaches the audit log, the store or the server log through an audit event (issue 15
-// #6). Clients put keys where they do not belong — `?api_key=owk_…`, `/owk_…` in the path, the
+// No secret reaches the audit log, the store or the server log through an audit event.
+// Clients put keys where they do not belong — `?api_key=owk_…`, `/owk_…` in the path, the
 // admin sign-in URL, a refused CONNECT or Upgrade line — and every call site used to copy that
 // text as it came. Redaction happens once, where every event is built (completeEvent), so no
 // future call site can leak.

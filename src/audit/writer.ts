@@ -1,7 +1,7 @@
 // The audit log: one JSON line per request and per management action, written to a
 // size-rotated file and to the store (for the UI).
 //
-// What it promises (issue 16):
+// What it promises:
 // - The file line is written when the event is (a single append, before the call returns), so
 //   an answered request's event survives kill -9 of the process. Not fsynced: process death,
 //   not power loss.
@@ -82,7 +82,7 @@ const FREE_TEXT = ['keyName', 'clientCertSubject', 'method', 'path', 'model', 'r
 
 export function completeEvent(input: AuditInput): AuditEvent {
   const e: AuditEvent = { ...EMPTY, time: new Date(), ...input, id: input.id ?? randomUUID() };
-  // Secrets out first (issue 15 #6), then control characters made inert.
+  // Secrets out first, then control characters made inert.
   if (e.path !== null) e.path = redactPath(e.path);
   for (const f of SECRET_TEXT) {
     const v = e[f];

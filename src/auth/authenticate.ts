@@ -127,7 +127,7 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
 }
 
 /**
- * The last step for a CLI signature: it is accepted once (DESIGN §3). Asynchronous because the
+ * The last step for a CLI signature: it is accepted once (docs/design.md §3). Asynchronous because the
  * used signatures live in the store, shared by every instance; a store that cannot answer makes
  * this reject, and the caller refuses the request. Other credentials pass straight through.
  */

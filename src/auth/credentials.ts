@@ -1,4 +1,4 @@
-// Which credential did the client present? (DESIGN §3 "Accepted credentials" and "Exactly one
+// Which credential did the client present? (docs/design.md §3 "Accepted credentials" and "Exactly one
 // credential per request".) Pure parsing: no store, no crypto verification — those come after,
 // in the order key-format → store lookup → hash compare (or ollama-signature verify).
 //

@@ -1,5 +1,5 @@
 // The failed-authentication lockout shared by every Warden instance on one PostgreSQL store
-// (issue 17 item 1). With SQLite (one instance) this file is never loaded.
+// (docs/deploy.md, "Several boxes"). With SQLite (one instance) this file is never loaded.
 //
 // The request path stays in memory (lockout.ts): a failure costs a Map entry, never a query.
 // Every SYNC_MS the instance sends the failures it counted since the last sync, per address, in

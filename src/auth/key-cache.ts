@@ -1,7 +1,7 @@
 // The in-memory view of every API key that the request path reads. No store query per request:
 // the cache polls the store's change generation (one tiny query every 250 ms) and, when another
 // process — the CLI, the admin API, another instance — changed something, fetches only the key
-// rows changed since the generation it holds (issue 20 #11: with 10,000 keys a full reload cost
+// rows changed since the generation it holds (with 10,000 keys a full reload cost
 // ~200 ms of blocked event loop per change). That is how a revocation from `warden keys revoke`
 // reaches a running server within 1 s.
 //

@@ -1,4 +1,4 @@
-// The API key format (DESIGN §3). One string carries everything a secret scanner and the
+// The API key format (docs/design.md §3). One string carries everything a secret scanner and the
 // request path need to know before touching the store:
 //
 //   owk_<16 base62: key id body>_<33 base62: secret><6 base62: checksum>
@@ -9,7 +9,7 @@
 // - The id body maps to the public record id `key_<same 16 chars>`: the request path finds
 //   the record by id and then compares one hash, never scanning all keys.
 // - The secret is 33 base62 characters from crypto.randomBytes with rejection sampling:
-//   33 × log2(62) ≈ 196.5 bits ≥ the 192 bits DESIGN §3 asks for.
+//   33 × log2(62) ≈ 196.5 bits ≥ the 192 bits docs/design.md §3 asks for.
 // - The checksum is CRC-32 (zlib.crc32) of everything before it, written in base62 and
 //   zero-padded to 6 characters (62^6 > 2^32). Like GitHub's token checksum it lets a scanner
 //   or Warden reject a typo'd or made-up key without a store lookup. It is NOT a MAC: it

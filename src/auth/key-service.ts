@@ -190,7 +190,7 @@ export class KeyService {
     try {
       record = await this.store.keys.update(current.id, patch);
     } catch (err) {
-      // A full disk never blocks a revocation (issue 16): the store's reserve is given up for it.
+      // A full disk never blocks a revocation: the store's reserve is given up for it.
       if (!(isWardenError(err) && err.code === ErrorCode.DISK_FULL && this.store.diskReserve?.free())) throw err;
       record = await this.store.keys.update(current.id, patch);
     }

@@ -1,4 +1,4 @@
-// Per-address brake on failed authentication (DESIGN §3: "Repeated failures from one address are
+// Per-address brake on failed authentication (docs/design.md §3: "Repeated failures from one address are
 // slowed, then refused for a while (429)"). In memory, O(1) per call, bounded: at most
 // `maxEntries` addresses are tracked and the least recently failing one is forgotten first.
 // No store access — an attacker's failures must cost us nothing but a Map entry.

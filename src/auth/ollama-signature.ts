@@ -1,5 +1,5 @@
 // The stock `ollama` CLI's own request signature (OLLAMA_AUTH=1), so users can keep the CLI they
-// have (DESIGN §3). What the CLI does, from ollama/ollama:
+// have (docs/design.md §3). What the CLI does, from ollama/ollama:
 //
 //   api/client.go  do()/stream():
 //     now  := strconv.FormatInt(time.Now().Unix(), 10)
@@ -18,7 +18,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { ErrorCode, WardenError } from '../errors.ts';
 import type { Credential } from './credentials.ts';
 
-/** ±this many seconds between the CLI's `ts` and our clock (DESIGN §3). */
+/** ±this many seconds between the CLI's `ts` and our clock (docs/design.md §3). */
 export const OLLAMA_SIGNATURE_SKEW_SECONDS = 300;
 
 const KEY_TYPE = 'ssh-ed25519';

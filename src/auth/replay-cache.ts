@@ -1,10 +1,10 @@
-// Replay protection for the stock ollama CLI's signatures (DESIGN §3). The CLI signs
+// Replay protection for the stock ollama CLI's signatures (docs/design.md §3). The CLI signs
 // `METHOD,PATH?ts=SECONDS` with no server nonce (ollama api/client.go), so anyone who sees one
 // request — a log, a proxy, a shoulder — could send the same header again while its timestamp is
 // inside the ±300 s skew window. A signature is therefore accepted once for as long as the clock
 // check would accept it: it is remembered until its own timestamp + skew has passed (not for a
 // fixed time after first use, which left a gap at first use + 600 s), in the store — shared by
-// every instance on a PostgreSQL store and kept across restarts (issue 15 #5) — with a local
+// every instance on a PostgreSQL store and kept across restarts — with a local
 // cache in front, so a replay seen before costs no query and a first use costs one
 // insert-if-absent.
 //

@@ -1,4 +1,4 @@
-// Human output is aligned text; --json output is stable JSON on stdout (DESIGN §7). Every
+// Human output is aligned text; --json output is stable JSON on stdout (docs/design.md §7). Every
 // string passes through inert() here, so text a client or an upstream chose (model names,
 // paths, reasons, versions) can never move the cursor, forge a line or reorder the text.
 import { inert, inertLines, safeJson } from '../inert-text.ts';

@@ -1,4 +1,4 @@
-// The configuration contract (DESIGN §1). Every field: purpose, default, and — where a value
+// The configuration contract (docs/design.md §1). Every field: purpose, default, and — where a value
 // weakens security — a warning in capitals. zod validates it once at start-up; the rest of the
 // program receives a fully-defaulted, typed, frozen object and never re-checks.
 import { z } from 'zod';

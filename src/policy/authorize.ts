@@ -1,4 +1,4 @@
-// What may this key do (DESIGN §4)? One pure function over precompiled inputs: the route match
+// What may this key do (docs/design.md §4)? One pure function over precompiled inputs: the route match
 // from the route table, the key's scopes and compiled model matcher, the parsed JSON body.
 // Checks run in a fixed order — policy-blocked route → scope → path parameters → body shape →
 // credential in body → each named model (cloud, then pattern) → registry hosts → insecure
@@ -171,7 +171,7 @@ function visible(entry: unknown, field: 'name' | 'id', matcher: ModelMatcher, hi
 }
 
 /**
- * Filter a model list response to what the key may see (DESIGN §4):
+ * Filter a model list response to what the key may see (docs/design.md §4):
  * `tags` and `ps` → `{ models: [{ name, model, … }] }`, `v1models` → `{ object, data: [{ id, … }] }`.
  * Returns the input object itself when no entry is removed (the caller then relays Ollama's
  * bytes unchanged), else a new object; an unexpected shape yields an empty list (fail closed).

@@ -1,4 +1,4 @@
-// A credential inside a JSON request body is refused (DESIGN §3: a key in the body → 400): part of
+// A credential inside a JSON request body is refused (docs/design.md §3: a key in the body → 400): part of
 // the request policy, so it lives here and not in src/auth (policy is the floor below auth).
 
 /** Body fields that would carry a credential. */
@@ -8,7 +8,7 @@ const CREDENTIAL_FIELDS = new Set(['api_key', 'apikey', 'api-key', 'x-api-key', 
 const KEY_PREFIX = 'owk_';
 
 /**
- * A credential inside a JSON request body (DESIGN §3: a key in the body → 400): a top-level field
+ * A credential inside a JSON request body (docs/design.md §3: a key in the body → 400): a top-level field
  * named like a credential, or any string value anywhere that is a Warden key by itself.
  * Returns where it was found (for the audit reason; never the value) or null.
  */

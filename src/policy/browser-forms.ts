@@ -1,4 +1,4 @@
-// Cross-site request forgery through cached Basic credentials (issue 20, notes). A browser that
+// Cross-site request forgery through cached Basic credentials. A browser that
 // once sent Basic credentials to Warden attaches them by itself to later requests to the same
 // origin — including a form another site submits (`<form method=post enctype=text/plain>`), which
 // needs no CORS preflight. Ollama's Go handlers decode a JSON body whatever its Content-Type, so

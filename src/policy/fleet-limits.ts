@@ -1,4 +1,4 @@
-// Per-key limits shared by every Warden instance on one PostgreSQL store (issue 17 item 1).
+// Per-key limits shared by every Warden instance on one PostgreSQL store.
 // With SQLite (one instance) this file is never loaded: limits.ts alone counts, in memory.
 //
 // PostgreSQL itself keeps the fleet's counts, so there is no new server to run:

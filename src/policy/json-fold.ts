@@ -1,4 +1,4 @@
-// How Go reads what Warden forwards, for the two places JavaScript differs (DESIGN §4):
+// How Go reads what Warden forwards, for the two places JavaScript differs (docs/design.md §4):
 // encoding/json matches object keys to struct fields case-insensitively, and strings.TrimSpace
 // strips Unicode White_Space, not JavaScript's trim() set (Go strips U+0085, JS strips U+FEFF).
 

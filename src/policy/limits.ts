@@ -1,4 +1,4 @@
-// Per-key limits (DESIGN §4): requests per minute, tokens per minute, concurrent requests. In
+// Per-key limits (docs/design.md §4): requests per minute, tokens per minute, concurrent requests. In
 // memory and O(1) per call; one instance per Warden process. Several instances on one PostgreSQL
 // store share the limits through fleet-limits.ts, which falls back to this one when the store
 // does not answer.

@@ -1,4 +1,4 @@
-// What a model name is, decided once, the way Ollama decides it (DESIGN §4 "Model patterns").
+// What a model name is, decided once, the way Ollama decides it (docs/design.md §4 "Model patterns").
 // Every consumer — the cloud rule, the keys' model patterns, model-list filtering and upstream
 // routing — reads names through parseModelName(), so they can never disagree with each other.
 //

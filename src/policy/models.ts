@@ -1,4 +1,4 @@
-// Which models may a key use (DESIGN §4 "Model patterns")? Patterns are compiled once, when the
+// Which models may a key use (docs/design.md §4 "Model patterns")? Patterns are compiled once, when the
 // key cache is built; the request path only runs the compiled matchers.
 //
 // Matching rules (written down in the README as well):
@@ -111,7 +111,7 @@ export function compileModelPatterns(patterns: readonly string[]): ModelMatcher 
 }
 
 /**
- * The models a JSON request body names (DESIGN §4: `model`, or `name`, `source`, `destination`;
+ * The models a JSON request body names (docs/design.md §4: `model`, or `name`, `source`, `destination`;
  * plus `from` for /api/create), for native and OpenAI-style bodies alike. Every named model is
  * returned, so /api/copy checks both ends. A field that is present but not a string is `invalid`
  * (Ollama would refuse it too; we do not guess what it names).

@@ -1,4 +1,4 @@
-// Body fields that make Ollama reach out on its own (DESIGN §4): besides cloud models, Ollama
+// Body fields that make Ollama reach out on its own (docs/design.md §4): besides cloud models, Ollama
 // v0.33 calls the internet for
 //   - built-in server tools on /v1/messages and /v1/responses (`{"type":"web_search_20250305"}`,
 //     `{"type":"web_search"}`): middleware runs ollama.com's web search signed with the owner's

@@ -1,4 +1,4 @@
-// The request target, made canonical or refused (DESIGN §3 "Requests are read strictly").
+// The request target, made canonical or refused (docs/design.md §3 "Requests are read strictly").
 // A proxy and the server behind it must agree on what path a request names; every way two
 // parsers can disagree — dot segments, encoded slashes or dots, backslashes, doubled slashes,
 // NUL, non-ASCII — is refused here rather than normalised, so the route the policy checked is

@@ -1,4 +1,4 @@
-// Which registries a request may send Ollama to (policy.registries, DESIGN §4).
+// Which registries a request may send Ollama to (policy.registries, docs/design.md §4).
 //
 // A model name carries its registry: `[host/][namespace/]model[:tag]`, host registry.ollama.ai
 // unless written. Ollama (server/images.go PullModel/PushModel, download.go, upload.go) dials

@@ -1,8 +1,8 @@
-// The route table of DESIGN §4, compiled once at start-up. Default-deny: lookup() answers null
+// The route table of docs/design.md §4, compiled once at start-up. Default-deny: lookup() answers null
 // for anything not listed, and the caller answers 404 without contacting Ollama. Exact routes
 // are one Map lookup on `METHOD path`; the few parameterised and prefix routes are checked after.
 //
-// Scopes for routes the DESIGN table leaves open (written down in the README):
+// Scopes for routes the design table (docs/design.md §4) leaves open (written down in the README):
 // - account routes (/api/me, /api/signout, /api/user/keys/*, /debug/*) need `admin` even when
 //   policy.allowAccountRoutes lets them through; /api/experimental/* (web search/fetch tools)
 //   needs `inference`. Without allowAccountRoutes they are `blocked` (authorize → 403).
@@ -87,7 +87,7 @@ function spec(name: string, scopes: readonly Scope[], rest: Partial_ = {}): Rout
 
 const json = { bodyKind: 'json', modelField: 'body' } as const;
 
-/** The fixed routes of DESIGN §4 (method, path, spec). */
+/** The fixed routes of docs/design.md §4 (method, path, spec). */
 function exactRoutes(): Array<[string, string, RouteSpec]> {
   const out: Array<[string, string, RouteSpec]> = [];
   const add = (method: string, path: string, scopes: readonly Scope[], rest: Partial_ = {}): void => {
@@ -170,7 +170,7 @@ export function compileRoutes(policy: RoutePolicy): RouteTable {
       if (path.startsWith('/api/blobs/')) {
         const digest = path.slice('/api/blobs/'.length);
         const s = method === 'HEAD' ? BLOB_HEAD : method === 'POST' ? BLOB_POST : null;
-        // DESIGN §4: only what Ollama's manifest.BlobsPath accepts, ^sha256[:-][0-9a-fA-F]{64}$ (→ 400 otherwise); anything else must never
+        // docs/design.md §4: only what Ollama's manifest.BlobsPath accepts, ^sha256[:-][0-9a-fA-F]{64}$ (→ 400 otherwise); anything else must never
         // reach Ollama's file-system code, where blob digests become file names.
         if (!s) return null;
         const invalid = DIGEST_RE.test(digest) ? null : 'blob digest must be sha256:<64 hex digits> (or sha256-<64 hex digits>)';

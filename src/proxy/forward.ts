@@ -1,5 +1,5 @@
 // Forwards one authenticated, authorised request to Ollama and streams the answer back
-// (DESIGN §5). By the time a request gets here the listener has authenticated it, the policy has
+// (docs/design.md §5). By the time a request gets here the listener has authenticated it, the policy has
 // allowed it, and the caller has chosen the upstream and the canonical path (without `ts`).
 //
 // Streaming (pump.ts): each chunk from Ollama is written to the client as soon as it arrives, with

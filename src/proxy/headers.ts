@@ -1,13 +1,13 @@
 // Header rewriting between the client and Ollama, both ways.
 //
-// Upstream: the client's credentials never reach Ollama (DESIGN §3), hop-by-hop headers are
+// Upstream: the client's credentials never reach Ollama (docs/design.md §3), hop-by-hop headers are
 // per-connection and must not be forwarded (RFC 9110 §7.6.1), Host becomes the upstream's own
 // host:port (Ollama answers 403 to a foreign Host when it listens on loopback — its
 // allowedHostsMiddleware, the DNS-rebinding guard), and X-Forwarded-* tell Ollama's logs who asked.
 // Downstream: an allow-list (DOWNSTREAM_ALLOWED). Ollama's answers carry only a few headers; any
 // other header an upstream (or whatever answers on its address) sends could override Warden's own:
 // HSTS max-age=0, a weaker CSP, X-Frame-Options, a Set-Cookie for warden_session, a CORS grant, a
-// WWW-Authenticate prompt (issue 20 item 3). Warden's security and CORS headers are set by Warden.
+// WWW-Authenticate prompt. Warden's security and CORS headers are set by Warden.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /** Headers that belong to one connection, not to the message (RFC 9110 §7.6.1, RFC 9112 §9.6). */
@@ -26,7 +26,7 @@ const HOP_BY_HOP = new Set([
 
 /** Client headers Warden consumes or replaces itself and never passes on. */
 const DROPPED_UPSTREAM = new Set([
-  // credentials: Warden checked them; Ollama must not see them (DESIGN §3)
+  // credentials: Warden checked them; Ollama must not see them (docs/design.md §3)
   'authorization',
   'x-api-key',
   'cookie',

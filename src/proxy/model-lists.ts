@@ -1,4 +1,4 @@
-// One model list for the whole fleet (issue 17): with several upstreams, GET /api/tags, /api/ps
+// One model list for the whole fleet: with several upstreams, GET /api/tags, /api/ps
 // and /v1/models ask every healthy upstream at once and answer the union, so a client (Open
 // WebUI refreshing its model picker) sees the same list whichever box a round-robin would have
 // picked. Entries are deduplicated by name and digest (the same model on two boxes is one entry;

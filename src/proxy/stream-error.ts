@@ -1,4 +1,4 @@
-// The last line of a stream that broke after its status line was sent (DESIGN §5). Headers are
+// The last line of a stream that broke after its status line was sent (docs/design.md §5). Headers are
 // out, so no status can say "failed"; a silent cut looks like the end of the answer to clients
 // that stop at EOF. Ollama's own mid-stream failures end with an error line in the stream's
 // format, and clients already handle those: NDJSON `{"error":"…"}` (server/routes.go), and for

@@ -1,4 +1,4 @@
-// Translates a failed upstream request into the one answer the client gets (DESIGN §5): Ollama
+// Translates a failed upstream request into the one answer the client gets (docs/design.md §5): Ollama
 // not reachable → 502 {"error":"upstream Ollama is unreachable"}; no response head in time
 // → 504. Done in one place so every route fails the same way. The client's message never names
 // the internal upstream address (it tells an outsider where Ollama lives); the audit reason does.

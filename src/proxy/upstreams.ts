@@ -1,4 +1,4 @@
-// The Ollama servers Warden forwards to (DESIGN §5). One undici Pool per upstream, built once at
+// The Ollama servers Warden forwards to (docs/design.md §5). One undici Pool per upstream, built once at
 // start-up and kept alive, so the request path only picks a pool and dispatches on it.
 //
 // With several upstreams each is health-checked (GET /api/version) and asked which models are in

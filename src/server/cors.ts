@@ -1,4 +1,4 @@
-// CORS for browser-based Ollama clients (issue 21 item 2): web apps, browser extensions,
+// CORS for browser-based Ollama clients: web apps, browser extensions,
 // Electron/Tauri apps and VS Code webviews call Ollama from a page, and the browser first sends a
 // preflight (OPTIONS with Origin and Access-Control-Request-*), never with credentials. Ollama
 // answers those itself for its allowed origins (OLLAMA_ORIGINS plus the defaults below,

@@ -1,5 +1,5 @@
 // The audit line of an answered request is written before the client can see the answer's end
-// (issue 16: kill -9 right after the answers lost the last events). The proxy path learns the
+// (kill -9 right after the answers lost the last events). The proxy path learns the
 // numbers for the audit event (status, bytes, tokens) only as the response ends, so its last
 // bytes are held until the line is written, then released: the write that completes a
 // Content-Length answer corks the socket (the client has it all then, before any end()), and

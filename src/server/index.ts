@@ -66,7 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const store = await openStore({ url: config.store.url, dataDir });
   const closers: Array<() => Promise<void>> = [() => store.close()];
-  // One line when the store goes away and one when it is back (issue 16), not one per failure.
+  // One line when the store goes away and one when it is back, not one per failure.
   store.health.onChange((reachable, info) => {
     if (reachable) log.info({ downForSeconds: Math.round(info.downForMs / 100) / 10 }, 'store reachable again');
     else log.error({ error: info.error }, 'store unreachable; serving from the key cache for at most store.maxStaleSeconds, then refusing requests (503)');
@@ -97,7 +97,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       maxBytes: config.audit.maxBytes,
       keep: config.audit.keep,
       repo: store.audit,
-      // One line when a sink starts failing and one when it is back (issue 16); store outages
+      // One line when a sink starts failing and one when it is back; store outages
       // already have their own line from the store's health.
       onError: (err, sink) => {
         if (sink === 'store' && isWardenError(err) && err.code === ErrorCode.STORE_UNAVAILABLE) return;
@@ -176,7 +176,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     closers.push(async () => rmSync(join(dataDir, 'run', 'admin-token'), { force: true }));
 
     // Several instances on one PostgreSQL store share each key's rpm, tpm and concurrency there
-    // (issue 17); with SQLite there is one instance and the limits stay in memory, unchanged.
+    // (docs/deploy.md); with SQLite there is one instance and the limits stay in memory, unchanged.
     // The failed-authentication lockout likewise: counted in memory, synced through the store.
     // One lockout table: the gateway counts failures in it, `warden lockout list|clear` reads it.
     const lockoutOptions = {
@@ -216,7 +216,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         config,
         proto,
         keys,
-        // DESIGN §3 / issue "Abuse resistance": an exact replay inside the ±300 s window is
+        // docs/design.md §3: an exact replay inside the ±300 s window is
         // refused. The CLI's Ed25519 signature over METHOD,PATH?ts=SECONDS is deterministic, so a
         // client repeating the very same call within one second is refused too (README).
         replay: createReplayCache({ store: store.usedSignatures, onError: (err) => log.error({ err }, 'pruning used ollama signatures failed') }),
@@ -247,7 +247,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // Node enforces headersTimeout only when it sweeps its connection list, every
       // connectionsCheckingInterval (30 s by default): slowloris sockets then lived ~40 s. Swept
       // every second, a connection that stops sending its headers (or never sends a request after
-      // the handshake) is gone within headersTimeoutSeconds + 1 s (issue 15 item 9; the
+      // the handshake) is gone within headersTimeoutSeconds + 1 s (the
       // slow-clients test holds 150 of them to 12 s).
       connectionsCheckingInterval: 1000,
     };
@@ -295,7 +295,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
     };
     server.on('connection', acceptSocket);
-    // CONNECT and Upgrade never reach the request handler; refuse them here (DESIGN §3).
+    // CONNECT and Upgrade never reach the request handler; refuse them here (docs/design.md §3).
     const refuseRaw = (req: IncomingMessage, socket: Socket): void => {
       audit.write({ kind: 'request', clientAddress: socket.remoteAddress ?? null, method: req.method ?? null, path: (req.url ?? '').slice(0, 200), status: 400, reason: req.method === 'CONNECT' ? 'CONNECT is not allowed' : 'protocol upgrades are not allowed' });
       socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 25\r\n\r\n{"error":"bad request"}\r\n');

@@ -1,7 +1,7 @@
 // Answering before the request body is in (413 too large, 503 over the body budget) and then
 // closing at once makes the kernel reset the connection on the bytes still arriving, and the
 // reset can reach the client before it has read the answer: undici (ollama-js, openai-node)
-// reports "fetch failed"/EPIPE with no status at all (issue 21 item 3). So, as nginx does with
+// reports "fetch failed"/EPIPE with no status at all. So, as nginx does with
 // lingering_close, the rest of the body is read and thrown away — nothing is kept — for a bounded
 // time and number of bytes; past either bound the connection is cut, by then long after the
 // client could read the answer. A body read to its end leaves a usable keep-alive connection.

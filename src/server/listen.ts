@@ -1,4 +1,4 @@
-// The listen address and the one rule about plain HTTP (DESIGN §2): only with --insecure-http,
+// The listen address and the one rule about plain HTTP (docs/design.md §2): only with --insecure-http,
 // and only on loopback unless --i-know-this-is-exposed. Warden never silently serves plain HTTP.
 import { isIP } from 'node:net';
 import type { Config, RuntimeFlags } from '../config/schema.ts';

@@ -1,7 +1,7 @@
 // Prometheus metrics at /_warden/metrics (scope `admin` or `metrics`). Counters are bumped
 // once per finished request from the audit path, so the request path pays a few increments.
 //
-// Fleet series (issue 17): per upstream (up, in flight, errors, failovers — read from the
+// Fleet series: per upstream (up, in flight, errors, failovers — read from the
 // Upstream objects when scraped), per model (requests, tokens, time to first token, tokens/s) and
 // per key id (requests, tokens, refusals). Label cardinality is bounded: upstreams are the
 // configured ones; at most MAX_MODELS model names and MAX_KEYS key ids get series of their own,

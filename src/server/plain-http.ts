@@ -1,4 +1,4 @@
-// A plain http:// request on the TLS port (issue 18 item 6). OpenSSL recognises an HTTP request
+// A plain http:// request on the TLS port. OpenSSL recognises an HTTP request
 // line where a ClientHello should be and fails the handshake with ERR_SSL_HTTP_REQUEST; until now
 // the socket was simply closed, and curl said "Empty reply from server", ollama-js "other side
 // closed". The client gets a short plain-text 400 saying to use https:// instead (Go's

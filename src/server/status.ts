@@ -1,5 +1,5 @@
 // The status object: `warden status --json`, GET /_warden/api/status and the UI's status page
-// all show exactly this (DESIGN §7).
+// all show exactly this (docs/design.md §7).
 import { WARDEN_VERSION } from '../version.ts';
 import type { Config } from '../config/schema.ts';
 import type { TlsManager } from '../tls/manager.ts';
@@ -34,7 +34,7 @@ export interface StatusInputs {
   boundListen?: string | null;
   /** offline: certificate details read from disk */
   tlsOffline?: Record<string, unknown> | null;
-  /** the running server's view of its store (issue 16) */
+  /** the running server's view of its store */
   store?: StoreView | null;
 }
 

@@ -1,5 +1,5 @@
 // How fresh this instance's view of the keys is, for the fail-closed rule (store.maxStaleSeconds),
-// GET /_warden/health and `warden status` (issue 16).
+// GET /_warden/health and `warden status`.
 import { ErrorCode, WardenError } from '../errors.ts';
 import type { StoreHealth } from '../store/health.ts';
 

@@ -1,4 +1,4 @@
-// Strict request reading (DESIGN §3). Node's parser already refuses the worst framing tricks
+// Strict request reading (docs/design.md §3). Node's parser already refuses the worst framing tricks
 // (Content-Length together with Transfer-Encoding, differing Content-Lengths, bare CR); these
 // checks cover what it lets through but a front-end proxy must not: a second Host header
 // (Node silently keeps the first), absolute-form targets, TRACE, Upgrade, Transfer-Encoding on

@@ -1,4 +1,4 @@
-// A full disk must never block a revocation (issue 16). The store keeps a small reserve file
+// A full disk must never block a revocation. The store keeps a small reserve file
 // next to the SQLite database; when a revocation finds the disk full it deletes the reserve and
 // tries again, so the few pages it needs are there even when the audit log or anything else
 // filled the disk. The running server puts the reserve back once there is room again. Other

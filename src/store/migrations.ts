@@ -104,7 +104,7 @@ const MIGRATIONS: readonly Migration[] = [
     // Incremental key-cache reloads, one owner per ollama public key, and used CLI signatures.
     async up(db) {
       // The generation that last changed a key row, and one tombstone per deleted key: a cache at
-      // generation G reloads only the rows changed after G (issue 20 #11). Existing rows are 0:
+      // generation G reloads only the rows changed after G. Existing rows are 0:
       // a cache always starts with a full load.
       await db.schema.alterTable('warden_keys').addColumn('changed_gen', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
       await db.schema.createIndex('warden_keys_changed_gen_idx').on('warden_keys').column('changed_gen').execute();
@@ -150,7 +150,7 @@ const MIGRATIONS: readonly Migration[] = [
       for (const [blob, keyId] of owner) await db.insertInto('warden_ollama_pubkeys').values({ blob, key_id: keyId }).execute();
 
       // CLI signatures already accepted, until their timestamp leaves the skew window: replay
-      // protection shared by every instance on the store and kept across restarts (issue 15 #5).
+      // protection shared by every instance on the store and kept across restarts.
       await db.schema
         .createTable('warden_used_signatures')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -162,7 +162,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    // Audit events are inserted idempotently by event id (issue 16): a retried batch must not
+    // Audit events are inserted idempotently by event id: a retried batch must not
     // add an event twice. Duplicates left by earlier versions' retries are removed first.
     async up(db, dialect) {
       if (dialect === 'postgres') {

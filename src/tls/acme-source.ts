@@ -1,4 +1,4 @@
-// Certificate source "acme" (DESIGN §2, source 3): a certificate from Let's Encrypt or any
+// Certificate source "acme" (docs/design.md §2, source 3): a certificate from Let's Encrypt or any
 // RFC 8555 CA via acme-client, HTTP-01 on its own listener or TLS-ALPN-01 on the main one. The
 // account key and the certificate live in tls/acme/. Renewal at 2/3 of life; a failed order is
 // retried with exponential backoff and never takes the current certificate out of service.

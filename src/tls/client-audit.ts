@@ -1,5 +1,5 @@
 // Turns a client-certificate check into the one verdict every caller uses (the handshake, each
-// request, the re-check after a revocation) and the audit fields DESIGN §2/§6 ask for: every
+// request, the re-check after a revocation) and the audit fields docs/design.md §2/§6 ask for: every
 // refusal (none when required, unknown CA, expired, not yet valid, revoked, wrong purpose) with
 // its reason, worded the same wherever it is written.
 import type { ClientCertCheck } from './client-verify.ts';

@@ -1,4 +1,4 @@
-// Client certificates for mutual TLS (DESIGN §2): `warden cert client issue|list|revoke`.
+// Client certificates for mutual TLS (docs/design.md §2): `warden cert client issue|list|revoke`.
 // Issued by the local CA with EKU clientAuth; recorded in the store (which every instance reads)
 // and, when revoked, listed on tls/crl.pem.
 import { X509Certificate, randomInt } from 'node:crypto';

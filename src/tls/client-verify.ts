@@ -1,7 +1,7 @@
 // Decides, per request, whether the client certificate on a connection is acceptable. OpenSSL's
 // verdict is fixed at handshake time; this re-checks against *now* — the clock (a long-lived
 // keep-alive connection outlives the certificate) and the revoked set (a revocation must also cut
-// connections opened before it, DESIGN §2).
+// connections opened before it, docs/design.md §2).
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { dnText } from './cert-info.ts';

@@ -1,4 +1,4 @@
-// Certificate source "files" (DESIGN §2, source 2): the operator's own PEM certificate (chain
+// Certificate source "files" (docs/design.md §2, source 2): the operator's own PEM certificate (chain
 // allowed) and key (optionally encrypted). Every check names what is wrong and which file, so
 // start-up and hot reload refuse a bad pair with one clear line.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';

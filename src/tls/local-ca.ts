@@ -1,4 +1,4 @@
-// Warden's own certificate authority (DESIGN §2, source 1): an ECDSA P-256 CA valid 10 years,
+// Warden's own certificate authority (docs/design.md §2, source 1): an ECDSA P-256 CA valid 10 years,
 // created once in <data>/tls/, that signs the server certificate and client certificates.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { hostname } from 'node:os';

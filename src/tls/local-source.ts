@@ -1,5 +1,5 @@
 // Certificate source "local": the local CA's server certificate, renewed by a timer at 2/3 of
-// its life and hot-swapped into the listener (DESIGN §2, issue "Certificates" item 3).
+// its life and hot-swapped into the listener (docs/design.md §2).
 import { join } from 'node:path';
 import type { LocalCa } from './local-ca.ts';
 import { ensureServerCert, extraNames, invalidPairReason, SERVER_CERT_FILE, SERVER_KEY_FILE } from './server-cert.ts';

@@ -47,7 +47,7 @@ export function tlsProfile(minVersion: MinTlsVersion): TlsProfile {
       constants.SSL_OP_NO_SSLv3 |
       constants.SSL_OP_NO_TLSv1 |
       constants.SSL_OP_NO_TLSv1_1,
-    // DESIGN §2: handshake timeout 10 s (slow-handshake DoS).
+    // docs/design.md §2: handshake timeout 10 s (slow-handshake DoS).
     handshakeTimeout: 10_000,
   }) as TlsProfile;
 }

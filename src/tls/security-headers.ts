@@ -1,4 +1,4 @@
-// Response headers every TLS response carries (DESIGN §2: "HSTS header on every TLS response").
+// Response headers every TLS response carries (docs/design.md §2: "HSTS header on every TLS response").
 // The rest are what testssl's header check (and browsers visiting /_warden/) expect from an API
 // server that never renders third-party content.
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({

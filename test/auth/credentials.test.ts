@@ -56,7 +56,7 @@ const cases: Array<{ name: string; line?: string; headers: string[]; want: Want 
   { name: 'a non-Warden bearer token is still a key credential (checked and refused later, 401)', headers: ['Authorization: Bearer sk-not-ours'], want: { kind: 'key', method: 'bearer', key: 'sk-not-ours' } },
   { name: 'the stock ollama CLI signature with ?ts= is recognised', line: `POST /api/chat?ts=${TS} HTTP/1.1`, headers: [`Authorization: ${OLLAMA_AUTH}`], want: { kind: 'ollama-signature' } },
 
-  // exactly one credential (DESIGN §3)
+  // exactly one credential (docs/design.md §3)
   { name: 'two different credential headers are refused (which one would win?)', headers: [`Authorization: Bearer ${KEY}`, `X-API-Key: ${KEY}`], want: { kind: 'error', code: ErrorCode.AUTH_AMBIGUOUS } },
   { name: 'a repeated Authorization header is refused (node keeps only the first)', headers: ['Authorization: Bearer sk-other', `Authorization: Bearer ${KEY}`], want: { kind: 'error', code: ErrorCode.AUTH_AMBIGUOUS } },
   { name: 'a repeated identical Authorization header is refused too', headers: [`Authorization: Bearer ${KEY}`, `Authorization: Bearer ${KEY}`], want: { kind: 'error', code: ErrorCode.AUTH_AMBIGUOUS } },

@@ -1,5 +1,5 @@
 // The `warden` command as a real child process: config validation and precedence, exit codes,
-// the --json shapes of DESIGN §7, plain-HTTP rules, and the audit log reader.
+// the --json shapes of docs/design.md §7, plain-HTTP rules, and the audit log reader.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
@@ -106,7 +106,7 @@ describe('plain HTTP', () => {
   });
 });
 
-describe('keys --json shapes (DESIGN §7)', () => {
+describe('keys --json shapes (docs/design.md §7)', () => {
   let d: string;
   before(async () => {
     d = dir();
@@ -220,7 +220,7 @@ describe('serve', () => {
     const d = dir();
     const w = await startWarden({ upstream: fake.url, dataDir: d, skipInit: true, args: ['--listen', '127.0.0.1:0', '--upstream', fake.url] });
     try {
-      // One format off a terminal (issue 18 item 12): every line is a JSON log record, the first
+      // One format off a terminal: every line is a JSON log record, the first
       // start's summary (admin key, CA fingerprint, snippets) and "listening on" included.
       const records = w.output().split('\n').filter(Boolean).map((l) => {
         try {

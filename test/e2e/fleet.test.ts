@@ -1,4 +1,4 @@
-// A fleet (issue 17): 3 Warden instances on one real PostgreSQL store in front of 3 Ollama boxes
+// A fleet: 3 Warden instances on one real PostgreSQL store in front of 3 Ollama boxes
 // with different model lists and load states. One shared setup; every wait is a bounded poll.
 //
 //   box A: llama3.2 (only here), shared:1b     loaded: llama3.2

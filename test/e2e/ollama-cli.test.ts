@@ -1,4 +1,4 @@
-// The stock `ollama` CLI logging in with its own signature (DESIGN §3, OLLAMA_AUTH=1), end to end:
+// The stock `ollama` CLI logging in with its own signature (docs/design.md §3, OLLAMA_AUTH=1), end to end:
 // a key made by the real ssh-keygen in ~/.ollama, registered with `warden keys create
 // --ollama-pubkey`, requests signed exactly as ollama's Go client signs them (see
 // test/security/ollama-cli-signer.ts), sent over real TLS to `warden serve`, answered by the fake

@@ -1,4 +1,4 @@
-// Several Warden instances sharing one PostgreSQL store (DESIGN §1, §3): a key created from the
+// Several Warden instances sharing one PostgreSQL store (docs/design.md §1, §3): a key created from the
 // CLI of one works on both, and a revocation reaches every instance within 1 s.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Refusal floods are audited in summaries (audit/aggregate.ts, issue 15 #11); a summary still
+// Refusal floods are audited in summaries (audit/aggregate.ts); a summary still
 // being counted when the server stops is written on close — to the file and to the store — so
 // no refusal is lost. Only authentication refusals (writeRefusal) are aggregated.
 import { it } from 'node:test';

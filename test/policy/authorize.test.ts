@@ -1,4 +1,4 @@
-// authorize() and filterModelList() against DESIGN §4. Routes come from the real compiled table
+// authorize() and filterModelList() against docs/design.md §4. Routes come from the real compiled table
 // and bodies are parsed from JSON text, as the request path does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The route table against DESIGN §4, row by row. Paths go through canonicalPath first, as in the
+// The route table against docs/design.md §4, row by row. Paths go through canonicalPath first, as in the
 // request path, so "uppercase variant → 404" is tested end to end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Time limits on a proxied answer (issue 21 item 1). A slow answer (a big model loading, a long
+// Time limits on a proxied answer. A slow answer (a big model loading, a long
 // non-streamed generation) was cut at exactly 600 s by the listener's socket timeout, with no
 // status and a 499 "client closed" in the audit. Now the listener's idle timeout stops at the
 // moment the request is in; the answer is bounded only by limits.answerStartSeconds and

@@ -1,4 +1,4 @@
-// A body over limits.maxBodyBytes reaches Node clients as a 413 (issue 21 item 3). Warden used to
+// A body over limits.maxBodyBytes reaches Node clients as a 413. Warden used to
 // answer and close at once; the kernel then reset the connection on the body bytes still
 // arriving, and undici (under ollama-js and openai-node) reported "fetch failed"/EPIPE with no
 // status. Now the rest of the body is read and dropped before the connection is reused or closed

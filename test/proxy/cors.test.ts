@@ -1,4 +1,4 @@
-// CORS preflights and grants at the HTTP level (issue 21 item 2; the browser test is
+// CORS preflights and grants at the HTTP level (the browser test is
 // test/ui/cors-browser.test.ts): Warden answers preflights itself before authentication for
 // cors.origins, allows Authorization and X-API-Key, never allows credentials, never forwards the
 // preflight, and an allowed origin's answers carry Access-Control-Allow-Origin — Warden's own,

@@ -1,4 +1,4 @@
-// Failover before the first byte (DESIGN §5, issue 17 item 2): a request whose upstream refuses
+// Failover before the first byte (docs/design.md §5): a request whose upstream refuses
 // the connection, resets it without an answer, or hangs (first-byte limit, failed health probe)
 // is sent once more to another healthy upstream with the model; once the answer has begun, a
 // broken stream ends with an error line in its own format instead of a silent cut.

@@ -302,7 +302,7 @@ void describe('forward: unreachable Ollama', () => {
 });
 
 void describe('forward: idle timeouts', () => {
-  void test('a stream that pauses longer than the listener socket timeout is not cut (DESIGN §5: >= 10 min)', async () => {
+  void test('a stream that pauses longer than the listener socket timeout is not cut (docs/design.md §5: >= 10 min)', async () => {
     const fake = await startFakeOllama();
     const upstreams = createUpstreams([fake.url]);
     // the listener cuts sockets idle for 300 ms; the generation pauses 700 ms between tokens

@@ -1,4 +1,4 @@
-// A minimal stand-in for the lead's listener: a real http.Server whose handler reads the body
+// A minimal listener for the proxy floor's own tests: a real http.Server whose handler reads the body
 // (or streams it, for blob uploads), picks an upstream and calls forward() — the same calls the
 // real listener makes — plus a raw HTTP client that timestamps every chunk it receives.
 import http from 'node:http';

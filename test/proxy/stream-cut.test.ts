@@ -1,4 +1,4 @@
-// A stream Warden cuts ends with a last record the client can show (issue 18 item 10): an
+// A stream Warden cuts ends with a last record the client can show: an
 // {"error":"…"} line in NDJSON (what ollama-js throws), an SSE `error` event on /v1 (what the
 // OpenAI SDK throws). Covered: a key revoked mid-stream, Ollama lost mid-answer, and Warden
 // shutting down under a running stream. The real CLI revokes, real SDKs read.

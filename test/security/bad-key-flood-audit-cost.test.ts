@@ -1,6 +1,6 @@
 // Attack: flood the gateway with bad keys from many addresses (a botnet, or one host with a
 // /24 of its own), so that each refusal costs one audit line — the audit log becomes the most
-// expensive part of a refusal, slows valid traffic and fills the disk (issue 15 #11).
+// expensive part of a refusal, slows valid traffic and fills the disk.
 //
 // 500 bad-key requests from 250 loopback addresses in two /24s (127.0.60.x and 127.0.61.x, a
 // fresh connection each, client socket bound to the address) while a valid key keeps asking.

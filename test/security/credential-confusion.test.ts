@@ -1,4 +1,4 @@
-// Credential confusion and parser differentials (DESIGN §3 "Exactly one credential per request",
+// Credential confusion and parser differentials (docs/design.md §3 "Exactly one credential per request",
 // §4 model patterns). A front proxy and the server behind it that disagree about which credential
 // or which model a request names can be played against each other; Warden refuses every request
 // where such a disagreement is possible, before Ollama sees it.

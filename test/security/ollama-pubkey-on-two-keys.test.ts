@@ -1,6 +1,6 @@
 // Attack: register someone else's ollama CLI public key (it is public: `cat id_ed25519.pub`) on a
 // second Warden key — a key with fewer limits, or one that is the attacker's to audit. Before
-// issue 15 #4 the same public key could be registered on two keys, and the victim's signed
+// the fix the same public key could be registered on two keys, and the victim's signed
 // requests were attributed to either. One ollama public key now belongs to one key only: the
 // CLI and the admin API refuse the second registration with a clear error.
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// Per-key limits (DESIGN §4): requests per minute, tokens per minute (from Ollama's own
+// Per-key limits (docs/design.md §4): requests per minute, tokens per minute (from Ollama's own
 // prompt_eval_count + eval_count in the final NDJSON line, and `usage` in /v1 answers) and
 // concurrent requests. They stop one leaked or greedy key from eating the GPU (resold access to
 // open Ollama servers, "LLMjacking"). Set with `keys create`, changed with `keys update`; over a

@@ -1,4 +1,4 @@
-// Server-side request forgery through a model name (issue 15, "any other field that makes Ollama
+// Server-side request forgery through a model name ("any other field that makes Ollama
 // reach out"). A model name carries the registry Ollama fetches it from: `host/namespace/model`.
 // With /api/pull or /api/push Ollama (server/images.go) dials that host as written, over HTTPS
 // (HTTP with `insecure`), signs the registry's token challenge with the owner's key and, for a

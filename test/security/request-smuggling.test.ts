@@ -1,4 +1,4 @@
-// HTTP request smuggling and request-line tricks (DESIGN §3 "Requests are read strictly").
+// HTTP request smuggling and request-line tricks (docs/design.md §3 "Requests are read strictly").
 // Each attack is sent as raw bytes over a real TLS connection to `warden serve`, WITH a valid
 // admin key, so a refusal proves the framing check and not authentication stopped it. For every
 // case: a clean 400 (or a closed connection), the connection closed where framing is in doubt,

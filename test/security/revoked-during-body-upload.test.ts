@@ -1,5 +1,5 @@
 // Attack: authenticate on the headers, then trickle the body while the key is revoked (a stolen
-// key noticed and revoked a moment ago) — or let it expire mid-stream. Before issue 15 #4 Warden
+// key noticed and revoked a moment ago) — or let it expire mid-stream. Before this fix Warden
 // checked the key once, read the body for up to 60 s, then forwarded the request and streamed the
 // whole answer; an expiring key's stream ran to its end. Now the credential is checked again
 // once the body is in, and expiry cuts a running stream at the moment of expiry.

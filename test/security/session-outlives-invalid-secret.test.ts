@@ -1,6 +1,6 @@
 // Attack: sign in to the web UI with an admin key, then keep using the session after that key's
 // secret stopped being valid — rotated away (`keys rotate --grace 0`), its grace ran out, revoked,
-// deleted, expired, or the admin scope removed. Before issue 20 #1 a rotation left the session
+// deleted, expired, or the admin scope removed. Before this fix a rotation left the session
 // working for up to 12 h, able to mint new admin keys. Every way ends the session at once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

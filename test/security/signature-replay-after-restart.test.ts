@@ -1,6 +1,6 @@
 // Attack: capture one request of the stock ollama CLI (a log, a proxy, a shoulder) and send it
 // again while its timestamp is still inside the ±300 s window — after Warden restarted, or to
-// another instance. Before issue 15 #5 each process remembered used signatures in its own memory
+// another instance. Before this fix each process remembered used signatures in its own memory
 // only, so a restart (or a second instance) accepted the replay and forwarded it to Ollama.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

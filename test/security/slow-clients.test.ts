@@ -1,4 +1,4 @@
-// Slow clients (DESIGN §3): slowloris (headers a byte at a time), slow body (R.U.D.Y.), slow read
+// Slow clients (docs/design.md §3): slowloris (headers a byte at a time), slow body (R.U.D.Y.), slow read
 // (a client that never drains its TCP window), a TLS handshake that never finishes, and one
 // address opening every socket. Each is cut off in bounded time while a normal client keeps
 // getting answers. Raw sockets stand in for slowhttptest; the timeouts are shortened through

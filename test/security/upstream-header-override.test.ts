@@ -1,4 +1,4 @@
-// Upstream header override (issue 20 item 3): whatever answers on the upstream's address (a
+// Upstream header override: whatever answers on the upstream's address (a
 // compromised or misconfigured Ollama, another service after a port change) must not be able to
 // weaken Warden's answers: switch HSTS off, loosen the CSP, allow framing, plant a session cookie
 // for the admin UI, grant CORS with credentials, redirect the client (and its key) to another

@@ -1,4 +1,4 @@
-// Fleet metrics (issue 17 item 5): per-model and per-key series with bounded label cardinality,
+// Fleet metrics: per-model and per-key series with bounded label cardinality,
 // per-upstream series read from the live Upstream objects, and process metrics named once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

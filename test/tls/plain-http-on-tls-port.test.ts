@@ -1,4 +1,4 @@
-// Plain http:// to the TLS port (issue 18 item 6) gets a short plain-text 400 that says to use
+// Plain http:// to the TLS port gets a short plain-text 400 that says to use
 // https://, instead of a silently closed connection ("Empty reply from server" in curl, "other
 // side closed" in ollama-js). Checked with curl, undici and ollama-js against the real CLI, for
 // every method an Ollama client uses; TLS clients on the same port are served as before.

@@ -1,4 +1,4 @@
-// Browser-based Ollama clients (issue 21 item 2): a page on another origin calls Warden with a key
+// Browser-based Ollama clients: a page on another origin calls Warden with a key
 // through fetch, in Debian's Chromium. The browser sends the preflight itself (without the key);
 // Warden answers it, the real request carries the key and its answer is readable by the page.
 // A page from an origin not in cors.origins gets nothing, a credentialed (cookie) fetch is never

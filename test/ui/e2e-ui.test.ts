@@ -88,7 +88,7 @@ void test('real server: a key created in the UI works on the proxy; revoked in t
   await page.click(`tr[data-key-id="${id}"] >> text=Revoke`);
   await page.click('[data-testid=confirm]');
   await page.waitForSelector(`tr[data-key-id="${id}"] .badge-bad`);
-  // DESIGN §3: revocation reaches every instance within 1 s.
+  // docs/design.md §3: revocation reaches every instance within 1 s.
   const t0 = Date.now();
   assert.ok(await eventually(async () => (await proxyStatus(key)) === 401, 1000), 'the proxy refuses the revoked key within 1 s');
   assert.ok(Date.now() - t0 <= 1100);

@@ -37,7 +37,7 @@ export function runFile(dataDir: string): string {
 export async function runServe(o: ServeOptions): Promise<void> {
   // Signals are handled from the first moment, so a stop request during start-up is honoured
   // once the listener is up instead of killing the process half-initialised. As the servers
-  // operators know (issue 16): SIGHUP reloads, SIGTERM/SIGINT drain streams for
+  // operators know: SIGHUP reloads, SIGTERM/SIGINT drain streams for
   // server.shutdownGraceSeconds, and a second one stops at once.
   let server: RunningServer | null = null;
   let stopRequested: string | null = null;
@@ -77,7 +77,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  // Without a handler SIGHUP kills the process on the spot (issue 16).
+  // Without a handler SIGHUP kills the process on the spot.
   if (process.platform !== 'win32') process.on('SIGHUP', reload);
 
   // First run: a data dir without a store (missing, empty, or a hand-written warden.yaml) is
@@ -113,7 +113,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
   writeFileSync(runFile(dataDir), JSON.stringify({ pid: process.pid, url: running.url, port: running.port, startedAt: new Date().toISOString() }), { mode: 0o600 });
   graceSeconds = ctx.config.server.shutdownGraceSeconds;
   server = running;
-  // The record scripts and service managers wait for (DESIGN §7): its message ends in the URL,
+  // The record scripts and service managers wait for (docs/design.md §7): its message ends in the URL,
   // so /listening on (https?:\/\/[^\s"]+)/ finds it in the JSON line and the pretty one alike.
   log.info({ url: running.url }, `listening on ${running.url}`);
   if (ctx.config.tls.mode === 'off') log.warn('serving PLAIN HTTP: keys and prompts cross the network unencrypted');

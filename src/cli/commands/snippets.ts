@@ -1,4 +1,4 @@
-// Ready-to-paste client snippets printed by `warden init` (DESIGN §7). They use the real port,
+// Ready-to-paste client snippets printed by `warden init` (docs/design.md §7). They use the real port,
 // the CA path and the key, so each one works as printed on this machine.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // `warden status`: asks the running server when one answers, else reads config and store
-// (and says which). Same object as GET /_warden/api/status (DESIGN §7).
+// (and says which). Same object as GET /_warden/api/status (docs/design.md §7).
 import type { Command } from 'commander';
 import { readCertStatus } from '../../tls/status.ts';
 import { createUpstreams } from '../../proxy/upstreams.ts';

@@ -1,6 +1,6 @@
 // The PostgreSQL connection pool as Kysely sees it, made safe against a store that goes away.
 // pg emits 'error' on a client whose connection dies; a client checked out of pg.Pool has no
-// listener then, and an unhandled 'error' event ends the process (issue 16: a connection reset
+// listener then, and an unhandled 'error' event ends the process (a connection reset
 // under traffic crashed Warden). Here every client gets a listener the moment it is created, a
 // query that gets no answer within its deadline (a cut network path answers nothing, not even
 // a reset) destroys its connection instead of holding a pool slot for minutes, and a client that

@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT_MS = 3_000;
 const QUERY_DEADLINE_MS = 10_000;
 /** The key cache's poll of the change generation. Short, so that a poll stuck on a cut network
  *  path gives way to a fresh connection soon after the path is back: a revocation made meanwhile
- *  then reaches this instance within about a second (issue 16). */
+ *  then reaches this instance within about a second. */
 const POLL_DEADLINE_MS = 750;
 /** Loading the changed keys (all of them at start-up: thousands of rows on a busy machine). */
 const RELOAD_DEADLINE_MS = 5_000;

@@ -38,7 +38,7 @@ export function auditRepo(db: Kysely<Database>): AuditRepo {
     let text = texts.get(size);
     if (text === undefined) {
       // Idempotent by event id (unique index, migration 4): the audit writer retries a batch
-      // whose commit it never saw confirmed, and must not store an event twice (issue 16).
+      // whose commit it never saw confirmed, and must not store an event twice.
       text = db
         .insertInto('warden_audit')
         .values(Array<typeof template>(size).fill(template))

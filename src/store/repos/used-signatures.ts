@@ -1,5 +1,5 @@
-// CLI signatures already accepted (DESIGN §3 replay protection), shared by every instance on the
-// store and kept across restarts (issue 15 #5). A row lives until its signature's timestamp has
+// CLI signatures already accepted (docs/design.md §3 replay protection), shared by every instance on the
+// store and kept across restarts. A row lives until its signature's timestamp has
 // left the skew window — after that the clock check refuses the signature anyway — and is pruned.
 // `claim` is one insert-if-absent, so two instances racing on the same signature cannot both win.
 import type { Kysely } from 'kysely';

@@ -56,7 +56,7 @@ function adaptStatement(stmt: StatementSync, sql: string): SqliteStatement {
       } catch (err) {
         // SQLite rolls a transaction back by itself after some errors (SQLITE_FULL, IOERR);
         // Kysely's ROLLBACK then fails with "no transaction is active" and that message would
-        // replace the real cause (issue 16: "cannot rollback" on a full disk).
+        // replace the real cause ("cannot rollback" on a full disk).
         if (rollback && /no transaction is active/i.test(String(err))) return { changes: 0, lastInsertRowid: 0 };
         throw err;
       }

@@ -19,7 +19,7 @@ export function auditContract(stores: OpenStores): void {
       assert.deepEqual(await store.audit.query({}), [bare, full]);
     });
 
-    void it('inserts idempotently by event id: a retried batch stores each event once (issue 16)', async () => {
+    void it('inserts idempotently by event id: a retried batch stores each event once', async () => {
       const store = await stores.fresh();
       const a = auditEvent({ time: at(1000), id: 'dup_a' });
       const b = auditEvent({ time: at(2000), id: 'dup_b' });
