@@ -3,7 +3,8 @@
 import { existsSync, readdirSync, mkdirSync } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { loadConfig, configPath, resolveDataPath, type ConfigFlags } from '../config/load.ts';
-import { resolveDataDir } from '../config/paths.ts';
+import { resolveDataDir, tlsDir } from '../config/paths.ts';
+import { ClientCertService } from '../tls/cert-service.ts';
 import { openStore, sqlitePath } from '../store/index.ts';
 import { usageError } from '../errors.ts';
 import type { Store } from '../store/types.ts';
@@ -67,6 +68,7 @@ export interface StoreSession {
   store: Store;
   audit: AuditLog;
   keys: KeyService;
+  certs: ClientCertService;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export async function openStoreSession(ctx: CliContext): Promise<StoreSession> {
     store,
     audit,
     keys: new KeyService(store, (e) => audit.write(e)),
+    certs: new ClientCertService({ tlsDir: tlsDir(ctx.dataDir), store: store.clientCerts, audit: (e) => audit.write(e) }),
     async close() {
       await audit.close();
       await store.close();

@@ -11,7 +11,7 @@ import type { KeyService } from '../auth/key-service.ts';
 import { authenticate } from '../auth/authenticate.ts';
 import { isWardenError } from '../errors.ts';
 import type { TlsManager } from '../tls/manager.ts';
-import { issueClientCert, revokeClientCert } from '../tls/client-certs.ts';
+import { ClientCertService } from '../tls/cert-service.ts';
 import { tlsDir } from '../config/paths.ts';
 import { loadLocalCa } from '../tls/local-ca.ts';
 import type { AuditLog } from '../audit/writer.ts';
@@ -53,6 +53,7 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
   // difference from these, so a setting changed and changed back needs no restart.
   const running = i.config;
   let current = i.config;
+  const certs = new ClientCertService({ tlsDir: tlsDir(i.dataDir), store: i.store.clientCerts, audit: (e) => i.audit.write(e) });
   return {
     store: i.store,
     lockouts: {
@@ -85,8 +86,7 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
     certs: {
       async issue(name, days, actor) {
         // No outDir: the key and bundle exist only in this answer (docs/admin-api.md).
-        const issued = await issueClientCert({ tlsDir: tlsDir(i.dataDir), name, days, store: i.store.clientCerts });
-        i.audit.write({ kind: 'cert.issue', actor, reason: `client certificate ${name} serial ${issued.record.serial}` });
+        const issued = await certs.issue({ name, days }, actor);
         return {
           record: issued.record,
           bundle: issued.p12,
@@ -101,9 +101,8 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
         return ca ? { pem: ca.certPem, fingerprint256: ca.fingerprint256, subject: ca.subject, notAfter: ca.notAfter } : null;
       },
       async revoke(nameOrSerial, actor) {
-        const rec = await revokeClientCert({ tlsDir: tlsDir(i.dataDir), store: i.store.clientCerts, nameOrSerial });
+        const rec = await certs.revoke(nameOrSerial, actor);
         await i.keys.refresh(false); // re-checks open connections against the new CRL at once
-        i.audit.write({ kind: 'cert.revoke', actor, reason: `client certificate ${rec.name} serial ${rec.serial}` });
         return rec;
       },
     },

@@ -3,8 +3,6 @@
 // a running server enforces a revocation within 1 s (it watches the store's change counter).
 import type { Command } from 'commander';
 import { clientCertToJson } from '../../admin/serialize.ts';
-import { tlsDir } from '../../config/paths.ts';
-import { issueClientCert, revokeClientCert, listClientCerts } from '../../tls/client-certs.ts';
 import { cliContext, openStoreSession, type GlobalOptions } from '../context.ts';
 import { parsePositiveInt } from '../duration.ts';
 import { printFields, printJson, printTable, say } from '../output.ts';
@@ -44,8 +42,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
       const ctx = cliContext(globals());
       const s = await openStoreSession(ctx);
       try {
-        const issued = await issueClientCert({ tlsDir: tlsDir(ctx.dataDir), name, days: parsePositiveInt(f.days, '--days'), store: s.store.clientCerts, outDir: f.out });
-        s.audit.write({ kind: 'cert.issue', actor: 'cli', reason: `client certificate ${name} serial ${issued.record.serial}` });
+        const issued = await s.certs.issue({ name, days: parsePositiveInt(f.days, '--days'), outDir: f.out }, 'cli');
         if (f.json) {
           return printJson({ ...clientCertToJson(issued.record), certPath: issued.certPath, keyPath: issued.keyPath, p12Path: issued.p12Path, p12Password: issued.p12Password });
         }
@@ -72,7 +69,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
     .action(async (f: { json?: boolean }) => {
       const s = await openStoreSession(cliContext(globals()));
       try {
-        const list = await listClientCerts(s.store.clientCerts);
+        const list = await s.certs.list();
         if (f.json) return printJson(list.map((c) => ({ ...clientCertToJson(c), state: c.state })));
         if (list.length === 0) return void process.stdout.write('no client certificates\n');
         printTable([['NAME', 'SERIAL', 'STATE', 'EXPIRES', 'SHA-256'], ...list.map((c) => [c.name, c.serial, c.state, c.notAfter.toISOString(), c.fingerprint])]);
@@ -88,8 +85,7 @@ export function registerCertCommand(program: Command, globals: () => GlobalOptio
       const ctx = cliContext(globals());
       const s = await openStoreSession(ctx);
       try {
-        const rec = await revokeClientCert({ store: s.store.clientCerts, nameOrSerial, tlsDir: tlsDir(ctx.dataDir) });
-        s.audit.write({ kind: 'cert.revoke', actor: 'cli', reason: `client certificate ${rec.name} serial ${rec.serial}` });
+        const rec = await s.certs.revoke(nameOrSerial, 'cli');
         say(`revoked ${rec.name} (serial ${rec.serial})`);
       } finally {
         await s.close();
