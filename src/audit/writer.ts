@@ -15,11 +15,11 @@
 // - A failing sink backs off (up to MAX_BACKOFF_MS) and says so once, and once when it is back.
 import { mkdirSync, openSync, closeSync, statSync, renameSync, existsSync, rmSync, chmodSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditRepo } from '../store/types.ts';
 import { hasUnsafeText, inert } from '../inert-text.ts';
 import { redactPath, redactText } from './redact.ts';
 import { RefusalAggregator } from './aggregate.ts';
+import { newEventId } from './event-id.ts';
 
 export interface AuditLogOptions {
   enabled: boolean;
@@ -81,7 +81,7 @@ const SECRET_TEXT = ['keyName', 'clientCertSubject', 'method', 'model', 'reason'
 const FREE_TEXT = ['keyName', 'clientCertSubject', 'method', 'path', 'model', 'reason', 'actor'] as const;
 
 export function completeEvent(input: AuditInput): AuditEvent {
-  const e: AuditEvent = { ...EMPTY, time: new Date(), ...input, id: input.id ?? randomUUID() };
+  const e: AuditEvent = { ...EMPTY, time: new Date(), ...input, id: input.id ?? newEventId() };
   // Secrets out first, then control characters made inert.
   if (e.path !== null) e.path = redactPath(e.path);
   for (const f of SECRET_TEXT) {
