@@ -1,0 +1,106 @@
+// Who is asking: the key view must be fresh enough to trust (fail closed), then exactly one
+// credential is taken from the request and checked against the key cache (one on-demand reload
+// for a key made a moment ago elsewhere), a CLI signature is claimed once in the store, and a
+// failure is answered: a key's own stale secret under that key, a locked-out address after the
+// tarpit, other wrong credentials counted towards the lockout and slowed down.
+import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
+import type { Credential } from '../auth/credentials.ts';
+import { extractCredential } from '../auth/credentials.ts';
+import { authenticate, claimOnce, mayBeNewCredential, type Authenticated } from '../auth/authenticate.ts';
+import { staleSecretOf } from '../auth/stale-secret.ts';
+import type { Gateway } from './gateway-deps.ts';
+import type { RequestContext } from './request-context.ts';
+import { wasRefused } from './strict.ts';
+import { staleForMs, storeStaleError } from './store-freshness.ts';
+
+/** The authenticated key, or null when the request has been answered with a refusal. */
+export async function authenticateRequest(g: Gateway, ctx: RequestContext): Promise<Authenticated | null> {
+  const { deps } = g;
+  const { req } = ctx;
+  // Fail closed (issue 16): a view of the keys the store has not confirmed for too long may
+  // still hold a key revoked meanwhile, so nothing is checked against it.
+  const staleMs = staleForMs(deps.keys);
+  if (staleMs > g.maxStaleMs) return refused(ctx, storeStaleError(staleMs));
+
+  const cred = extractCredential(req.headers, req.rawHeaders, req.url ?? '/', req.method ?? 'GET');
+  let auth = authenticate(cred, ctx.identity, g.authDeps);
+  // (not for a locked-out address: its flood must not turn into store queries)
+  if (isWardenError(auth) && ctx.lockedFor === 0 && mayBeNewCredential(auth) && (await deps.keys.refreshIfStale())) {
+    auth = authenticate(cred, ctx.identity, g.authDeps);
+  }
+  if (!isWardenError(auth)) {
+    // A CLI signature is accepted once, across instances and restarts: the check asks the
+    // store (one insert-if-absent; a replay already seen here costs nothing). A store that
+    // cannot answer fails closed.
+    try {
+      auth = (await claimOnce(auth, deps.replay)) ?? auth;
+    } catch (cause) {
+      return refused(ctx, new WardenError(ErrorCode.STORE_UNAVAILABLE, 'Warden cannot reach its key store', { status: 503, headers: { 'retry-after': '5' }, reason: 'replay check: store unavailable', cause }));
+    }
+  }
+  if (isWardenError(auth)) {
+    await refuseCredential(g, ctx, cred, auth);
+    return null;
+  }
+  deps.lockout.succeed(ctx.address);
+  const { record } = auth.key;
+  ctx.event.keyId = record.id;
+  ctx.event.keyName = record.name;
+  ctx.event.authMethod = auth.method;
+  if (ctx.conn) ctx.conn.keyId = record.id;
+  deps.keys.touch(record.id);
+  return auth;
+}
+
+async function refuseCredential(g: Gateway, ctx: RequestContext, cred: Credential, auth: WardenError): Promise<void> {
+  const { deps } = g;
+  // A rotated, revoked or expired key's own secret: refused and audited under that key, and
+  // not counted as a guess (auth/stale-secret.ts).
+  const stale = auth.code === ErrorCode.AUTH_INVALID_KEY ? staleSecretOf(cred, auth, deps.keys) : null;
+  if (stale) {
+    ctx.event.keyId = stale.record.id;
+    ctx.event.keyName = stale.record.name;
+    return ctx.refuse(new WardenError(auth.code, auth.message, { status: auth.status, headers: auth.headers, reason: `stale secret of ${stale.record.id}: ${auth.reason}` }));
+  }
+  if (ctx.lockedFor > 0) return lockedOut(g, ctx);
+  // Wrong or malformed credentials count towards the lockout; a request with none at all
+  // (a client probing before it sends its key) is refused just as cheaply and not counted.
+  if (auth.code !== ErrorCode.AUTH_MISSING) {
+    deps.lockout.fail(ctx.address);
+    // Repeated failures from one address are slowed down before they are locked out.
+    const delay = deps.lockout.delayMs(ctx.address);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+  }
+  ctx.authRefusal = true;
+  return ctx.refuse(auth);
+}
+
+/** Past a small burst, a locked-out address gets its 429 only after a pause: a flooder that
+ *  waits for answers (every HTTP client does) is slowed to one refusal per connection per
+ *  pause, so a flood from one address costs us almost nothing instead of a full TLS answer
+ *  per attempt, while a client retrying now and then is still answered at once. */
+async function lockedOut(g: Gateway, ctx: RequestContext): Promise<void> {
+  const { deps, config } = g;
+  const { conn } = ctx;
+  ctx.authRefusal = true;
+  const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
+    status: 429,
+    headers: { 'retry-after': String(ctx.lockedFor) },
+    reason: 'address locked out after repeated authentication failures',
+  });
+  if (config.security.lockoutTarpitMs > 0 && deps.lockout.holdBack(ctx.address)) {
+    if (conn) conn.tarpitted = true;
+    await new Promise((r) => setTimeout(r, config.security.lockoutTarpitMs));
+    if (conn) conn.tarpitted = false;
+    if (ctx.socket.destroyed) {
+      ctx.refusedCode = err.code;
+      return ctx.finish(429, { reason: `${err.reason}; ${wasRefused(ctx.socket) ? 'connection closed' : 'client left'}` });
+    }
+  }
+  return ctx.refuse(err);
+}
+
+function refused(ctx: RequestContext, err: WardenError): null {
+  ctx.refuse(err);
+  return null;
+}
