@@ -1,8 +1,8 @@
-// Streams in flight per key, so a revocation can cut them (DESIGN §3: within 1 s) and shutdown
+// Streams in flight per key, so a revocation can cut them (docs/design.md §3: within a second) and shutdown
 // can end them all with an error record.
 import { ErrorCode, WardenError } from '../errors.ts';
 
-/** Streams in flight per key, so a revocation can cut them (DESIGN §3: within 1 s). */
+/** Streams in flight per key, so a revocation can cut them (docs/design.md §3: within a second). */
 export class ActiveStreams {
   private readonly byKey = new Map<string, Set<AbortController>>();
 

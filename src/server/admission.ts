@@ -80,7 +80,7 @@ async function serveAdmitted(g: Gateway, ctx: RequestContext, auth: Authenticate
   }
 
   // Reading the body may have taken up to the request timeout: the key may have been revoked,
-  // expired or rotated meanwhile. Ask again before anything is forwarded (issue 15 #4): two
+  // expired or rotated meanwhile. Ask again before anything is forwarded: two
   // lookups. From here on a revocation cuts the request through `streams`.
   const fresh = recheck(auth, ctx.identity, deps.keys);
   if (isWardenError(fresh)) return ctx.refuse(fresh);

@@ -17,7 +17,7 @@ import { staleForMs, storeStaleError } from './store-freshness.ts';
 export async function authenticateRequest(g: Gateway, ctx: RequestContext): Promise<Authenticated | null> {
   const { deps } = g;
   const { req } = ctx;
-  // Fail closed (issue 16): a view of the keys the store has not confirmed for too long may
+  // Fail closed (docs/design.md §10): a view of the keys the store has not confirmed for too long may
   // still hold a key revoked meanwhile, so nothing is checked against it.
   const staleMs = staleForMs(deps.keys);
   if (staleMs > g.maxStaleMs) return refused(ctx, storeStaleError(staleMs));

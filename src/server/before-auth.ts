@@ -1,4 +1,4 @@
-// The steps before a credential is looked at, in the order DESIGN §3 fixes: framing → health →
+// The steps before a credential is looked at, in the order docs/design.md fixes: framing → health →
 // CORS preflight → lockout (a pipelined request behind the tarpit) → canonical path → client
 // certificate. Each either answers the request (and returns null) or lets it through with what
 // it learned recorded on the request's context (the canonical target is returned). All synchronous: no await before credentials.

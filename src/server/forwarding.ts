@@ -95,7 +95,7 @@ export async function forwardRequest(
       failover: retryable ? (tried) => deps.upstreams.pickOther(model, tried) : undefined,
       // The first-byte limit exists to fail over from a hung upstream; with nowhere else to go it
       // would only cut a slow model load, and answers have no time limit unless
-      // limits.answerStartSeconds sets one (issue 21 item 1).
+      // limits.answerStartSeconds sets one.
       firstByteTimeoutMs: retryable && deps.upstreams.list.length > 1 && isStreamed(route.name, json) ? g.firstByteMs : undefined,
     });
     const tokens = (result.promptTokens ?? 0) + (result.evalTokens ?? 0);

@@ -12,7 +12,7 @@ export function answerHealth(deps: GatewayDeps, maxStaleMs: number, res: ServerR
   const store = storeFreshness(deps.keys, deps.storeHealth, maxStaleMs);
   // Healthy stays exactly {"status":"ok"} (load balancers and scripts match on it); a store
   // problem says what and since when: "degraded" while the cache is still trusted, then 503.
-  // Several upstreams (issue 17): how many answer their health checks — counts only, this
+  // Several upstreams: how many answer their health checks — counts only, this
   // answer is public and upstream addresses are internal. None up: 503, so a load balancer
   // sends clients to an instance that can reach a box.
   const ups = deps.upstreams.list;
