@@ -1,7 +1,8 @@
-// The request path, in the order docs/design.md fixes ("The request path, step by step"): framing → health → lockout → canonical
-// path → client certificate → credentials → authenticate → route (default deny) → limits →
-// body + authorise → forward → audit. Everything it consults was built at start-up; the only
-// per-request work is lookups, one hash, and (when a route needs the model name) one JSON parse.
+// The request path, in the order docs/design.md fixes ("The request path, step by step"):
+// framing → health → lockout → canonical path → client certificate → credentials →
+// authenticate → route (default deny) → limits → body + authorise → forward → audit.
+// Everything it consults was built at start-up; the only per-request work is lookups, one hash,
+// and (when a route needs the model name) one JSON parse.
 //
 // Each step lives in its own file, one floor down from here (docs/design.md "The request path,
 // step by step"):
