@@ -4,7 +4,6 @@
 // it learned recorded on the request's context (the canonical target is returned). All synchronous: no await before credentials.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { randomUUID } from 'node:crypto';
 import { ErrorCode, WardenError } from '../errors.ts';
 import type { AuditInput } from '../audit/writer.ts';
 import { canonicalPath, isRefusal, type CanonicalTarget } from '../policy/path.ts';
@@ -16,6 +15,7 @@ import { checkRequestFraming, markRefused } from './strict.ts';
 import { clientAddress } from './client-address.ts';
 import { answerPreflight, grantOrigin, isPreflight } from './cors.ts';
 import { answerHealth, isHealthCheck } from './health.ts';
+import { newEventId } from '../audit/event-id.ts';
 
 /** HSTS and friends on every TLS response (a testssl scan finds their absence). */
 const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
@@ -33,7 +33,7 @@ export function openRequest(g: Gateway, req: IncomingMessage, res: ServerRespons
 
   const event: AuditInput = {
     kind: 'request',
-    id: randomUUID(),
+    id: newEventId(),
     method: req.method ?? null,
     path: (req.url ?? '').split('?')[0] ?? null,
     clientAddress: clientAddress(req, g.trusted),
