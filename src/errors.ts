@@ -1,5 +1,6 @@
-// One error type for the whole program. Every error Warden raises on purpose has a stable
-// code (for scripts, logs and tests) and, where it ends an HTTP request, the status to answer.
+// One error type for the whole program (docs/design.md "Errors"). Every error Warden raises on
+// purpose has a stable code (for scripts, logs and tests); the code alone decides the HTTP status
+// (and, for a 401, the challenge) through one table, STATUS below, so no call site picks a status.
 // The message is safe to show to the client or the operator: it never contains a secret.
 
 export const ErrorCode = {
@@ -31,6 +32,8 @@ export const ErrorCode = {
   // request shape
   ROUTE_NOT_FOUND: 'WARDEN_ERR_ROUTE_NOT_FOUND',
   BAD_REQUEST: 'WARDEN_ERR_BAD_REQUEST',
+  /** with Basic credentials a body must be declared JSON (browser-forms.ts): 415 */
+  UNSUPPORTED_MEDIA_TYPE: 'WARDEN_ERR_UNSUPPORTED_MEDIA_TYPE',
   /** the request (its body) did not arrive in time: 408 */
   REQUEST_TIMEOUT: 'WARDEN_ERR_REQUEST_TIMEOUT',
   BODY_TOO_LARGE: 'WARDEN_ERR_BODY_TOO_LARGE',
@@ -51,11 +54,63 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** The challenge of a 401 when no credential was sent (RFC 6750 §3: no error attribute then). */
+export const WWW_AUTHENTICATE = 'Bearer realm="warden"';
+/** The challenge of a 401 for a credential that was sent but is not valid: unknown, wrong,
+ *  revoked, expired (RFC 6750 §3.1). */
+export const WWW_AUTHENTICATE_INVALID = 'Bearer realm="warden", error="invalid_token"';
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const challenge = (value: string): Readonly<Record<string, string>> => Object.freeze({ 'www-authenticate': value });
+
+/** Each code's HTTP status when it ends a request, and the headers every answer with it carries.
+ *  The one place a status is chosen: a code has exactly one. */
+const STATUS: Readonly<Record<ErrorCodeValue, { status: number; headers: Readonly<Record<string, string>> }>> = {
+  // bad input: a config value (a settings PATCH, a reload) or a usage error is the caller's to fix
+  [ErrorCode.CONFIG_INVALID]: { status: 400, headers: NO_HEADERS },
+  [ErrorCode.USAGE]: { status: 400, headers: NO_HEADERS },
+  [ErrorCode.STORE_CORRUPT]: { status: 500, headers: NO_HEADERS },
+  [ErrorCode.STORE_SCHEMA_NEWER]: { status: 500, headers: NO_HEADERS },
+  [ErrorCode.STORE_UNAVAILABLE]: { status: 503, headers: NO_HEADERS },
+  [ErrorCode.DISK_FULL]: { status: 507, headers: NO_HEADERS },
+  [ErrorCode.NOT_FOUND]: { status: 404, headers: NO_HEADERS },
+  [ErrorCode.CONFLICT]: { status: 409, headers: NO_HEADERS },
+  // Warden's own TLS material is unusable (a reload): the server's problem, not the caller's
+  [ErrorCode.TLS_INVALID]: { status: 500, headers: NO_HEADERS },
+  // no challenge: a certificate, not a token, was refused (the TLS layer is where to fix it)
+  [ErrorCode.CLIENT_CERT_REFUSED]: { status: 401, headers: NO_HEADERS },
+  [ErrorCode.AUTH_MISSING]: { status: 401, headers: challenge(WWW_AUTHENTICATE) },
+  [ErrorCode.AUTH_MALFORMED]: { status: 400, headers: NO_HEADERS },
+  [ErrorCode.AUTH_AMBIGUOUS]: { status: 400, headers: NO_HEADERS },
+  [ErrorCode.AUTH_INVALID_KEY]: { status: 401, headers: challenge(WWW_AUTHENTICATE_INVALID) },
+  [ErrorCode.AUTH_LOCKED_OUT]: { status: 429, headers: NO_HEADERS },
+  [ErrorCode.FORBIDDEN_SCOPE]: { status: 403, headers: NO_HEADERS },
+  [ErrorCode.FORBIDDEN_MODEL]: { status: 403, headers: NO_HEADERS },
+  [ErrorCode.FORBIDDEN_POLICY]: { status: 403, headers: NO_HEADERS },
+  [ErrorCode.RATE_LIMITED]: { status: 429, headers: NO_HEADERS },
+  [ErrorCode.ROUTE_NOT_FOUND]: { status: 404, headers: NO_HEADERS },
+  [ErrorCode.BAD_REQUEST]: { status: 400, headers: NO_HEADERS },
+  [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: { status: 415, headers: NO_HEADERS },
+  [ErrorCode.REQUEST_TIMEOUT]: { status: 408, headers: NO_HEADERS },
+  [ErrorCode.BODY_TOO_LARGE]: { status: 413, headers: NO_HEADERS },
+  [ErrorCode.HEADERS_TOO_LARGE]: { status: 431, headers: NO_HEADERS },
+  [ErrorCode.UPSTREAM_UNREACHABLE]: { status: 502, headers: NO_HEADERS },
+  [ErrorCode.UPSTREAM_TIMEOUT]: { status: 504, headers: NO_HEADERS },
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: { status: 503, headers: NO_HEADERS },
+  [ErrorCode.UPSTREAM_REFUSED_ANSWER]: { status: 502, headers: NO_HEADERS },
+  [ErrorCode.SHUTTING_DOWN]: { status: 503, headers: NO_HEADERS },
+  [ErrorCode.OVERLOADED]: { status: 503, headers: NO_HEADERS },
+  [ErrorCode.INTERNAL]: { status: 500, headers: NO_HEADERS },
+};
+
+/** The HTTP status an error with this code answers. */
+export function statusOf(code: ErrorCodeValue): number {
+  return STATUS[code].status;
+}
+
 export interface WardenErrorOptions {
   cause?: unknown;
-  /** HTTP status when this error ends a request. */
-  status?: number;
-  /** Extra response headers (Retry-After, WWW-Authenticate). */
+  /** Response headers besides the code's own (Retry-After). */
   headers?: Record<string, string>;
   /** Machine-readable detail for the audit log (never shown to clients). */
   reason?: string;
@@ -66,8 +121,10 @@ export interface WardenErrorOptions {
 
 export class WardenError extends Error {
   readonly code: ErrorCodeValue;
+  /** From the code (STATUS): there is no way to choose another. */
   readonly status: number;
-  readonly headers: Record<string, string>;
+  /** The code's own headers (a 401's WWW-Authenticate) and the options' (Retry-After). */
+  readonly headers: Readonly<Record<string, string>>;
   readonly reason: string;
   readonly field: string | undefined;
 
@@ -81,8 +138,9 @@ export class WardenError extends Error {
     Error.stackTraceLimit = limit;
     this.name = 'WardenError';
     this.code = code;
-    this.status = options.status ?? 500;
-    this.headers = options.headers ?? {};
+    const entry = STATUS[code];
+    this.status = entry.status;
+    this.headers = options.headers ? { ...entry.headers, ...options.headers } : entry.headers;
     this.reason = options.reason ?? message;
     this.field = options.field;
   }
@@ -94,12 +152,12 @@ export function isWardenError(err: unknown): err is WardenError {
 
 /** Bad configuration value: names the field, the value and what is allowed. Exit code 2. */
 export function configError(field: string, message: string, cause?: unknown): WardenError {
-  return new WardenError(ErrorCode.CONFIG_INVALID, `config: ${field}: ${message}`, { cause, status: 500, field });
+  return new WardenError(ErrorCode.CONFIG_INVALID, `config: ${field}: ${message}`, { cause, field });
 }
 
 /** Bad input in one field (a flag, a form or JSON field): 400, the message starts with the field. */
 export function fieldError(field: string, message: string): WardenError {
-  return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { status: 400, field });
+  return new WardenError(ErrorCode.USAGE, `${field}: ${message}`, { field });
 }
 
 export function usageError(message: string): WardenError {
@@ -107,7 +165,7 @@ export function usageError(message: string): WardenError {
 }
 
 export function notFound(what: string): WardenError {
-  return new WardenError(ErrorCode.NOT_FOUND, `${what} not found`, { status: 404 });
+  return new WardenError(ErrorCode.NOT_FOUND, `${what} not found`);
 }
 
 /** The exit code the CLI uses for an error: 2 for bad usage or config, 1 for everything else. */

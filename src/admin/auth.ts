@@ -5,7 +5,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, WardenError } from '../errors.ts';
-import { WWW_AUTHENTICATE, WWW_AUTHENTICATE_INVALID } from '../auth/authenticate.ts';
 import { keyState, type KeyRecord } from '../store/types.ts';
 import type { AdminDeps } from './deps.ts';
 import { clientAddress, readSessionCookie } from './http.ts';
@@ -56,15 +55,14 @@ export function actorOf(req: FastifyRequest): string {
   return `${p.keyId} (${p.keyName})`;
 }
 
-/** 401: RFC 6750's error="invalid_token" when a key was presented and is not valid, none when
- *  no credential (or only a session cookie) came. */
-export function unauthenticated(message: string, code: (typeof ErrorCode)[keyof typeof ErrorCode] = ErrorCode.AUTH_MISSING): WardenError {
-  const challenge = code === ErrorCode.AUTH_INVALID_KEY ? WWW_AUTHENTICATE_INVALID : WWW_AUTHENTICATE;
-  return new WardenError(code, message, { status: 401, headers: { 'www-authenticate': challenge } });
+/** 401: AUTH_INVALID_KEY (RFC 6750's error="invalid_token") when a key was presented and is not
+ *  valid, AUTH_MISSING (the bare challenge) when no credential, or only a session cookie, came. */
+export function unauthenticated(message: string, code: typeof ErrorCode.AUTH_MISSING | typeof ErrorCode.AUTH_INVALID_KEY = ErrorCode.AUTH_MISSING): WardenError {
+  return new WardenError(code, message);
 }
 
 export function notAdmin(): WardenError {
-  return new WardenError(ErrorCode.FORBIDDEN_SCOPE, 'this key does not have the admin scope', { status: 403 });
+  return new WardenError(ErrorCode.FORBIDDEN_SCOPE, 'this key does not have the admin scope');
 }
 
 export function isAdminKey(k: KeyRecord, now: Date = new Date()): boolean {
@@ -96,7 +94,7 @@ export function makeRequireAdmin(ctx: AuthContext) {
     const authz = req.headers.authorization;
     if (authz !== undefined) {
       const m = /^Bearer +([^\s]+) *$/i.exec(authz);
-      if (!m) throw new WardenError(ErrorCode.AUTH_MALFORMED, 'Authorization header must be "Bearer <admin key>"', { status: 400 });
+      if (!m) throw new WardenError(ErrorCode.AUTH_MALFORMED, 'Authorization header must be "Bearer <admin key>"');
       if (ctx.deps.isLocalToken(m[1]!)) {
         if (!fromLocalPeer(req)) {
           // Someone off this machine holds the token (a backup, a log): no hint that it is one.
@@ -105,7 +103,7 @@ export function makeRequireAdmin(ctx: AuthContext) {
           throw unauthenticated('invalid API key', ErrorCode.AUTH_INVALID_KEY);
         }
         if (!localTokenAllows(req.method, req.url)) {
-          throw new WardenError(ErrorCode.FORBIDDEN_SCOPE, 'the local control token may only read status, reload and manage lockouts; use an admin key', { status: 403 });
+          throw new WardenError(ErrorCode.FORBIDDEN_SCOPE, 'the local control token may only read status, reload and manage lockouts; use an admin key');
         }
         setPrincipal(req, { keyId: LOCAL_CLI_ID, keyName: LOCAL_CLI_NAME, via: 'local', session: null, sessionId: null });
         return;
@@ -115,7 +113,7 @@ export function makeRequireAdmin(ctx: AuthContext) {
         const limited = ctx.failures.hit(clientAddress(req));
         ctx.deps.audit({ kind: 'admin.auth_failed', authMethod: 'bearer', clientAddress: clientAddress(req), method: req.method, path: req.url.split('?')[0] ?? null, status: 401, reason: 'invalid key' });
         if (!limited.allowed) {
-          throw new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed attempts; try again later', { status: 429, headers: { 'retry-after': String(limited.retryAfterSeconds) } });
+          throw new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed attempts; try again later', { headers: { 'retry-after': String(limited.retryAfterSeconds) } });
         }
         throw unauthenticated('invalid API key', ErrorCode.AUTH_INVALID_KEY);
       }
@@ -138,9 +136,9 @@ export function makeRequireAdmin(ctx: AuthContext) {
       throw unauthenticated(`your session has ended because ${ended ?? 'its key was deleted'}; sign in again`);
     }
     if (!SAFE_METHODS.has(req.method)) {
-      if (!originMatches(req)) throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'cross-origin request refused', { status: 403 });
+      if (!originMatches(req)) throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'cross-origin request refused');
       if (!csrfMatches(session, req.headers['x-csrf-token'] as string | undefined)) {
-        throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'missing or wrong X-CSRF-Token header', { status: 403, reason: 'csrf' });
+        throw new WardenError(ErrorCode.FORBIDDEN_POLICY, 'missing or wrong X-CSRF-Token header', { reason: 'csrf' });
       }
     }
     setPrincipal(req, { keyId: key.id, keyName: key.name, via: 'session', session, sessionId: sid });

@@ -68,11 +68,9 @@ export interface ErrorBody {
 
 /** Maps any error to a status and a body that is safe to show: never a stack trace, never an
  *  internal message from a bug. */
-export function errorReply(err: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+export function errorReply(err: unknown): { status: number; body: ErrorBody; headers: Readonly<Record<string, string>> } {
   if (isWardenError(err)) {
-    // Config and usage errors carry status 500/undefined for the CLI; over HTTP they are the
-    // client's bad input.
-    const status = err.code === ErrorCode.CONFIG_INVALID || err.code === ErrorCode.USAGE ? 400 : err.status;
+    const status = err.status;
     // A WardenError's message is written to be shown (errors.ts); only INTERNAL hides it.
     const body: ErrorBody = { error: err.code === ErrorCode.INTERNAL ? 'internal error' : err.message, code: err.code };
     // The field travels on the error (fieldError, configError); the UI shows the message there.
@@ -95,5 +93,5 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
 }
 
 export function badRequest(message: string): WardenError {
-  return new WardenError(ErrorCode.BAD_REQUEST, message, { status: 400 });
+  return new WardenError(ErrorCode.BAD_REQUEST, message);
 }

@@ -107,7 +107,7 @@ export function intInRange(field: string, value: unknown, min: number, max: numb
 export function objectBody(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new WardenError(ErrorCode.BAD_REQUEST, 'request body must be a JSON object', { status: 400 });
+    throw new WardenError(ErrorCode.BAD_REQUEST, 'request body must be a JSON object');
   }
   return body as Record<string, unknown>;
 }

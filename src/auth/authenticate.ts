@@ -27,18 +27,15 @@ export interface ConnectionIdentity {
   certFingerprint: string | null;
 }
 
-/** The challenge of a 401 when no credential was sent (RFC 6750 §3: no error attribute then). */
-export const WWW_AUTHENTICATE = 'Bearer realm="warden"';
-/** The challenge of a 401 for a credential that was sent but is not valid (RFC 6750 §3.1). */
-export const WWW_AUTHENTICATE_INVALID = 'Bearer realm="warden", error="invalid_token"';
-
+/** 401 for a credential that was sent but is not valid; its code brings RFC 6750's
+ *  `error="invalid_token"` challenge (errors.ts). */
 export function unauthorized(reason: string, message = 'invalid API key'): WardenError {
-  return new WardenError(ErrorCode.AUTH_INVALID_KEY, message, { status: 401, headers: { 'www-authenticate': WWW_AUTHENTICATE_INVALID }, reason });
+  return new WardenError(ErrorCode.AUTH_INVALID_KEY, message, { reason });
 }
 
 // The refusals a flood of made-up keys produces, built once: WardenError is immutable, and
 // allocating an Error per bad key was measurable under a flood.
-const shared = (err: WardenError): WardenError => (Object.freeze(err.headers), Object.freeze(err));
+const shared = (err: WardenError): WardenError => Object.freeze(err);
 const NOT_A_KEY = shared(unauthorized('not a Warden key'));
 const BAD_CHECKSUM = shared(unauthorized('key checksum mismatch'));
 const UNKNOWN_ID = shared(unauthorized('unknown key id'));
@@ -83,7 +80,7 @@ export interface AuthenticateDeps {
 export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: AuthenticateDeps, now = Date.now()): Authenticated | WardenError {
   switch (cred.kind) {
     case 'error':
-      return new WardenError(cred.code, cred.message, { status: 400, reason: cred.reason });
+      return cred.error;
     case 'none': {
       // A client certificate bound to a key is itself a credential.
       if (conn.certFingerprint) {
@@ -94,11 +91,8 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
           return { key: k, method: 'client-cert', proof: { kind: 'cert', fingerprint: conn.certFingerprint } };
         }
       }
-      return new WardenError(ErrorCode.AUTH_MISSING, 'missing API key', {
-        status: 401,
-        headers: { 'www-authenticate': WWW_AUTHENTICATE },
-        reason: 'no credentials',
-      });
+      // 401 with the bare challenge (RFC 6750 §3: no error attribute when nothing was sent)
+      return new WardenError(ErrorCode.AUTH_MISSING, 'missing API key', { reason: 'no credentials' });
     }
     case 'key': {
       const parsed = parseKey(cred.key);

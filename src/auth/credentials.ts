@@ -7,7 +7,7 @@
 // can add a header behind a front proxy could then choose which credential wins, so duplicates
 // are counted on `rawHeaders`, which keeps every line as sent.
 import type { IncomingHttpHeaders } from 'node:http';
-import { ErrorCode, type ErrorCodeValue } from '../errors.ts';
+import { ErrorCode, WardenError } from '../errors.ts';
 import { KEY_PREFIX } from './key-format.ts';
 
 export type KeyMethod = 'bearer' | 'x-api-key' | 'basic';
@@ -26,7 +26,8 @@ export type Credential =
       /** the bytes the stock CLI signed: `METHOD,PATH?ts=TS` */
       signedData: string;
     }
-  | { kind: 'error'; status: 400; code: ErrorCodeValue; message: string; reason: string };
+  /** malformed or ambiguous: the refusal (400) */
+  | { kind: 'error'; error: WardenError };
 
 /** Query parameter names that carry credentials in other gateways (LiteLLM, Google APIs, …).
  *  A key in a URL ends up in access logs, browser history and Referer headers. */
@@ -49,8 +50,8 @@ const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 const OLLAMA_SIG_RE = /^(AAAA[A-Za-z0-9+/]+={0,2}):([A-Za-z0-9+/]+={0,2})$/;
 const TS_RE = /^[0-9]{1,12}$/;
 
-function refuse(code: ErrorCodeValue, message: string, reason: string): Credential {
-  return { kind: 'error', status: 400, code, message, reason };
+function refuse(code: typeof ErrorCode.AUTH_MALFORMED | typeof ErrorCode.AUTH_AMBIGUOUS, message: string, reason: string): Credential {
+  return { kind: 'error', error: new WardenError(code, message, { reason }) };
 }
 
 /** How often `authorization` and `x-api-key` appear as sent. Names of other lengths are skipped

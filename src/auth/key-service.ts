@@ -147,7 +147,7 @@ export class KeyService {
   async rotate(idOrName: string, graceSeconds: number, actor: string): Promise<IssuedKey> {
     if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw invalid('grace', 'must be a duration of 0 or more');
     const current = await this.resolve(idOrName);
-    if (current.revokedAt) throw new WardenError(ErrorCode.CONFLICT, `key ${current.id} is revoked and cannot be rotated`, { status: 409 });
+    if (current.revokedAt) throw new WardenError(ErrorCode.CONFLICT, `key ${current.id} is revoked and cannot be rotated`);
     const key = keyForId(current.id);
     const patch: KeyPatch = {
       secretHash: hashKey(key),

@@ -35,7 +35,7 @@ function invalid(reason: string): WardenError {
   return new WardenError(
     ErrorCode.USAGE,
     `invalid ollama public key (${reason}); expected the line in ~/.ollama/id_ed25519.pub: "ssh-ed25519 AAAA… [comment]"`,
-    { status: 400, reason: `ollama pubkey: ${reason}` },
+    { reason: `ollama pubkey: ${reason}` },
   );
 }
 
@@ -73,7 +73,7 @@ export function parseOllamaPubkey(text: string): OllamaPubkey {
   try {
     keyObject = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
   } catch (cause) {
-    throw new WardenError(ErrorCode.USAGE, 'invalid ollama public key (not an Ed25519 point)', { status: 400, cause });
+    throw new WardenError(ErrorCode.USAGE, 'invalid ollama public key (not an Ed25519 point)', { cause });
   }
   const blob = wire.toString('base64');
   return { blob, text: `${KEY_TYPE} ${blob}`, keyObject };

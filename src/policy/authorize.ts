@@ -21,25 +21,15 @@ export interface AuthorizeKey {
 
 export type PolicyConfig = Config['policy'];
 
-export type Refusal = {
-  ok: false;
-  status: 400 | 403 | 404;
-  code: ErrorCodeValue;
-  message: string;
-  reason: string;
-};
-
 /** `model`: the first model named, as the client wrote it (for the audit log); `modelKey`: its
  *  canonical spelling (model-name.ts), for upstream routing. */
-export type AuthorizeResult = { ok: true; model: string | null; modelKey: string | null } | Refusal;
+export type Authorized = { ok: true; model: string | null; modelKey: string | null };
 
-function refuse(status: 400 | 403 | 404, code: ErrorCodeValue, message: string, reason = message): Refusal {
-  return { ok: false, status, code, message, reason };
-}
+/** Allowed, or the refusal (its status follows from its code, errors.ts). */
+export type AuthorizeResult = Authorized | WardenError;
 
-/** The refusal as the program's one error type, for callers that throw. */
-export function refusalError(r: Refusal): WardenError {
-  return new WardenError(r.code, r.message, { status: r.status, reason: r.reason });
+function refuse(code: ErrorCodeValue, message: string, reason = message): WardenError {
+  return new WardenError(code, message, { reason });
 }
 
 function hasScope(held: ReadonlySet<string> | readonly string[], wanted: string): boolean {
@@ -60,32 +50,29 @@ export function authorize(
 ): AuthorizeResult {
   if (route.blocked) {
     return refuse(
-      403,
       ErrorCode.FORBIDDEN_POLICY,
       'this route is disabled on this server (policy.allowAccountRoutes)',
       `account route ${route.name} blocked by policy`,
     );
   }
   if (route.scopes.length > 0) {
-    if (!key) return refuse(403, ErrorCode.FORBIDDEN_SCOPE, 'credentials required', 'no key for a scoped route');
+    if (!key) return refuse(ErrorCode.FORBIDDEN_SCOPE, 'credentials required', 'no key for a scoped route');
     if (!route.scopes.some((s) => hasScope(key.scopes, s))) {
       return refuse(
-        403,
         ErrorCode.FORBIDDEN_SCOPE,
         `this key lacks the ${route.scopes.join(' or ')} scope`,
         `missing scope ${route.scopes.join('|')} for ${route.name}`,
       );
     }
   }
-  if (route.invalid) return refuse(400, ErrorCode.BAD_REQUEST, route.invalid);
+  if (route.invalid) return refuse(ErrorCode.BAD_REQUEST, route.invalid);
 
   let models: string[] = [];
   if (route.bodyKind === 'json') {
-    if (body === undefined) return refuse(400, ErrorCode.BAD_REQUEST, 'a JSON request body is required');
+    if (body === undefined) return refuse(ErrorCode.BAD_REQUEST, 'a JSON request body is required');
     const where = findCredentialInBody(body);
     if (where) {
       return refuse(
-        400,
         ErrorCode.AUTH_AMBIGUOUS,
         'credentials are not accepted in the request body; send them in the Authorization or X-API-Key header',
         `credential in body at ${where}`,
@@ -94,12 +81,12 @@ export function authorize(
   }
   if (route.modelField === 'body') {
     const found = modelsInBody(route, body);
-    if ('invalid' in found) return refuse(400, ErrorCode.BAD_REQUEST, found.invalid);
-    if (found.models.length === 0) return refuse(400, ErrorCode.BAD_REQUEST, 'model is required');
+    if ('invalid' in found) return refuse(ErrorCode.BAD_REQUEST, found.invalid);
+    if (found.models.length === 0) return refuse(ErrorCode.BAD_REQUEST, 'model is required');
     models = found.models;
   } else if (route.modelField === 'path') {
     const m = route.params.model;
-    if (!m) return refuse(400, ErrorCode.BAD_REQUEST, 'model is required');
+    if (!m) return refuse(ErrorCode.BAD_REQUEST, 'model is required');
     models = [m];
   }
 
@@ -109,12 +96,11 @@ export function authorize(
     // (spaces it trims, characters it refuses) is refused here rather than guessed at.
     const name = parseModelName(m);
     if (!name.ok) {
-      return refuse(400, ErrorCode.BAD_REQUEST, `model name ${show(m)} is not valid: ${name.reason}`, `invalid model name ${show(m)}: ${name.reason}`);
+      return refuse(ErrorCode.BAD_REQUEST, `model name ${show(m)} is not valid: ${name.reason}`, `invalid model name ${show(m)}: ${name.reason}`);
     }
     firstKey ??= name.key;
     if (name.cloud && !policy.allowAccountRoutes) {
       return refuse(
-        403,
         ErrorCode.FORBIDDEN_POLICY,
         `cloud model ${show(m)} is disabled on this server (policy.allowAccountRoutes)`,
         `cloud model ${show(m)} blocked by policy`,
@@ -122,7 +108,6 @@ export function authorize(
     }
     if (key && !key.models.allowsKey(name.key)) {
       return refuse(
-        403,
         ErrorCode.FORBIDDEN_MODEL,
         `this key may not use model ${show(m)}`,
         `model ${show(m)} not in the key's model patterns`,
@@ -131,14 +116,13 @@ export function authorize(
   }
 
   const registry = checkRegistries(route.registryFields, body, policy.registries);
-  if (registry) return refuse(registry.status, ErrorCode.FORBIDDEN_POLICY, registry.message, registry.reason);
+  if (registry) return registry;
 
   if (route.checkInsecure && !policy.allowInsecureRegistries && body && typeof body === 'object') {
     const insecure = (body as Record<string, unknown>).insecure;
     // Anything but absent/false is refused: plain-HTTP registries let a network attacker swap weights.
     if (insecure !== undefined && insecure !== false && insecure !== null) {
       return refuse(
-        403,
         ErrorCode.FORBIDDEN_POLICY,
         'insecure registries are disabled on this server (policy.allowInsecureRegistries)',
         'insecure: true refused by policy',
@@ -149,7 +133,7 @@ export function authorize(
   const outbound =
     (route.serverTools ? checkServerTools(body, policy) : null) ??
     (route.createRefs ? checkCreate(body, policy, key?.models.allowsAll ?? false) : null);
-  if (outbound) return refuse(outbound.status, ErrorCode.FORBIDDEN_POLICY, outbound.message, outbound.reason);
+  if (outbound) return outbound;
 
   return { ok: true, model: models[0] ?? null, modelKey: firstKey };
 }

@@ -13,26 +13,31 @@
 // Sec-Fetch-Site, except curl's `-d` default (x-www-form-urlencoded): they are told to say JSON.
 
 import type { IncomingHttpHeaders } from 'node:http';
+import { ErrorCode, WardenError } from '../errors.ts';
 import type { BodyKind } from './routes.ts';
 
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json[ \t]*(?:;|$)/i;
 
-/** null when the request may go on, else why not (for a 415/403 answer). */
+/** null when the request may go on, else the refusal (415 for a JSON route sent as another type, 403). */
 export function basicCredentialFormRefusal(
   method: string,
   bodyKind: BodyKind,
   headers: IncomingHttpHeaders,
-): { status: 403 | 415; message: string } | null {
+): WardenError | null {
   if (method === 'GET' || method === 'HEAD') return null;
   if (bodyKind === 'json' && !JSON_TYPE.test(headers['content-type'] ?? '')) {
-    return {
-      status: 415,
-      message: 'with Basic credentials, send the request body with Content-Type: application/json (a browser form cannot, so a cached login cannot be used by another site)',
-    };
+    return refuse(
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      'with Basic credentials, send the request body with Content-Type: application/json (a browser form cannot, so a cached login cannot be used by another site)',
+    );
   }
   const site = headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') {
-    return { status: 403, message: 'a cross-site browser request with Basic credentials is refused' };
+    return refuse(ErrorCode.FORBIDDEN_POLICY, 'a cross-site browser request with Basic credentials is refused');
   }
   return null;
+}
+
+function refuse(code: typeof ErrorCode.UNSUPPORTED_MEDIA_TYPE | typeof ErrorCode.FORBIDDEN_POLICY, message: string): WardenError {
+  return new WardenError(code, message, { reason: `Basic credentials: ${message.slice(0, 80)}` });
 }

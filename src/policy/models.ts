@@ -88,9 +88,9 @@ export function compileModelPatterns(patterns: readonly string[]): ModelMatcher 
   const exact = new Set<string>();
   for (const p of cleaned) {
     const why = validateModelPattern(p);
-    if (why) throw new WardenError(ErrorCode.USAGE, `model pattern ${JSON.stringify(p.slice(0, 64))}: ${why}`, { status: 400 });
+    if (why) throw new WardenError(ErrorCode.USAGE, `model pattern ${JSON.stringify(p.slice(0, 64))}: ${why}`);
     const n = normalizePattern(p);
-    if (n === null) throw new WardenError(ErrorCode.USAGE, `model pattern ${JSON.stringify(p.slice(0, 64))}: not a model name Ollama accepts`, { status: 400 });
+    if (n === null) throw new WardenError(ErrorCode.USAGE, `model pattern ${JSON.stringify(p.slice(0, 64))}: not a model name Ollama accepts`);
     if (n.includes('*') || n.includes('?')) globs.push(n.replace(/\*+/g, '*'));
     else exact.add(n);
   }

@@ -15,6 +15,7 @@
 // Ollama decodes bodies with Go's encoding/json: keys match struct fields case-insensitively
 // (with K/S folding), and a later duplicate wins. So every key is compared folded, and every
 // value under a matching key is checked, not just the first.
+import { ErrorCode, WardenError } from '../errors.ts';
 import { goFoldKey, goTrimSpace } from './json-fold.ts';
 
 export interface OutboundPolicy {
@@ -22,10 +23,9 @@ export interface OutboundPolicy {
   allowRemoteModels: boolean;
 }
 
-export interface OutboundRefusal {
-  status: 403;
-  message: string;
-  reason: string;
+/** A 403 naming the setting that would allow it; `reason` for the audit log. */
+function refuse(message: string, reason: string): WardenError {
+  return new WardenError(ErrorCode.FORBIDDEN_POLICY, message, { reason });
 }
 
 /** Values of every key of `obj` that Go would decode into the field `name`. */
@@ -57,16 +57,15 @@ function serverToolIn(tools: unknown, depth = 0): string | null {
 const show = (s: string): string => JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
 
 /** Built-in server tools (/v1/messages, /v1/responses). */
-export function checkServerTools(body: unknown, policy: OutboundPolicy): OutboundRefusal | null {
+export function checkServerTools(body: unknown, policy: OutboundPolicy): WardenError | null {
   if (policy.allowServerTools) return null;
   for (const tools of foldedValues(body, 'tools')) {
     const type = serverToolIn(tools);
     if (type !== null) {
-      return {
-        status: 403,
-        message: `server-side tool ${show(type)} is disabled on this server (policy.allowServerTools): it makes Ollama call ollama.com with the owner's account`,
-        reason: `server-side tool ${show(type)} refused by policy`,
-      };
+      return refuse(
+        `server-side tool ${show(type)} is disabled on this server (policy.allowServerTools): it makes Ollama call ollama.com with the owner's account`,
+        `server-side tool ${show(type)} refused by policy`,
+      );
     }
   }
   return null;
@@ -75,15 +74,14 @@ export function checkServerTools(body: unknown, policy: OutboundPolicy): Outboun
 const BLOB_FIELDS = ['files', 'adapters', 'draft_files'] as const;
 
 /** /api/create: `remote_host`, and blob references for keys limited to some models. */
-export function checkCreate(body: unknown, policy: OutboundPolicy, keyAllowsAllModels: boolean): OutboundRefusal | null {
+export function checkCreate(body: unknown, policy: OutboundPolicy, keyAllowsAllModels: boolean): WardenError | null {
   if (!policy.allowRemoteModels) {
     for (const v of foldedValues(body, 'remote_host')) {
       if (v !== null && v !== undefined && v !== '') {
-        return {
-          status: 403,
-          message: 'remote_host is disabled on this server (policy.allowRemoteModels): a remote model forwards every request to another server',
-          reason: 'create with remote_host refused by policy',
-        };
+        return refuse(
+          'remote_host is disabled on this server (policy.allowRemoteModels): a remote model forwards every request to another server',
+          'create with remote_host refused by policy',
+        );
       }
     }
   }
@@ -92,11 +90,10 @@ export function checkCreate(body: unknown, policy: OutboundPolicy, keyAllowsAllM
       for (const v of foldedValues(body, field)) {
         if (v === null || v === undefined) continue;
         if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
-        return {
-          status: 403,
-          message: `this key is limited to some models, so it may not create a model from blobs ("${field}"); use "from" with a model it may use`,
-          reason: `create from blobs ("${field}") refused for a key with model patterns`,
-        };
+        return refuse(
+          `this key is limited to some models, so it may not create a model from blobs ("${field}"); use "from" with a model it may use`,
+          `create from blobs ("${field}") refused for a key with model patterns`,
+        );
       }
     }
   }

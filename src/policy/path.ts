@@ -14,8 +14,9 @@
 // Letter case is not changed: `/API/chat` is simply not a route (404 from the route table),
 // never folded onto `/api/chat`.
 
+import { ErrorCode, WardenError } from '../errors.ts';
+
 export type CanonicalTarget = { path: string; query: URLSearchParams };
-export type TargetRefusal = { error: 400; reason: string };
 
 // Stricter than RFC 3986 pchar on purpose: no Ollama or Warden route uses ; , = ! $ & ' ( ) *,
 // and `;` in particular is a path parameter to some servers (`/..;/` bypasses in Tomcat/Spring).
@@ -24,16 +25,14 @@ const QUERY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
 const V1_MODEL_PREFIX = '/v1/models/';
 const MODEL_SEGMENT = /^[A-Za-z0-9._:-]+$/;
 
-function refuse(reason: string): TargetRefusal {
-  return { error: 400, reason };
-}
-
-export function isRefusal(t: CanonicalTarget | TargetRefusal): t is TargetRefusal {
-  return 'error' in t;
+/** A 400 that says only "bad request": the detail (`reason`) is for the audit log, not for a
+ *  prober mapping which spellings get through. */
+function refuse(reason: string): WardenError {
+  return new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { reason });
 }
 
 /** `rawUrl` is `req.url` as Node gives it: the request-target, untouched. */
-export function canonicalPath(rawUrl: string): CanonicalTarget | TargetRefusal {
+export function canonicalPath(rawUrl: string): CanonicalTarget | WardenError {
   if (rawUrl.length === 0) return refuse('empty request target');
   // Absolute-form (`GET http://other-host/api/tags`) is only for forward proxies (RFC 9112 §3.2.2);
   // accepting it invites host confusion. Authority-form (CONNECT) and asterisk-form likewise.

@@ -22,6 +22,7 @@
 // from model-name.ts, the one reading of a name; a name it cannot read was refused before this.
 // The list is validated and lower-cased when the config loads (config/schema.ts).
 import { ANY_REGISTRY } from '../config/schema.ts';
+import { ErrorCode, WardenError } from '../errors.ts';
 import { parseModelName } from './model-name.ts';
 
 /** `host` (model-name.ts ModelName.host) against policy.registries as loaded (lower case). */
@@ -29,11 +30,6 @@ export function registryAllowed(host: string, registries: readonly string[]): bo
   return registries.includes(host) || registries.includes(ANY_REGISTRY);
 }
 
-export interface RegistryRefusal {
-  status: 403;
-  message: string;
-  reason: string;
-}
 
 const show = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
@@ -42,7 +38,7 @@ const show = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0,
  * all are allowed. Names that are not strings or that the parser refuses are answered (400) by
  * authorize() before this runs; here they are skipped, never guessed at.
  */
-export function checkRegistries(fields: readonly string[], body: unknown, registries: readonly string[]): RegistryRefusal | null {
+export function checkRegistries(fields: readonly string[], body: unknown, registries: readonly string[]): WardenError | null {
   if (fields.length === 0 || registries.includes(ANY_REGISTRY)) return null;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
   const b = body as Record<string, unknown>;
@@ -51,11 +47,11 @@ export function checkRegistries(fields: readonly string[], body: unknown, regist
     const name = parseModelName(b[field]);
     if (!name.ok || registryAllowed(name.host, registries)) continue;
     const allowed = registries.length === 0 ? 'no registry is allowed' : `allowed: ${registries.join(', ')}`;
-    return {
-      status: 403,
-      message: `registry ${show(name.host)} (in "${field}": ${show(name.raw)}) is not allowed on this server (policy.registries; ${allowed}): Ollama would connect to that host`,
-      reason: `registry ${show(name.host)} not in policy.registries`,
-    };
+    return new WardenError(
+      ErrorCode.FORBIDDEN_POLICY,
+      `registry ${show(name.host)} (in "${field}": ${show(name.raw)}) is not allowed on this server (policy.registries; ${allowed}): Ollama would connect to that host`,
+      { reason: `registry ${show(name.host)} not in policy.registries` },
+    );
   }
   return null;
 }

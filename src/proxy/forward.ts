@@ -153,7 +153,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     if (declared !== undefined) {
       contentLength = Number(declared);
       if (!(contentLength <= max)) {
-        const err = new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${max} bytes`, { status: 413 });
+        const err = new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${max} bytes`);
         sendError(res, err, extra, true);
         return { ...result, status: 413, error: 'body too large' };
       }
@@ -270,7 +270,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
 
   function failBeforeAnswer(err: unknown): ForwardResult {
     if (progress.overCap) {
-      sendError(res, new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${opts.maxStreamBytes} bytes`, { status: 413 }), extra, true);
+      sendError(res, new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${opts.maxStreamBytes} bytes`), extra, true);
       return { ...result, status: 413, error: 'body too large' };
     }
     if (clientGone || progress.clientGone) {
@@ -286,7 +286,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     if (isConnectError(err)) up.markUnreachable(err);
     if (errorCode(err) === 'UND_ERR_HEADERS_TIMEOUT' && opts.answerStartMs) {
       const why = `Ollama did not start answering within ${opts.answerStartMs / 1000} s (limits.answerStartSeconds)`;
-      const e = new WardenError(ErrorCode.UPSTREAM_TIMEOUT, why, { status: 504, reason: `answer cut: ${why}` });
+      const e = new WardenError(ErrorCode.UPSTREAM_TIMEOUT, why, { reason: `answer cut: ${why}` });
       sendError(res, e, extra, uploadUnfinished());
       return { ...result, status: 504, error: e.reason };
     }
@@ -301,7 +301,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     if (refusedUpstreamStatus(statusCode)) {
       // A redirect or a proxy-credentials prompt from "Ollama" is not Ollama's; never relay it.
       body.dump().catch(() => undefined);
-      const e = new WardenError(ErrorCode.UPSTREAM_REFUSED_ANSWER, `upstream Ollama gave an answer Warden does not relay (HTTP ${statusCode})`, { status: 502 });
+      const e = new WardenError(ErrorCode.UPSTREAM_REFUSED_ANSWER, `upstream Ollama gave an answer Warden does not relay (HTTP ${statusCode})`);
       sendError(res, e, extra, uploadUnfinished());
       return { ...result, status: 502, error: `upstream answered HTTP ${statusCode}, refused` };
     }
@@ -415,7 +415,6 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       // fail closed: an answer that cannot be filtered is not passed on unfiltered
       if (clientGone || cancelReason !== undefined) return failBeforeAnswer(err);
       const e = new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, 'upstream Ollama sent an answer Warden could not filter', {
-        status: 502,
         cause: err,
         reason: `${up.url}: answer could not be filtered`,
       });

@@ -55,7 +55,7 @@ export async function* cappedBody(stream: Readable, maxBytes: number, progress: 
       progress.bytes += chunk.length;
       if (progress.bytes > maxBytes) {
         progress.overCap = true;
-        throw new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${maxBytes} bytes`, { status: 413 });
+        throw new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${maxBytes} bytes`);
       }
       yield chunk;
       continue;

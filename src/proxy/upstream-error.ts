@@ -54,13 +54,11 @@ export function upstreamError(upstreamUrl: string, err: unknown): WardenError {
   const code = errorCode(err);
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'WARDEN_FIRST_BYTE_TIMEOUT') {
     return new WardenError(ErrorCode.UPSTREAM_TIMEOUT, 'upstream Ollama did not answer in time', {
-      status: 504,
       cause: err,
       reason: `${upstreamUrl}: ${code}`,
     });
   }
   return new WardenError(ErrorCode.UPSTREAM_UNREACHABLE, 'upstream Ollama is unreachable', {
-    status: 502,
     cause: err,
     reason: `${upstreamUrl}: ${code ?? (err instanceof Error ? err.message : String(err))}`,
   });

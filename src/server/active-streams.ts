@@ -1,6 +1,6 @@
 // Streams in flight per key, so a revocation can cut them (docs/design.md §3: within a second) and shutdown
 // can end them all with an error record.
-import { ErrorCode, WardenError } from '../errors.ts';
+import { ErrorCode, WardenError, type ErrorCodeValue } from '../errors.ts';
 
 /** Streams in flight per key, so a revocation can cut them (docs/design.md §3: within a second). */
 export class ActiveStreams {
@@ -16,16 +16,17 @@ export class ActiveStreams {
     };
   }
 
-  /** Cuts every stream (shutdown): each ends with an error record naming `reason`. */
+  /** Cuts every stream (shutdown, 503): each ends with an error record naming `reason`. */
   cutAll(reason: string): number {
-    return this.cut([...this.byKey.keys()], reason, 503);
+    return this.cut([...this.byKey.keys()], reason, ErrorCode.SHUTTING_DOWN);
   }
 
-  cut(keyIds: Iterable<string>, reason: string, status = 401): number {
+  /** Cuts the keys' streams (a revocation: 401 with the invalid_token challenge if nothing was sent yet). */
+  cut(keyIds: Iterable<string>, reason: string, code: ErrorCodeValue = ErrorCode.AUTH_INVALID_KEY): number {
     let n = 0;
     for (const id of keyIds) {
       for (const ac of this.byKey.get(id) ?? []) {
-        ac.abort(new WardenError(status === 401 ? ErrorCode.AUTH_INVALID_KEY : ErrorCode.SHUTTING_DOWN, reason, { status }));
+        ac.abort(new WardenError(code, reason));
         n++;
       }
     }

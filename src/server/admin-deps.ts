@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Store } from '../store/types.ts';
 import type { KeyCache } from '../auth/key-cache.ts';
 import type { KeyService } from '../auth/key-service.ts';
-import { authenticate } from '../auth/authenticate.ts';
+import { authenticate, mayBeNewCredential } from '../auth/authenticate.ts';
 import { isWardenError } from '../errors.ts';
 import type { TlsManager } from '../tls/manager.ts';
 import { ClientCertService } from '../tls/cert-service.ts';
@@ -71,7 +71,7 @@ export function buildAdminDeps(i: AdminDepsInput): AdminDeps {
       let r = check();
       // A key created or rotated a moment ago by the CLI or another instance: as on the proxy
       // path, ask the store once before refusing it.
-      if (isWardenError(r) && (r.reason === 'unknown key id' || r.reason === 'wrong secret') && (await i.keys.refreshIfStale())) r = check();
+      if (isWardenError(r) && mayBeNewCredential(r) && (await i.keys.refreshIfStale())) r = check();
       return isWardenError(r) ? null : r.key.record;
     },
     // A change made through this server is applied to its own cache before the answer goes

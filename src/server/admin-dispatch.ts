@@ -1,10 +1,10 @@
 // Warden's own paths: /_warden/* (but metrics) goes to the Fastify app with its own sessions
 // and CSRF rules, before any API-key work; /_warden/metrics is a key-authenticated route that
 // Warden answers itself once the key has the admin or metrics scope.
-import { ErrorCode, WardenError } from '../errors.ts';
+import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
 import type { CachedKey } from '../auth/key-cache.ts';
 import type { RouteMatch } from '../policy/routes.ts';
-import { authorize, refusalError } from '../policy/authorize.ts';
+import { authorize } from '../policy/authorize.ts';
 import { rememberClientAddress } from '../admin/http.ts';
 import { adminRequestAudit } from '../admin/request-audit.ts';
 import type { Gateway } from './gateway-deps.ts';
@@ -19,7 +19,7 @@ export function isAdminPath(path: string): boolean {
 export function dispatchAdmin(g: Gateway, ctx: RequestContext, path: string): void {
   const { req, res } = ctx;
   const admin = g.deps.admin;
-  if (!admin) return ctx.refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
+  if (!admin) return ctx.refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found'));
   res.once('finish', () => ctx.finish(res.statusCode, adminRequestAudit(req, path, res.statusCode)));
   rememberClientAddress(req, ctx.address);
   admin(req, res);
@@ -29,8 +29,8 @@ export function dispatchAdmin(g: Gateway, ctx: RequestContext, path: string): vo
 export async function serveMetrics(g: Gateway, ctx: RequestContext, route: RouteMatch, key: CachedKey): Promise<void> {
   const { deps, config } = g;
   const verdict = authorize(route, key, undefined, config.policy);
-  if (!verdict.ok) return ctx.refuse(refusalError(verdict));
-  if (!deps.metrics) return ctx.refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404 }));
+  if (isWardenError(verdict)) return ctx.refuse(verdict);
+  if (!deps.metrics) return ctx.refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found'));
   const text = await deps.metrics.registry.metrics();
   ctx.res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
   ctx.res.end(text);

@@ -9,7 +9,7 @@ import type { CachedKey } from '../auth/key-cache.ts';
 import { recheck, type Authenticated } from '../auth/authenticate.ts';
 import type { RouteMatch } from '../policy/routes.ts';
 import type { CanonicalTarget } from '../policy/path.ts';
-import { authorize, refusalError } from '../policy/authorize.ts';
+import { authorize } from '../policy/authorize.ts';
 import { formBodyForPolicy } from '../policy/multipart.ts';
 import type { Gateway } from './gateway-deps.ts';
 import type { RequestContext } from './request-context.ts';
@@ -36,7 +36,6 @@ export async function admit(g: Gateway, ctx: RequestContext, auth: Authenticated
     // The body was never read: close rather than read it just to keep the connection.
     return ctx.refuse(
       new WardenError(ErrorCode.RATE_LIMITED, 'rate limit exceeded', {
-        status: 429,
         headers: { 'retry-after': String(limit.retryAfterSeconds) },
         reason: `over the key's ${limit.reason} limit`,
       }),
@@ -87,8 +86,8 @@ async function serveAdmitted(g: Gateway, ctx: RequestContext, auth: Authenticate
   const key: CachedKey = fresh.key;
 
   const verdict = authorize(route, key, json, config.policy);
-  if (!verdict.ok) {
-    return ctx.refuseUncharged(refusalError(verdict));
+  if (isWardenError(verdict)) {
+    return ctx.refuseUncharged(verdict);
   }
   event.model = verdict.model;
 
@@ -97,7 +96,6 @@ async function serveAdmitted(g: Gateway, ctx: RequestContext, auth: Authenticate
   if (verdict.model && deps.upstreams.onlyOnUnhealthy(verdict.model)) {
     return ctx.refuseUncharged(
       new WardenError(ErrorCode.UPSTREAM_UNAVAILABLE, `no healthy upstream has model ${verdict.model}`, {
-        status: 503,
         headers: { 'retry-after': '5' },
         reason: 'every upstream with the model is down',
       }),
@@ -109,7 +107,7 @@ async function serveAdmitted(g: Gateway, ctx: RequestContext, auth: Authenticate
   let capNote: string | null = null;
   if ((deps.caps.active || key.caps !== null) && Buffer.isBuffer(body)) {
     const capped = deps.caps.apply(route.name, json, key.caps);
-    if (!capped.ok) return ctx.refuseUncharged(new WardenError(ErrorCode.FORBIDDEN_POLICY, capped.message, { status: 403, reason: capped.reason }));
+    if (!capped.ok) return ctx.refuseUncharged(new WardenError(ErrorCode.FORBIDDEN_POLICY, capped.message, { reason: capped.reason }));
     if (capped.changed) {
       body = Buffer.from(JSON.stringify(capped.body));
       capNote = `capped: ${capped.notes.join(', ')}`;
@@ -126,7 +124,7 @@ async function serveAdmitted(g: Gateway, ctx: RequestContext, auth: Authenticate
 function policyView(route: RouteMatch, req: IncomingMessage, body: Buffer, canon: CanonicalTarget): unknown {
   if (route.bodyKind === 'form') {
     const form = formBodyForPolicy(req.headers['content-type'], body, canon.query);
-    if ('invalid' in form) throw new WardenError(ErrorCode.BAD_REQUEST, form.invalid, { status: 400 });
+    if ('invalid' in form) throw new WardenError(ErrorCode.BAD_REQUEST, form.invalid);
     return form.json;
   }
   const json = parseJsonBody(body);

@@ -35,7 +35,7 @@ export async function authenticateRequest(g: Gateway, ctx: RequestContext): Prom
     try {
       auth = (await claimOnce(auth, deps.replay)) ?? auth;
     } catch (cause) {
-      return refused(ctx, new WardenError(ErrorCode.STORE_UNAVAILABLE, 'Warden cannot reach its key store', { status: 503, headers: { 'retry-after': '5' }, reason: 'replay check: store unavailable', cause }));
+      return refused(ctx, new WardenError(ErrorCode.STORE_UNAVAILABLE, 'Warden cannot reach its key store', { headers: { 'retry-after': '5' }, reason: 'replay check: store unavailable', cause }));
     }
   }
   if (isWardenError(auth)) {
@@ -60,7 +60,7 @@ async function refuseCredential(g: Gateway, ctx: RequestContext, cred: Credentia
   if (stale) {
     ctx.event.keyId = stale.record.id;
     ctx.event.keyName = stale.record.name;
-    return ctx.refuse(new WardenError(auth.code, auth.message, { status: auth.status, headers: auth.headers, reason: `stale secret of ${stale.record.id}: ${auth.reason}` }));
+    return ctx.refuse(new WardenError(auth.code, auth.message, { reason: `stale secret of ${stale.record.id}: ${auth.reason}` }));
   }
   if (ctx.lockedFor > 0) return lockedOut(g, ctx);
   // Wrong or malformed credentials count towards the lockout; a request with none at all
@@ -84,7 +84,6 @@ async function lockedOut(g: Gateway, ctx: RequestContext): Promise<void> {
   const { conn } = ctx;
   ctx.authRefusal = true;
   const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
-    status: 429,
     headers: { 'retry-after': String(ctx.lockedFor) },
     reason: 'address locked out after repeated authentication failures',
   });

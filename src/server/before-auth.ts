@@ -4,9 +4,9 @@
 // it learned recorded on the request's context (the canonical target is returned). All synchronous: no await before credentials.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { ErrorCode, WardenError } from '../errors.ts';
+import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
 import type { AuditInput } from '../audit/writer.ts';
-import { canonicalPath, isRefusal, type CanonicalTarget } from '../policy/path.ts';
+import { canonicalPath, type CanonicalTarget } from '../policy/path.ts';
 import { clientCertVerdict } from '../tls/client-audit.ts';
 import { SECURITY_HEADERS } from '../tls/security-headers.ts';
 import type { Gateway } from './gateway-deps.ts';
@@ -69,7 +69,7 @@ export function beforeAuthentication(g: Gateway, ctx: RequestContext): Canonical
       }
       grantOrigin(res, origin);
     } else if (isPreflight(req)) {
-      return refused(ctx, new WardenError(ErrorCode.FORBIDDEN_POLICY, 'origin not allowed (cors.origins)', { status: 403, reason: `CORS preflight from an origin not in cors.origins: ${origin.slice(0, 100)}` }));
+      return refused(ctx, new WardenError(ErrorCode.FORBIDDEN_POLICY, 'origin not allowed (cors.origins)', { reason: `CORS preflight from an origin not in cors.origins: ${origin.slice(0, 100)}` }));
     }
   }
 
@@ -89,9 +89,7 @@ export function beforeAuthentication(g: Gateway, ctx: RequestContext): Canonical
   }
 
   const canon = canonicalPath(req.url ?? '/');
-  if (isRefusal(canon)) {
-    return refused(ctx, new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { status: 400, reason: canon.reason }), true);
-  }
+  if (isWardenError(canon)) return refused(ctx, canon, true);
   return checkClientCert(g, ctx) ? canon : null;
 }
 
@@ -108,7 +106,7 @@ function checkClientCert(g: Gateway, ctx: RequestContext): boolean {
     return true;
   }
   const reason = verdict.reason ?? 'client certificate refused';
-  ctx.refuse(new WardenError(ErrorCode.CLIENT_CERT_REFUSED, 'client certificate not accepted', { status: 401, reason }), true);
+  ctx.refuse(new WardenError(ErrorCode.CLIENT_CERT_REFUSED, 'client certificate not accepted', { reason }), true);
   deps.audit.write({ ...event, kind: 'tls.client_cert_refused', reason });
   return false;
 }

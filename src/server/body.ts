@@ -6,12 +6,11 @@ import { ErrorCode, WardenError } from '../errors.ts';
 import type { BodyReservation } from './body-budget.ts';
 
 export function bodyTooLarge(limit: number): WardenError {
-  return new WardenError(ErrorCode.BODY_TOO_LARGE, `request body is larger than ${limit} bytes`, { status: 413 });
+  return new WardenError(ErrorCode.BODY_TOO_LARGE, `request body is larger than ${limit} bytes`);
 }
 
 export function bodyOverBudget(): WardenError {
   return new WardenError(ErrorCode.OVERLOADED, 'server busy: too many request bodies in flight, try again shortly', {
-    status: 503,
     headers: { 'retry-after': '1' },
     reason: 'request body memory budget (limits.bodyMemoryBytes) exhausted',
   });
@@ -34,7 +33,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number,
       chunks = [];
       reject(err);
     };
-    const timer = setTimeout(() => fail(new WardenError(ErrorCode.REQUEST_TIMEOUT, 'request body was not received in time', { status: 408 })), timeoutMs);
+    const timer = setTimeout(() => fail(new WardenError(ErrorCode.REQUEST_TIMEOUT, 'request body was not received in time')), timeoutMs);
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) return fail(bodyTooLarge(limit));
@@ -48,9 +47,9 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number,
     // The client closed before the body was complete (Node reports it as an 'aborted' error, or
     // only as 'close'): drop what we hold now, not at the timeout.
     const clientLeft = (cause?: Error): WardenError =>
-      new WardenError(ErrorCode.BAD_REQUEST, 'client closed the connection before the body was complete', { status: 400, cause });
+      new WardenError(ErrorCode.BAD_REQUEST, 'client closed the connection before the body was complete', { cause });
     const onError = (err: Error & { code?: string }): void =>
-      fail(err.code === 'ECONNRESET' ? clientLeft(err) : new WardenError(ErrorCode.BAD_REQUEST, 'request body could not be read', { status: 400, cause: err }));
+      fail(err.code === 'ECONNRESET' ? clientLeft(err) : new WardenError(ErrorCode.BAD_REQUEST, 'request body could not be read', { cause: err }));
     const onClose = (): void => {
       if (!req.complete) fail(clientLeft());
     };
@@ -69,10 +68,10 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number,
 }
 
 export function parseJsonBody(buf: Buffer): unknown {
-  if (buf.length === 0) throw new WardenError(ErrorCode.BAD_REQUEST, 'request body must be JSON', { status: 400 });
+  if (buf.length === 0) throw new WardenError(ErrorCode.BAD_REQUEST, 'request body must be JSON');
   try {
     return JSON.parse(buf.toString('utf8'));
   } catch {
-    throw new WardenError(ErrorCode.BAD_REQUEST, 'request body is not valid JSON', { status: 400 });
+    throw new WardenError(ErrorCode.BAD_REQUEST, 'request body is not valid JSON');
   }
 }

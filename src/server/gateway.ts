@@ -47,7 +47,7 @@ async function handleRequest(g: Gateway, req: IncomingMessage, res: ServerRespon
   if (!auth) return;
 
   const route = g.deps.routes.lookup(req.method ?? '', canon.path);
-  if (!route) return ctx.refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { status: 404, reason: 'route not allowed' }));
+  if (!route) return ctx.refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found', { reason: 'route not allowed' }));
   // /_warden/metrics: Warden answers itself once the key has the admin or metrics scope.
   if (route.handler === 'warden') return serveMetrics(g, ctx, route, auth.key);
   if (auth.method === 'basic' && refusedBasicForm(ctx, route.bodyKind)) return;
@@ -57,9 +57,8 @@ async function handleRequest(g: Gateway, req: IncomingMessage, res: ServerRespon
 /** Browsers send cached Basic credentials by themselves, also with another site's form. */
 function refusedBasicForm(ctx: RequestContext, bodyKind: BodyKind): boolean {
   const { req } = ctx;
-  const csrf = basicCredentialFormRefusal(req.method ?? '', bodyKind, req.headers);
-  if (!csrf) return false;
-  const code = csrf.status === 415 ? ErrorCode.BAD_REQUEST : ErrorCode.FORBIDDEN_POLICY;
-  ctx.refuse(new WardenError(code, csrf.message, { status: csrf.status, reason: `Basic credentials: ${csrf.message.slice(0, 80)}` }), bodyKind !== 'none');
+  const refusal = basicCredentialFormRefusal(req.method ?? '', bodyKind, req.headers);
+  if (!refusal) return false;
+  ctx.refuse(refusal, bodyKind !== 'none');
   return true;
 }

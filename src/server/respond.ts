@@ -29,5 +29,5 @@ export function sendError(res: ServerResponse, err: WardenError, closeConnection
 
 /** The error for anything not thrown on purpose: logged in full by the caller, shown as one line. */
 export function internalError(cause: unknown): WardenError {
-  return new WardenError(ErrorCode.INTERNAL, 'internal error', { status: 500, cause, reason: cause instanceof Error ? cause.message : String(cause) });
+  return new WardenError(ErrorCode.INTERNAL, 'internal error', { cause, reason: cause instanceof Error ? cause.message : String(cause) });
 }

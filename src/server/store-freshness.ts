@@ -34,7 +34,6 @@ export function storeFreshness(keys: { lastConfirmedAt: number }, health: StoreH
 export function storeStaleError(staleMs: number): WardenError {
   const s = Math.floor(staleMs / 1000);
   return new WardenError(ErrorCode.STORE_UNAVAILABLE, `Warden cannot reach its key store (for ${s} s) and refuses requests until it is back`, {
-    status: 503,
     headers: { 'retry-after': '5' },
     reason: `store has not confirmed the key view for ${s} s (store.maxStaleSeconds)`,
   });

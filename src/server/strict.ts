@@ -11,14 +11,14 @@ import { goFoldKey } from '../policy/json-fold.ts';
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 function bad(reason: string): WardenError {
-  return new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { status: 400, reason });
+  return new WardenError(ErrorCode.BAD_REQUEST, 'bad request', { reason });
 }
 
 /** Returns an error when the request must be refused before anything else looks at it.
  *  `maxHeaders`: most header lines allowed (the server keeps at most one more, see index.ts). */
 export function checkRequestFraming(req: IncomingMessage, maxHeaders = Number.POSITIVE_INFINITY): WardenError | null {
   if (req.rawHeaders.length / 2 > maxHeaders) {
-    return new WardenError(ErrorCode.HEADERS_TOO_LARGE, 'too many request headers', { status: 431, reason: `more than ${maxHeaders} header lines` });
+    return new WardenError(ErrorCode.HEADERS_TOO_LARGE, 'too many request headers', { reason: `more than ${maxHeaders} header lines` });
   }
   // HTTP/0.9 and anything not 1.x: no headers to authenticate and nothing a client of ours sends.
   if (req.httpVersionMajor !== 1) return bad(`HTTP version ${req.httpVersion} is not supported`);
@@ -83,7 +83,7 @@ const INSPECTED_FIELDS = new Set([
 ]);
 
 function ambiguousJson(what: string): WardenError {
-  return new WardenError(ErrorCode.BAD_REQUEST, `ambiguous request body: ${what}`, { status: 400, reason: `ambiguous JSON body: ${what}` });
+  return new WardenError(ErrorCode.BAD_REQUEST, `ambiguous request body: ${what}`, { reason: `ambiguous JSON body: ${what}` });
 }
 
 /** Refuses a JSON body whose top-level keys Ollama (Go) would read differently from Warden. */

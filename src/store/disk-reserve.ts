@@ -50,5 +50,5 @@ export function diskReserve(file: string, bytes = RESERVE_BYTES): DiskReserve {
 }
 
 export function diskFullError(cause: unknown): WardenError {
-  return new WardenError(ErrorCode.DISK_FULL, 'the disk holding the store is full: free some space and try again (revocations still work)', { status: 507, cause });
+  return new WardenError(ErrorCode.DISK_FULL, 'the disk holding the store is full: free some space and try again (revocations still work)', { cause });
 }

@@ -58,7 +58,7 @@ export async function issueClientCert(opts: IssueClientCertOptions): Promise<Iss
   if (!Number.isInteger(days) || days < 1 || days > CLIENT_CERT_MAX_DAYS) throw usageError(`--days must be a whole number from 1 to ${CLIENT_CERT_MAX_DAYS}, got ${String(days)}`);
   const existing = await opts.store.find(name);
   if (existing && existing.revokedAt === null && existing.notAfter.getTime() > Date.now())
-    throw new WardenError(ErrorCode.CONFLICT, `a client certificate named "${name}" is already active (serial ${existing.serial}); revoke it first or choose another name`, { status: 409 });
+    throw new WardenError(ErrorCode.CONFLICT, `a client certificate named "${name}" is already active (serial ${existing.serial}); revoke it first or choose another name`);
 
   const ca = await ensureLocalCa(opts.tlsDir);
   const notBefore = new Date(Date.now() - 60_000);
@@ -111,7 +111,7 @@ export interface RevokeClientCertOptions {
 export async function revokeClientCert(opts: RevokeClientCertOptions): Promise<ClientCertRecord> {
   const key = opts.nameOrSerial.trim();
   const found = await opts.store.find(key);
-  if (!found) throw new WardenError(ErrorCode.NOT_FOUND, `no client certificate named or with serial "${key.slice(0, 70)}"`, { status: 404 });
+  if (!found) throw new WardenError(ErrorCode.NOT_FOUND, `no client certificate named or with serial "${key.slice(0, 70)}"`);
   const record = found.revokedAt ? found : await opts.store.revoke(found.serial, opts.reason ?? 'revoked by operator');
   const dir = opts.tlsDir ?? (opts.dataDir ? tlsDirOf(opts.dataDir) : undefined);
   if (dir) {

@@ -96,9 +96,9 @@ for (const c of cases) {
       if (c.want.key !== undefined) assert.equal(got.key, c.want.key);
     }
     if (got.kind === 'error' && c.want.kind === 'error') {
-      assert.equal(got.code, c.want.code);
-      assert.equal(got.status, 400);
-      for (const text of [got.message, got.reason]) {
+      assert.equal(got.error.code, c.want.code);
+      assert.equal(got.error.status, 400);
+      for (const text of [got.error.message, got.error.reason]) {
         assert.ok(!text.includes(KEY.slice(4, 20)) && !text.includes(KEY.slice(-10)), `the error never echoes any part of the key: ${text}`);
       }
     }

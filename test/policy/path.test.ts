@@ -3,7 +3,8 @@
 // too: either way it never reaches Ollama.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalPath, isRefusal } from '../../src/policy/path.ts';
+import { canonicalPath } from '../../src/policy/path.ts';
+import { WardenError } from '../../src/errors.ts';
 import { startCaptureServer, type CaptureServer } from '../auth/capture-server.ts';
 
 let srv: CaptureServer;
@@ -33,7 +34,7 @@ const accepted: Array<{ name: string; target: string; path: string; query?: Reco
 for (const c of accepted) {
   test(`accepted: ${c.name}`, async () => {
     const got = await check(c.target);
-    if (got === 'refused-by-node' || isRefusal(got)) {
+    if (got === 'refused-by-node' || got instanceof WardenError) {
       assert.fail(`got ${JSON.stringify(got)}, want ${c.path}`);
     }
     assert.equal(got.path, c.path);
@@ -70,12 +71,12 @@ for (const c of refused) {
   test(`refused: ${c.name}`, async () => {
     const got = await check(c.target);
     if (got === 'refused-by-node') return;
-    assert.ok(isRefusal(got), `got ${JSON.stringify(got)}, want a 400 refusal`);
-    if (isRefusal(got)) assert.equal(got.error, 400);
+    assert.ok(got instanceof WardenError, `got ${JSON.stringify(got)}, want a 400 refusal`);
+    if (got instanceof WardenError) assert.equal(got.status, 400);
   });
 }
 
 test('canonicalPath on its own refuses an empty target', () => {
   const got = canonicalPath('');
-  assert.ok(isRefusal(got));
+  assert.ok(got instanceof WardenError);
 });

@@ -9,7 +9,7 @@ import { compileRoutes } from '../../src/policy/routes.ts';
 import { parseModelName } from '../../src/policy/model-name.ts';
 import { checkRegistries } from '../../src/policy/registries.ts';
 import { DEFAULT_REGISTRIES, configSchema } from '../../src/config/schema.ts';
-import { ErrorCode } from '../../src/errors.ts';
+import { ErrorCode, WardenError, type ErrorCodeValue } from '../../src/errors.ts';
 
 const policy = (registries: string[], extra: Partial<PolicyConfig> = {}): PolicyConfig => ({
   allowAccountRoutes: false,
@@ -24,10 +24,12 @@ const manager: AuthorizeKey = { scopes: new Set(['models:manage', 'models:read',
 const table = compileRoutes({ allowAccountRoutes: false });
 const openTable = compileRoutes({ allowAccountRoutes: true });
 
-function check(path: string, body: unknown, p: PolicyConfig = DEFAULTS): ReturnType<typeof authorize> {
+/** authorize()'s answer as ok/refused: a refusal is a WardenError (its status from its code). */
+function check(path: string, body: unknown, p: PolicyConfig = DEFAULTS): { ok: true } | { ok: false; status: number; code: ErrorCodeValue; message: string } {
   const route = (p.allowAccountRoutes ? openTable : table).lookup('POST', path);
   assert.ok(route, path);
-  return authorize(route, manager, body, p);
+  const got = authorize(route, manager, body, p);
+  return got instanceof WardenError ? { ok: false, status: got.status, code: got.code, message: got.message } : { ok: true };
 }
 
 test('the host of a model name is the registry Ollama dials, lower case, port kept', () => {
@@ -106,7 +108,7 @@ test('/api/create: `from` is pulled when missing, so its host is checked; the ne
 test('routes that only read local manifests are not affected', () => {
   const route = table.lookup('POST', '/api/copy');
   assert.ok(route);
-  assert.equal(authorize(route, manager, { source: 'llama3.2', destination: 'internal.corp/ns/m' }, DEFAULTS).ok, true);
+  assert.ok(!(authorize(route, manager, { source: 'llama3.2', destination: 'internal.corp/ns/m' }, DEFAULTS) instanceof WardenError));
   assert.equal(check('/api/show', { model: 'internal.corp/ns/m' }).ok, true);
 });
 

@@ -2,7 +2,8 @@
 // request path, so "uppercase variant → 404" is tested end to end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalPath, isRefusal } from '../../src/policy/path.ts';
+import { canonicalPath } from '../../src/policy/path.ts';
+import { WardenError } from '../../src/errors.ts';
 import { compileRoutes, type RouteMatch } from '../../src/policy/routes.ts';
 
 const strict = compileRoutes({ allowAccountRoutes: false });
@@ -11,7 +12,7 @@ const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
 function lookup(table: typeof strict, method: string, target: string): RouteMatch | null {
   const t = canonicalPath(target);
-  if (isRefusal(t)) return null;
+  if (t instanceof WardenError) return null;
   return table.lookup(method, t.path);
 }
 

@@ -45,7 +45,7 @@ void describe('forward: streaming, headers and token counts', () => {
         const stall = req.headers['x-test-stall-ms'];
         if (typeof stall === 'string') opts.stallTimeoutMs = Number(stall);
         if (req.headers['x-test-cancel-now']) {
-          opts.signal = AbortSignal.abort(new WardenError(ErrorCode.AUTH_INVALID_KEY, 'key revoked', { status: 401 }));
+          opts.signal = AbortSignal.abort(new WardenError(ErrorCode.AUTH_INVALID_KEY, 'key revoked'));
         }
         return opts;
       },
@@ -191,7 +191,7 @@ void describe('forward: streaming, headers and token counts', () => {
           r.on('data', (c: Buffer) => {
             bytes += c.length;
             text += c.toString();
-            if (bytes > 0 && revoke.has('k1')) revoke.get('k1')?.abort(new WardenError(ErrorCode.AUTH_INVALID_KEY, 'key revoked', { status: 401 }));
+            if (bytes > 0 && revoke.has('k1')) revoke.get('k1')?.abort(new WardenError(ErrorCode.AUTH_INVALID_KEY, 'key revoked'));
           });
           r.on('error', () => resolve({ error: true, bytes, text }));
           r.on('end', () => resolve({ error: false, bytes, text }));
@@ -213,6 +213,7 @@ void describe('forward: streaming, headers and token counts', () => {
     const res = await request(proxy.port, { path: '/api/version', headers: { 'x-test-cancel-now': '1' } });
     assert.equal(res.status, 401);
     assert.deepEqual(JSON.parse(res.body.toString()), { error: 'key revoked' });
+    assert.equal(res.headers['www-authenticate'], 'Bearer realm="warden", error="invalid_token"', 'a revoked key is an invalid token (RFC 6750 §3.1)');
     assert.equal(fake.requests.length, before);
   });
 

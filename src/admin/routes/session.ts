@@ -17,14 +17,13 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: AdminContext): 
     if (!limited.allowed) {
       deps.audit({ kind: 'admin.signin_failed', authMethod: 'session', clientAddress: address, method: req.method, path: req.url, status: 429, reason: 'rate limited' });
       throw new WardenError(ErrorCode.RATE_LIMITED, `too many sign-in attempts; try again in ${limited.retryAfterSeconds} s`, {
-        status: 429,
         headers: { 'retry-after': String(limited.retryAfterSeconds) },
       });
     }
     const body = objectBody(req.body);
     const raw = body.key;
     if (typeof raw !== 'string' || raw.trim() === '' || raw.length > 512) {
-      throw new WardenError(ErrorCode.BAD_REQUEST, 'key: paste an admin API key (owk_…)', { status: 400 });
+      throw new WardenError(ErrorCode.BAD_REQUEST, 'key: paste an admin API key (owk_…)');
     }
     const key = await deps.authenticateKey(raw.trim());
     if (!key) {

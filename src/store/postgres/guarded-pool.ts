@@ -102,5 +102,5 @@ export function guardedPool(o: GuardedPoolOptions): PostgresPool & { readonly pg
 function unavailable(err: unknown): WardenError {
   if (err instanceof WardenError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new WardenError(ErrorCode.STORE_UNAVAILABLE, `store unreachable: ${message}`, { status: 503, cause: err });
+  return new WardenError(ErrorCode.STORE_UNAVAILABLE, `store unreachable: ${message}`, { cause: err });
 }

@@ -24,7 +24,6 @@ export function clientCertRepo(db: Kysely<Database>): ClientCertRepo {
       } catch (err) {
         if (isUniqueViolation(err)) {
           throw new WardenError(ErrorCode.CONFLICT, `a client certificate with serial ${row.serial} or the same fingerprint already exists`, {
-            status: 409,
             cause: err,
           });
         }
@@ -75,6 +74,6 @@ export function clientCertRepo(db: Kysely<Database>): ClientCertRepo {
 
 async function mustGet(trx: Transaction<Database>, serial: string): Promise<ClientCertRecord> {
   const row = await trx.selectFrom('warden_client_certs').selectAll().where('serial', '=', serial).executeTakeFirst();
-  if (!row) throw new WardenError(ErrorCode.NOT_FOUND, `client certificate ${serial} not found`, { status: 404 });
+  if (!row) throw new WardenError(ErrorCode.NOT_FOUND, `client certificate ${serial} not found`);
   return certFromRow(row);
 }

@@ -140,9 +140,9 @@ async function claimPubkeys(trx: Transaction<Database>, id: string, pubkeys: rea
 }
 
 function keyNotFound(id: string): WardenError {
-  return new WardenError(ErrorCode.NOT_FOUND, `key ${id} not found`, { status: 404 });
+  return new WardenError(ErrorCode.NOT_FOUND, `key ${id} not found`);
 }
 
 function conflict(message: string, cause?: unknown): WardenError {
-  return new WardenError(ErrorCode.CONFLICT, message, { status: 409, cause });
+  return new WardenError(ErrorCode.CONFLICT, message, { cause });
 }
