@@ -15,7 +15,7 @@ function bad(reason: string): WardenError {
 }
 
 /** Returns an error when the request must be refused before anything else looks at it.
- *  `maxHeaders`: most header lines allowed (the server keeps at most one more, see index.ts). */
+ *  `maxHeaders`: most header lines allowed (the server keeps at most one more, see listener.ts). */
 export function checkRequestFraming(req: IncomingMessage, maxHeaders = Number.POSITIVE_INFINITY): WardenError | null {
   if (req.rawHeaders.length / 2 > maxHeaders) {
     return new WardenError(ErrorCode.HEADERS_TOO_LARGE, 'too many request headers', { reason: `more than ${maxHeaders} header lines` });
