@@ -1,38 +1,26 @@
 // Issue 18 item 11: the audit log names who acted through the admin API and the web UI (the key's
 // id and name), `warden status` names itself, and the UI's own polling does not flood the log.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli } from '../helpers/warden.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-
-before(async () => {
-  fake = await startFakeOllama();
-  w = await startWarden({ upstream: fake.url });
-});
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden();
 
 interface Ev { kind: string; keyId: string | null; keyName: string | null; authMethod: string | null; method: string | null; path: string | null; status: number | null; actor: string | null; reason: string | null }
 
 async function call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; json: unknown; headers: Record<string, string | string[] | undefined> }> {
-  const res = await request(`${w.url}${path}`, {
+  const res = await request(`${stack.w.url}${path}`, {
     method: method as 'GET',
     headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: body !== undefined ? JSON.stringify(body) : undefined,
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   const text = await res.body.text();
   return { status: res.statusCode, json: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
-const bearer = (): Record<string, string> => ({ authorization: `Bearer ${w.adminKey}` });
+const bearer = (): Record<string, string> => ({ authorization: `Bearer ${stack.w.adminKey}` });
 
 /** The audit log as the admin API shows it, polled until `until` holds (the writer is asynchronous). */
 async function auditUntil(until: (events: Ev[]) => boolean): Promise<Ev[]> {
@@ -57,18 +45,18 @@ test('admin actions, `warden status` and UI polling in the audit log', async () 
   assert.equal(created.status, 201);
 
   // 2. A browser session: sign in, poll the Status page's endpoints, then change something.
-  const signin = await call('POST', '/_warden/api/session', {}, { key: w.adminKey });
+  const signin = await call('POST', '/_warden/api/session', {}, { key: stack.w.adminKey });
   assert.equal(signin.status, 200);
   const cookie = String(signin.headers['set-cookie']).split(';')[0]!;
   const csrf = (signin.json as { csrfToken: string }).csrfToken;
   for (let i = 0; i < 5; i++) {
     for (const p of ['status', 'connections', 'request-rate']) assert.equal((await call('GET', `/_warden/api/${p}`, { cookie })).status, 200);
   }
-  const patched = await call('PATCH', `/_warden/api/keys/${(created.json as { id: string }).id}`, { cookie, 'x-csrf-token': csrf, origin: w.url }, { rpm: 60 });
+  const patched = await call('PATCH', `/_warden/api/keys/${(created.json as { id: string }).id}`, { cookie, 'x-csrf-token': csrf, origin: stack.w.url }, { rpm: 60 });
   assert.equal(patched.status, 200);
 
   // 3. `warden status` on this machine, with the local control token.
-  const st = await runCli(['status', '--json'], { dataDir: w.dataDir });
+  const st = await runCli(['status', '--json'], { dataDir: stack.w.dataDir });
   assert.equal(st.code, 0, st.stderr);
 
   const events = await auditUntil((ev) => ev.some((e) => e.kind === 'key.update') && ev.some((e) => e.keyName === 'local control'));

@@ -2,7 +2,7 @@
 // add|remove` (and `init --hostname` on a set-up data dir) reissue the certificate, and the
 // running server serves the new one without a restart. The first certificate already carries
 // this machine's non-loopback addresses.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { isIP } from 'node:net';
@@ -10,27 +10,15 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { runCli, startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli } from '../helpers/warden.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-
-before(async () => {
-  fake = await startFakeOllama();
-  w = await startWarden({ upstream: fake.url });
-});
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden();
 
 /** The names on the certificate the running server hands out now, and whether a client that
  *  trusts the CA accepts it for `servername`. */
 function served(servername: string): Promise<{ sans: string; authorized: boolean; error: string | null }> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port: w.port, ...(isIP(servername) ? {} : { servername }), ca: w.caPem, rejectUnauthorized: false }, () => {
+    const s = connect({ host: '127.0.0.1', port: stack.w.port, ...(isIP(servername) ? {} : { servername }), ca: stack.w.caPem, rejectUnauthorized: false }, () => {
       const cert = s.getPeerX509Certificate();
       const identity = cert ? (isIP(servername) ? cert.checkIP(servername) : cert.checkHost(servername)) : undefined;
       resolve({ sans: cert?.subjectAltName ?? '', authorized: s.authorized && identity !== undefined, error: s.authorizationError ? String(s.authorizationError) : null });
@@ -54,7 +42,7 @@ async function waitForServed(servername: string, want: boolean): Promise<void> {
 
 describe('warden cert hostnames', () => {
   it('the first certificate carries localhost, loopback and this machine\'s non-loopback addresses', () => {
-    const cert = new X509Certificate(readFileSync(join(w.dataDir, 'tls', 'server.pem')));
+    const cert = new X509Certificate(readFileSync(join(stack.w.dataDir, 'tls', 'server.pem')));
     const addresses = Object.values(networkInterfaces())
       .flat()
       .filter((a) => a && !a.internal && !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address)))
@@ -64,22 +52,22 @@ describe('warden cert hostnames', () => {
   });
 
   it('add reissues the certificate, keeps warden.yaml\'s comments, and the running server serves it without a restart', async () => {
-    const yamlFile = join(w.dataDir, 'warden.yaml');
+    const yamlFile = join(stack.w.dataDir, 'warden.yaml');
     writeFileSync(yamlFile, '# my own note about this box\n' + readFileSync(yamlFile, 'utf8'));
     assert.equal((await served('gpu.lan')).authorized, false);
-    const pid = w.proc.pid;
-    const r = await runCli(['cert', 'hostnames', 'add', 'gpu.lan', '192.0.2.7'], { dataDir: w.dataDir });
+    const pid = stack.w.proc.pid;
+    const r = await runCli(['cert', 'hostnames', 'add', 'gpu.lan', '192.0.2.7'], { dataDir: stack.w.dataDir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Reissued the server certificate for: .*gpu\.lan.*192\.0\.2\.7/);
     await waitForServed('gpu.lan', true);
     await waitForServed('192.0.2.7', true);
-    assert.equal(w.proc.pid, pid);
-    assert.equal(w.proc.exitCode, null, 'the same server process, never restarted');
+    assert.equal(stack.w.proc.pid, pid);
+    assert.equal(stack.w.proc.exitCode, null, 'the same server process, never restarted');
     const yaml = readFileSync(yamlFile, 'utf8');
     assert.match(yaml, /# my own note about this box/);
     assert.match(yaml, /hostnames:\s*\n\s*- gpu\.lan\n\s*- 192\.0\.2\.7/);
 
-    const list = await runCli(['cert', 'hostnames', 'list', '--json'], { dataDir: w.dataDir });
+    const list = await runCli(['cert', 'hostnames', 'list', '--json'], { dataDir: stack.w.dataDir });
     assert.equal(list.code, 0, list.stderr);
     const l = JSON.parse(list.stdout) as { certificate: string[]; configured: string[] };
     assert.deepEqual(l.configured, ['gpu.lan', '192.0.2.7']);
@@ -87,27 +75,27 @@ describe('warden cert hostnames', () => {
   });
 
   it('remove takes a name off again; the running server follows', async () => {
-    const r = await runCli(['cert', 'hostnames', 'remove', 'gpu.lan'], { dataDir: w.dataDir });
+    const r = await runCli(['cert', 'hostnames', 'remove', 'gpu.lan'], { dataDir: stack.w.dataDir });
     assert.equal(r.code, 0, r.stderr);
     await waitForServed('gpu.lan', false);
     assert.equal((await served('192.0.2.7')).authorized, true);
-    const missing = await runCli(['cert', 'hostnames', 'remove', 'never.added'], { dataDir: w.dataDir });
+    const missing = await runCli(['cert', 'hostnames', 'remove', 'never.added'], { dataDir: stack.w.dataDir });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /never\.added is not in tls\.hostnames/);
   });
 
   it('init --hostname on a set-up data dir adds the name (it used to say "Already initialised" and change nothing)', async () => {
-    const r = await runCli(['init', '--hostname', 'box.example.test'], { dataDir: w.dataDir });
+    const r = await runCli(['init', '--hostname', 'box.example.test'], { dataDir: stack.w.dataDir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Server certificate names: .*box\.example\.test/);
     await waitForServed('box.example.test', true);
-    const keys = JSON.parse((await runCli(['keys', 'list', '--json'], { dataDir: w.dataDir })).stdout) as unknown[];
+    const keys = JSON.parse((await runCli(['keys', 'list', '--json'], { dataDir: stack.w.dataDir })).stdout) as unknown[];
     assert.equal(keys.length, 1, 'no second admin key');
   });
 
   it('refuses a name a certificate cannot carry, with exit 2', async () => {
     for (const bad of ['bad name', 'a..b', 'http://x']) {
-      const r = await runCli(['cert', 'hostnames', 'add', bad], { dataDir: w.dataDir });
+      const r = await runCli(['cert', 'hostnames', 'add', bad], { dataDir: stack.w.dataDir });
       assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
       assert.match(r.stderr, /neither a DNS name .* nor an IP address/);
     }

@@ -1,30 +1,19 @@
 // Real client libraries against Warden with nothing but a key and the CA: ollama-js and the
 // OpenAI SDK, each in its own process with NODE_EXTRA_CA_CERTS, as their users run them.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, ROOT, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, ROOT } from '../helpers/warden.ts';
 
 const run = promisify(execFile);
-let fake: FakeOllama;
-let w: RunningWarden;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 4, delayMs: 5 });
-  w = await startWarden({ upstream: fake.url });
-});
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden({ ollama: { chunks: 4, delayMs: 5 } });
 
 async function client(file: string): Promise<Record<string, unknown>> {
   const { stdout } = await run(process.execPath, [join(ROOT, 'test', 'e2e', 'clients', file)], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(w.dataDir, 'tls', 'ca.pem'), WARDEN_URL: w.url.replace('127.0.0.1', 'localhost'), WARDEN_KEY: w.adminKey },
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(stack.w.dataDir, 'tls', 'ca.pem'), WARDEN_URL: stack.w.url.replace('127.0.0.1', 'localhost'), WARDEN_KEY: stack.w.adminKey },
     cwd: ROOT,
     timeout: 30_000,
   });
@@ -38,7 +27,7 @@ describe('client libraries', () => {
     assert.ok((r.chunks as number) >= 4, `got ${String(r.chunks)} streamed parts`);
     assert.equal(r.done, true);
     assert.match(String(r.refused), /./, 'a cloud model is refused with an error the library surfaces');
-    assert.ok(fake.requests.every((q) => q.headers.authorization === undefined));
+    assert.ok(stack.fake.requests.every((q) => q.headers.authorization === undefined));
   });
 
   it('the OpenAI SDK lists models, completes, streams and embeds through /v1', async () => {

@@ -1,21 +1,17 @@
 // Revocation and rotation from the CLI (another process) reach a running server within 1 s,
 // on already-open keep-alive connections, and cut streams already running under the key.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
-
-let fake: FakeOllama;
-let w: RunningWarden;
+import { withWarden, runCli } from '../helpers/warden.ts';
 
 /** Creates a key from the CLI and waits until the running server accepts it (≤ 1 s). */
 async function createKey(name: string): Promise<{ id: string; key: string }> {
-  const r = await runCli(['keys', 'create', '--name', name, '--json'], { dataDir: w.dataDir });
+  const r = await runCli(['keys', 'create', '--name', name, '--json'], { dataDir: stack.w.dataDir });
   assert.equal(r.code, 0, r.stderr);
   const k = JSON.parse(r.stdout) as { id: string; key: string };
   const took = await within(3000, async () => {
-    const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${k.key}` }, dispatcher: w.dispatcher });
+    const res = await request(`${stack.w.url}/api/version`, { headers: { authorization: `Bearer ${k.key}` }, dispatcher: stack.w.dispatcher });
     await res.body.text();
     return res.statusCode === 200;
   });
@@ -33,21 +29,12 @@ async function within(timeoutMs: number, fn: () => Promise<boolean>): Promise<nu
   throw new Error(`condition not met within ${timeoutMs} ms`);
 }
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 400, delayMs: 25 });
-  w = await startWarden({ upstream: fake.url });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden({ ollama: { chunks: 400, delayMs: 25 } });
 
 describe('revocation', () => {
   it('refuses a key revoked from the CLI on an already-open keep-alive connection within 1 s (stolen key)', async () => {
     const k = await createKey('to-revoke');
-    const client = new Client(w.url, { connect: { ca: w.caPem }, pipelining: 1, keepAliveTimeout: 60_000 });
+    const client = new Client(stack.w.url, { connect: { ca: stack.w.caPem }, pipelining: 1, keepAliveTimeout: 60_000 });
     try {
       const get = async (): Promise<number> => {
         const r = await client.request({ path: '/api/version', method: 'GET', headers: { authorization: `Bearer ${k.key}` } });
@@ -55,15 +42,15 @@ describe('revocation', () => {
         return r.statusCode;
       };
       assert.equal(await get(), 200);
-      const rev = await runCli(['keys', 'revoke', k.id], { dataDir: w.dataDir });
+      const rev = await runCli(['keys', 'revoke', k.id], { dataDir: stack.w.dataDir });
       assert.equal(rev.code, 0, rev.stderr);
       const t0 = Date.now();
       await within(3000, async () => (await get()) === 401);
       assert.ok(Date.now() - t0 <= 1500, `revocation took ${Date.now() - t0} ms`);
-      const reached = fake.requests.length;
+      const reached = stack.fake.requests.length;
       assert.equal(await get(), 401);
-      assert.equal(fake.requests.length, reached, 'a request with the revoked key reached Ollama');
-      const list = await runCli(['keys', 'list', '--json'], { dataDir: w.dataDir });
+      assert.equal(stack.fake.requests.length, reached, 'a request with the revoked key reached Ollama');
+      const list = await runCli(['keys', 'list', '--json'], { dataDir: stack.w.dataDir });
       const entry = (JSON.parse(list.stdout) as Array<{ id: string; state: string }>).find((e) => e.id === k.id);
       assert.equal(entry?.state, 'revoked');
     } finally {
@@ -73,11 +60,11 @@ describe('revocation', () => {
 
   it('cuts a stream already running under a key within 1 s of its revocation', async () => {
     const k = await createKey('streaming');
-    const res = await request(`${w.url}/api/generate`, {
+    const res = await request(`${stack.w.url}/api/generate`, {
       method: 'POST',
       headers: { authorization: `Bearer ${k.key}` },
       body: JSON.stringify({ model: 'llama3.2', prompt: 'a long story' }),
-      dispatcher: w.dispatcher,
+      dispatcher: stack.w.dispatcher,
     });
     assert.equal(res.statusCode, 200);
     let ended = 0;
@@ -92,13 +79,13 @@ describe('revocation', () => {
       ended = Date.now();
     })();
     await within(3000, async () => lines > 0); // the stream is running
-    const rev = await runCli(['keys', 'revoke', k.id], { dataDir: w.dataDir });
+    const rev = await runCli(['keys', 'revoke', k.id], { dataDir: stack.w.dataDir });
     assert.equal(rev.code, 0);
     const revokedAt = Date.now();
     await done;
     assert.ok(ended - revokedAt <= 1500, `stream ran on for ${ended - revokedAt} ms after revocation`);
     assert.ok(lines < 400, `the stream ran to completion (errored: ${errored})`);
-    const upstreamReq = fake.requests.filter((r) => r.url === '/api/generate').at(-1);
+    const upstreamReq = stack.fake.requests.filter((r) => r.url === '/api/generate').at(-1);
     await within(2000, async () => upstreamReq?.aborted === true);
   });
 });
@@ -106,13 +93,13 @@ describe('revocation', () => {
 describe('rotation', () => {
   it('with --grace keeps the old secret working, and the new one works at once', async () => {
     const k = await createKey('rotating');
-    const rot = await runCli(['keys', 'rotate', k.id, '--grace', '1h', '--json'], { dataDir: w.dataDir });
+    const rot = await runCli(['keys', 'rotate', k.id, '--grace', '1h', '--json'], { dataDir: stack.w.dataDir });
     assert.equal(rot.code, 0, rot.stderr);
     const next = JSON.parse(rot.stdout) as { id: string; key: string; name: string };
     assert.equal(next.id, k.id);
     assert.notEqual(next.key, k.key);
     const status = async (key: string): Promise<number> => {
-      const r = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${key}` }, dispatcher: w.dispatcher });
+      const r = await request(`${stack.w.url}/api/version`, { headers: { authorization: `Bearer ${key}` }, dispatcher: stack.w.dispatcher });
       await r.body.text();
       return r.statusCode;
     };
@@ -122,10 +109,10 @@ describe('rotation', () => {
 
   it('without --grace ends the old secret within 1 s', async () => {
     const k = await createKey('rotating-now');
-    const rot = await runCli(['keys', 'rotate', k.id, '--json'], { dataDir: w.dataDir });
+    const rot = await runCli(['keys', 'rotate', k.id, '--json'], { dataDir: stack.w.dataDir });
     const next = JSON.parse(rot.stdout) as { key: string };
     const status = async (key: string): Promise<number> => {
-      const r = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${key}` }, dispatcher: w.dispatcher });
+      const r = await request(`${stack.w.url}/api/version`, { headers: { authorization: `Bearer ${key}` }, dispatcher: stack.w.dispatcher });
       await r.body.text();
       return r.statusCode;
     };

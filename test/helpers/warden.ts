@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { Agent } from 'undici';
+import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from './fake-ollama.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -131,6 +133,51 @@ export async function startWarden(o: StartOptions): Promise<RunningWarden> {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+export interface WardenFixtureOptions extends Omit<StartOptions, 'upstream'> {
+  /** The fake Ollama behind the Warden (default: startFakeOllama's defaults). */
+  ollama?: FakeOllamaOptions;
+}
+
+/** A fake Ollama and a `warden serve` in front of it, shared by the tests of a file or suite. */
+export interface WardenFixture {
+  readonly fake: FakeOllama;
+  readonly w: RunningWarden;
+}
+
+/**
+ * The set-up most end-to-end tests share: starts a fake Ollama and a Warden in front of it in a
+ * before() hook of the current suite (the file, or the describe() it is called in), and stops both
+ * and removes the data dir in an after() hook. The handles are there from the hook on: read them
+ * inside tests and describe()s' hooks, not at the top of the file. (Node runs a file's top-level
+ * before() hooks without waiting for each other: a second one there may not see them yet.)
+ */
+export function withWarden(o: WardenFixtureOptions = {}): WardenFixture {
+  const { ollama, ...start } = o;
+  let fake: FakeOllama | undefined;
+  let w: RunningWarden | undefined;
+  before(async () => {
+    fake = await startFakeOllama(ollama);
+    w = await startWarden({ ...start, upstream: fake.url });
+  });
+  after(async () => {
+    await w?.stop();
+    await fake?.close();
+    if (w) removeDir(w.dataDir);
+  });
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`withWarden: ${what} is not running (read it inside a test or a later hook)`);
+    return v;
+  };
+  return {
+    get fake() {
+      return ready(fake, 'the fake Ollama');
+    },
+    get w() {
+      return ready(w, 'the Warden');
+    },
+  };
 }
 
 /** Waits until a key created from the CLI is accepted by the running server (it polls the store every 250 ms). */

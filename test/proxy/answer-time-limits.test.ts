@@ -4,44 +4,32 @@
 // moment the request is in; the answer is bounded only by limits.answerStartSeconds and
 // limits.answerIdleSeconds (none by default), and when Warden cuts, the client and the audit say
 // which limit did it. All limits are made small here so the suite runs in seconds.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { waitForAudit } from '../security/helpers.ts';
 
 const IDLE = 1;
 const START = 3;
 const ANSWER_IDLE = 2;
-let fake: FakeOllama;
-let w: RunningWarden;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  w = await startWarden({
-    upstream: fake.url,
-    env: {
-      WARDEN_LIMITS_IDLE_TIMEOUT_SECONDS: String(IDLE),
-      WARDEN_LIMITS_ANSWER_START_SECONDS: String(START),
-      WARDEN_LIMITS_ANSWER_IDLE_SECONDS: String(ANSWER_IDLE),
-    },
-  });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+const stack = withWarden({
+  ollama: { chunks: 2, delayMs: 0 },
+  env: {
+    WARDEN_LIMITS_IDLE_TIMEOUT_SECONDS: String(IDLE),
+    WARDEN_LIMITS_ANSWER_START_SECONDS: String(START),
+    WARDEN_LIMITS_ANSWER_IDLE_SECONDS: String(ANSWER_IDLE),
+  },
 });
 
 async function generate(prompt: string, headers: Record<string, string>, stream: boolean) {
   const t0 = Date.now();
-  const res = await request(`${w.url}/api/generate`, {
+  const res = await request(`${stack.w.url}/api/generate`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json', ...headers },
+    headers: { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ model: 'llama3.2', prompt, stream }),
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   let text = '';
   let cut = false;
@@ -67,7 +55,7 @@ describe('time limits on a proxied answer', () => {
     assert.equal(r.status, 504, r.text);
     assert.match(JSON.parse(r.text).error, /did not start answering within 3 s \(limits\.answerStartSeconds\)/);
     assert.ok(r.ms >= (START - 0.5) * 1000 && r.ms < (START + 3) * 1000, `cut after ${r.ms} ms`);
-    const line = await waitForAudit(w, (l) => l.status === 504 && (l.reason ?? '').includes('limits.answerStartSeconds'));
+    const line = await waitForAudit(stack.w, (l) => l.status === 504 && (l.reason ?? '').includes('limits.answerStartSeconds'));
     assert.equal(line.path, '/api/generate');
   });
 
@@ -78,7 +66,7 @@ describe('time limits on a proxied answer', () => {
     assert.ok(lines.length >= 2, `got: ${r.text}`);
     assert.equal(JSON.parse(lines[0]!).response, 'tok0');
     assert.match(JSON.parse(lines.at(-1)!).error, /Ollama sent nothing for 2 s \(limits\.answerIdleSeconds\)/);
-    await waitForAudit(w, (l) => l.path === '/api/generate' && (l.reason ?? '').includes('limits.answerIdleSeconds'));
-    assert.equal(fake.requests.find((q) => q.body.toString().includes('goes-quiet'))?.completed, false);
+    await waitForAudit(stack.w, (l) => l.path === '/api/generate' && (l.reason ?? '').includes('limits.answerIdleSeconds'));
+    assert.equal(stack.fake.requests.find((q) => q.body.toString().includes('goes-quiet'))?.completed, false);
   });
 });

@@ -1,12 +1,10 @@
 // Streamed /api/blobs uploads: piped to Ollama as they arrive, with limits.maxBlobBytes enforced
 // both on the declared length (before Ollama sees a byte) and mid-way for chunked uploads.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { createUpstreams, type Upstreams } from '../../src/proxy/upstreams.ts';
 import type { ForwardResult } from '../../src/proxy/forward.ts';
-import { request, startProxy, waitFor, type ProxyHarness } from './harness.ts';
+import { request, waitFor, withProxy } from './harness.ts';
 
 const CAP = 1024 * 1024;
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -48,33 +46,21 @@ function chunkedUpload(port: number, total: number): Promise<{ status: number; b
 }
 
 void describe('forward: streamed blob uploads', () => {
-  let fake: FakeOllama;
-  let upstreams: Upstreams;
-  let proxy: ProxyHarness;
 
-  before(async () => {
-    fake = await startFakeOllama();
-    upstreams = createUpstreams([fake.url]);
-    proxy = await startProxy(upstreams, { maxStreamBytes: CAP });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstreams.close(0);
-    await fake.close();
-  });
+  const stack = withProxy({ harness: { maxStreamBytes: CAP } });
 
   void test('an upload under the cap is streamed through and counted', async () => {
-    const done = new Promise<ForwardResult>((r) => proxy.events.once('result', r));
-    const res = await chunkedUpload(proxy.port, 512 * 1024);
+    const done = new Promise<ForwardResult>((r) => stack.proxy.events.once('result', r));
+    const res = await chunkedUpload(stack.proxy.port, 512 * 1024);
     assert.equal(res.status, 201);
-    const rec = fake.requests.at(-1);
+    const rec = stack.fake.requests.at(-1);
     assert.equal(rec?.bodyBytes, 512 * 1024);
     assert.equal((await done).bytesIn, 512 * 1024);
   });
 
   void test('a declared Content-Length over the cap gets 413 before Ollama sees anything', async () => {
-    const before = fake.requests.length;
-    const res = await request(proxy.port, {
+    const before = stack.fake.requests.length;
+    const res = await request(stack.proxy.port, {
       method: 'POST',
       path: `/api/blobs/${DIGEST}`,
       headers: { 'content-length': String(CAP + 1) },
@@ -82,15 +68,15 @@ void describe('forward: streamed blob uploads', () => {
     });
     // the client promised more bytes than it sent; Warden answers from the header alone
     assert.equal(res.status, 413);
-    assert.equal(fake.requests.length, before, 'the oversize upload reached Ollama');
+    assert.equal(stack.fake.requests.length, before, 'the oversize upload reached Ollama');
   });
 
   void test('a chunked upload that passes the cap mid-way is cut with 413 and Ollama got at most the cap', async () => {
-    const before = fake.requests.length;
-    const res = await chunkedUpload(proxy.port, 4 * CAP);
+    const before = stack.fake.requests.length;
+    const res = await chunkedUpload(stack.proxy.port, 4 * CAP);
     assert.equal(res.status, 413);
     assert.match(JSON.parse(res.body).error as string, /exceeds 1048576 bytes/);
-    const rec = fake.requests[before];
+    const rec = stack.fake.requests[before];
     assert.ok(rec, 'the upload should have started streaming to Ollama');
     await waitFor(() => rec.aborted || rec.completed, 1000, 'the upstream upload to end');
     assert.ok(rec.bodyBytes <= CAP, `Ollama received ${rec.bodyBytes} bytes, cap ${CAP}`);

@@ -9,17 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { createUpstreams, type Upstreams } from '../../src/proxy/upstreams.ts';
 import type { ForwardOptions } from '../../src/proxy/forward.ts';
-import { request, startProxy, waitFor, type ProxyHarness } from './harness.ts';
+import { deadUrl, request, startProxy, waitFor, type ProxyHarness } from './harness.ts';
 
 const MODEL = 'llama3.2:latest';
-
-async function deadUrl(): Promise<string> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
 
 function chat(stream: boolean, extra: Record<string, string> = {}): Parameters<typeof request>[1] {
   return { method: 'POST', path: '/api/chat', headers: { 'content-type': 'application/json', ...extra }, body: JSON.stringify({ model: MODEL, messages: [], stream }) };

@@ -1,13 +1,12 @@
 // forward() between a real HTTP client, a real http.Server and the fake Ollama, over real
 // loopback sockets and the real undici pool. Each test is named after what it stops.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startFakeOllama, type FakeOllama, type RecordedRequest } from '../helpers/fake-ollama.ts';
-import { createUpstreams, type Upstreams } from '../../src/proxy/upstreams.ts';
+import { type FakeOllama, type RecordedRequest } from '../helpers/fake-ollama.ts';
+import { createUpstreams } from '../../src/proxy/upstreams.ts';
 import { WardenError, ErrorCode } from '../../src/errors.ts';
-import { request, startProxy, waitFor, type ProxyHarness } from './harness.ts';
+import { deadUrl, request, requestHead, startProxy, waitFor, withProxy, type ProxyHarness } from './harness.ts';
 
 const lastRequest = (fake: FakeOllama): RecordedRequest => {
   const r = fake.requests.at(-1);
@@ -19,15 +18,11 @@ const nextResult = (proxy: ProxyHarness) =>
   new Promise<import('../../src/proxy/forward.ts').ForwardResult>((resolve) => proxy.events.once('result', resolve));
 
 void describe('forward: streaming, headers and token counts', () => {
-  let fake: FakeOllama;
-  let upstreams: Upstreams;
-  let proxy: ProxyHarness;
   const revoke = new Map<string, AbortController>();
 
-  before(async () => {
-    fake = await startFakeOllama({ foreignHostCheck: true, chunks: 5, delayMs: 20 });
-    upstreams = createUpstreams([fake.url]);
-    proxy = await startProxy(upstreams, {
+  const stack = withProxy({
+    ollama: { foreignHostCheck: true, chunks: 5, delayMs: 20 },
+    harness: {
       tweak: (req) => {
         const opts: Partial<import('../../src/proxy/forward.ts').ForwardOptions> = {};
         if (req.url === '/api/tags') {
@@ -49,16 +44,11 @@ void describe('forward: streaming, headers and token counts', () => {
         }
         return opts;
       },
-    });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstreams.close(0);
-    await fake.close();
+    },
   });
 
   void test('chunks reach the client while Ollama is still generating (no buffering)', async () => {
-    const res = await request(proxy.port, {
+    const res = await request(stack.proxy.port, {
       method: 'POST',
       path: '/api/generate',
       headers: { 'content-type': 'application/json', 'x-fake-delay-ms': '150', 'x-fake-chunks': '5' },
@@ -78,8 +68,8 @@ void describe('forward: streaming, headers and token counts', () => {
 
   void test('token counts come from the final NDJSON line, streamed and not streamed', async () => {
     for (const stream of [true, false]) {
-      const done = nextResult(proxy);
-      const res = await request(proxy.port, {
+      const done = nextResult(stack.proxy);
+      const res = await request(stack.proxy.port, {
         method: 'POST',
         path: '/api/chat',
         headers: { 'x-fake-chunks': '7', 'x-fake-delay-ms': '0' },
@@ -100,8 +90,8 @@ void describe('forward: streaming, headers and token counts', () => {
       { include_usage: false, want: { prompt: null, evals: null } },
     ];
     for (const c of cases) {
-      const done = nextResult(proxy);
-      const res = await request(proxy.port, {
+      const done = nextResult(stack.proxy);
+      const res = await request(stack.proxy.port, {
         method: 'POST',
         path: '/v1/chat/completions',
         headers: { 'x-fake-chunks': '4', 'x-fake-delay-ms': '0' },
@@ -117,7 +107,7 @@ void describe('forward: streaming, headers and token counts', () => {
   });
 
   void test('client credentials and hop-by-hop headers never reach Ollama; Host is rewritten', async () => {
-    const res = await request(proxy.port, {
+    const res = await request(stack.proxy.port, {
       method: 'POST',
       path: '/api/embed',
       headers: {
@@ -137,11 +127,11 @@ void describe('forward: streaming, headers and token counts', () => {
     });
     // the fake refuses a foreign Host with 403, so 200 proves Host was rewritten
     assert.equal(res.status, 200);
-    const seen = lastRequest(fake).headers;
+    const seen = lastRequest(stack.fake).headers;
     for (const h of ['authorization', 'x-api-key', 'cookie', 'proxy-authorization', 'x-private-hop', 'keep-alive', 'forwarded']) {
       assert.equal(seen[h], undefined, `${h} reached Ollama`);
     }
-    assert.equal(seen.host, fake.host);
+    assert.equal(seen.host, stack.fake.host);
     assert.equal(seen['x-forwarded-for'], '127.0.0.1', 'a client-supplied X-Forwarded-For must not be passed on');
     assert.equal(seen['x-forwarded-proto'], 'http');
     assert.equal(seen['x-forwarded-host'], 'warden.example:11443');
@@ -149,16 +139,16 @@ void describe('forward: streaming, headers and token counts', () => {
   });
 
   void test('the fake really refuses a foreign Host (so the test above can fail)', async () => {
-    const res = await request(fake.port, { path: '/api/version', headers: { host: 'evil.example' } });
+    const res = await request(stack.fake.port, { path: '/api/version', headers: { host: 'evil.example' } });
     assert.equal(res.status, 403);
   });
 
   void test('a client that disconnects mid-stream aborts the upstream request within 1 s', async () => {
-    const before = fake.requests.length;
-    const done = nextResult(proxy);
+    const before = stack.fake.requests.length;
+    const done = nextResult(stack.proxy);
     await new Promise<void>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '200', 'x-fake-delay-ms': '50' } },
+        { host: '127.0.0.1', port: stack.proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '200', 'x-fake-delay-ms': '50' } },
         (res) => {
           res.once('data', () => {
             req.destroy();
@@ -171,7 +161,7 @@ void describe('forward: streaming, headers and token counts', () => {
       req.on('close', resolve);
       setTimeout(() => reject(new Error('no first chunk')), 5000).unref();
     });
-    const rec = fake.requests[before];
+    const rec = stack.fake.requests[before];
     assert.ok(rec);
     const ms = await waitFor(() => rec.aborted, 1000, 'the fake to see the abort');
     assert.ok(ms < 1000);
@@ -181,12 +171,12 @@ void describe('forward: streaming, headers and token counts', () => {
   });
 
   void test('cancelling (a revoked key) ends a running stream with an error line saying why, and Ollama sees the abort', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const res = new Promise<{ error: boolean; bytes: number; text: string }>((resolve) => {
       let bytes = 0;
       let text = '';
       const req = http.request(
-        { host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '200', 'x-fake-delay-ms': '50', 'x-test-revoke': 'k1' } },
+        { host: '127.0.0.1', port: stack.proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '200', 'x-fake-delay-ms': '50', 'x-test-revoke': 'k1' } },
         (r) => {
           r.on('data', (c: Buffer) => {
             bytes += c.length;
@@ -203,25 +193,25 @@ void describe('forward: streaming, headers and token counts', () => {
     const out = await res;
     const last = JSON.parse(out.text.trim().split('\n').at(-1)!) as { error?: string; done?: boolean };
     assert.equal(last.error, 'stream cut by Warden: key revoked', 'the client must be told why the stream ended');
-    const rec = fake.requests[before];
+    const rec = stack.fake.requests[before];
     assert.ok(rec);
     await waitFor(() => rec.aborted, 1000, 'the fake to see the abort');
   });
 
   void test('a request cancelled before it is sent gets the WardenError it carries and never reaches Ollama', async () => {
-    const before = fake.requests.length;
-    const res = await request(proxy.port, { path: '/api/version', headers: { 'x-test-cancel-now': '1' } });
+    const before = stack.fake.requests.length;
+    const res = await request(stack.proxy.port, { path: '/api/version', headers: { 'x-test-cancel-now': '1' } });
     assert.equal(res.status, 401);
     assert.deepEqual(JSON.parse(res.body.toString()), { error: 'key revoked' });
     assert.equal(res.headers['www-authenticate'], 'Bearer realm="warden", error="invalid_token"', 'a revoked key is an invalid token (RFC 6750 §3.1)');
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   void test('Ollama dying mid-answer ends the stream with an error line, so a truncated answer never looks complete', async () => {
-    const done = nextResult(proxy);
+    const done = nextResult(stack.proxy);
     const body = await new Promise<string>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '10', 'x-fake-die-after': '3' } },
+        { host: '127.0.0.1', port: stack.proxy.port, method: 'POST', path: '/api/generate', agent: false, headers: { 'x-fake-chunks': '10', 'x-fake-die-after': '3' } },
         (r) => {
           let text = '';
           r.on('data', (d: Buffer) => (text += d.toString()));
@@ -242,32 +232,26 @@ void describe('forward: streaming, headers and token counts', () => {
   });
 
   void test('a client that stops reading is cut after the stall timeout and Ollama is released', async () => {
-    const before = fake.requests.length;
-    const done = nextResult(proxy);
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: proxy.port,
-        method: 'POST',
-        path: '/api/generate',
-        agent: false,
-        headers: { 'x-fake-chunks': '400', 'x-fake-pad-bytes': String(64 * 1024), 'x-fake-delay-ms': '0', 'x-test-stall-ms': '300' },
-      },
-      (r) => r.pause(),
-    );
-    req.on('error', () => undefined);
-    req.end(JSON.stringify({ model: 'llama3.2', prompt: 'x' }));
+    const before = stack.fake.requests.length;
+    const done = nextResult(stack.proxy);
+    const answer = requestHead(stack.proxy.port, {
+      method: 'POST',
+      path: '/api/generate',
+      headers: { 'x-fake-chunks': '400', 'x-fake-pad-bytes': String(64 * 1024), 'x-fake-delay-ms': '0', 'x-test-stall-ms': '300' },
+      body: JSON.stringify({ model: 'llama3.2', prompt: 'x' }),
+    }).catch(() => null);
+    void answer.then((r) => r?.pause());
     const result = await done;
     assert.equal(result.aborted, true);
     assert.equal(result.error, 'client stopped reading');
-    const rec = fake.requests[before];
+    const rec = stack.fake.requests[before];
     assert.ok(rec);
     await waitFor(() => rec.aborted, 1000, 'the fake to see the abort');
-    req.destroy();
+    (await answer)?.destroy();
   });
 
   void test('the model list is filtered and Content-Length matches the new body', async () => {
-    const res = await request(proxy.port, { path: '/api/tags' });
+    const res = await request(stack.proxy.port, { path: '/api/tags' });
     assert.equal(res.status, 200);
     const names = (JSON.parse(res.body.toString()) as { models: { name: string }[] }).models.map((m) => m.name);
     assert.deepEqual(names, ['llama3.2:latest']);
@@ -275,7 +259,7 @@ void describe('forward: streaming, headers and token counts', () => {
   });
 
   void test('Ollama errors pass through with their status and body', async () => {
-    const res = await request(proxy.port, { method: 'POST', path: '/api/show', body: JSON.stringify({ model: 'nope' }) });
+    const res = await request(stack.proxy.port, { method: 'POST', path: '/api/show', body: JSON.stringify({ model: 'nope' }) });
     assert.equal(res.status, 404);
     assert.deepEqual(JSON.parse(res.body.toString()), { error: 'model "nope" not found, try pulling it first' });
   });
@@ -283,11 +267,7 @@ void describe('forward: streaming, headers and token counts', () => {
 
 void describe('forward: unreachable Ollama', () => {
   void test('answers 502 with the upstream URL within a few seconds when nothing listens', async () => {
-    const probe = http.createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const deadPort = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    const upstreams = createUpstreams([`http://127.0.0.1:${deadPort}`]);
+    const upstreams = createUpstreams([await deadUrl()]);
     const proxy = await startProxy(upstreams);
     try {
       const res = await request(proxy.port, { method: 'POST', path: '/api/generate', body: JSON.stringify({ model: 'llama3.2' }) });
@@ -303,26 +283,19 @@ void describe('forward: unreachable Ollama', () => {
 });
 
 void describe('forward: idle timeouts', () => {
+  // the listener cuts sockets idle for 300 ms; the generation pauses 700 ms between tokens
+  const stack = withProxy({ harness: { serverTimeoutMs: 300 } });
+
   void test('a stream that pauses longer than the listener socket timeout is not cut (docs/design.md §5: >= 10 min)', async () => {
-    const fake = await startFakeOllama();
-    const upstreams = createUpstreams([fake.url]);
-    // the listener cuts sockets idle for 300 ms; the generation pauses 700 ms between tokens
-    const proxy = await startProxy(upstreams, { serverTimeoutMs: 300 });
-    try {
-      const res = await request(proxy.port, {
-        method: 'POST',
-        path: '/api/generate',
-        headers: { 'x-fake-chunks': '3', 'x-fake-delay-ms': '700' },
-        body: JSON.stringify({ model: 'llama3.2', prompt: 'think hard' }),
-      });
-      assert.equal(res.status, 200);
-      const lines = res.body.toString().trim().split('\n');
-      assert.equal(lines.length, 4);
-      assert.equal((JSON.parse(lines.at(-1) ?? '{}') as { done: boolean }).done, true);
-    } finally {
-      await proxy.close();
-      await upstreams.close(0);
-      await fake.close();
-    }
+    const res = await request(stack.proxy.port, {
+      method: 'POST',
+      path: '/api/generate',
+      headers: { 'x-fake-chunks': '3', 'x-fake-delay-ms': '700' },
+      body: JSON.stringify({ model: 'llama3.2', prompt: 'think hard' }),
+    });
+    assert.equal(res.status, 200);
+    const lines = res.body.toString().trim().split('\n');
+    assert.equal(lines.length, 4);
+    assert.equal((JSON.parse(lines.at(-1) ?? '{}') as { done: boolean }).done, true);
   });
 });

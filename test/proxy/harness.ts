@@ -1,11 +1,14 @@
 // A minimal listener for the proxy floor's own tests: a real http.Server whose handler reads the body
 // (or streams it, for blob uploads), picks an upstream and calls forward() — the same calls the
-// real listener makes — plus a raw HTTP client that timestamps every chunk it receives.
+// real listener makes — plus a raw HTTP client that timestamps every chunk it receives, and the
+// set-up most of those tests share (withProxy: a fake Ollama, the pool, the listener).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'node:events';
+import { before, after } from 'node:test';
 import { forward, type ForwardOptions, type ForwardResult } from '../../src/proxy/forward.ts';
-import type { Upstreams } from '../../src/proxy/upstreams.ts';
+import { createUpstreams, type Upstreams } from '../../src/proxy/upstreams.ts';
+import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from '../helpers/fake-ollama.ts';
 
 export interface ProxyHarness {
   url: string;
@@ -109,13 +112,20 @@ export interface ClientRequestOptions {
   body?: string | Buffer;
 }
 
+/** Sends one request over a fresh connection (no agent); `onResponse` gets the answer's head. */
+function send(port: number, opts: ClientRequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+  const headers = { ...opts.headers };
+  if (opts.body !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+  const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers, agent: false }, onResponse);
+  req.end(opts.body);
+  return req;
+}
+
 /** One request over a fresh connection (no agent), collecting the answer with per-chunk timestamps. */
 export function request(port: number, opts: ClientRequestOptions): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const headers = { ...opts.headers };
-    if (opts.body !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers, agent: false }, (res) => {
+    const req = send(port, opts, (res) => {
       const parts: Buffer[] = [];
       const chunkTimes: number[] = [];
       res.on('data', (chunk: Buffer) => {
@@ -128,8 +138,14 @@ export function request(port: number, opts: ClientRequestOptions): Promise<Clien
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end(opts.body);
   });
+}
+
+/** One request over a fresh connection, resolved as soon as the answer's head is in and its body
+ *  left unread: a client that reads slowly, stops reading or goes away. A later error of the
+ *  request (the server cutting it) is swallowed: the test asserts what the server did. */
+export function requestHead(port: number, opts: ClientRequestOptions): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => send(port, opts, resolve).on('error', reject));
 }
 
 /** Resolves when `check` returns true, polling every 10 ms; rejects after `timeoutMs`. */
@@ -140,4 +156,62 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
     await new Promise((r) => setTimeout(r, 10));
   }
   return performance.now() - start;
+}
+
+export interface ProxyFixtureOptions {
+  /** The fake Ollama behind the pool (default: startFakeOllama's defaults). */
+  ollama?: FakeOllamaOptions;
+  harness?: HarnessOptions;
+}
+
+/** A fake Ollama, a pool with it as the only upstream, and the listener, shared by a suite's tests. */
+export interface ProxyFixture {
+  readonly fake: FakeOllama;
+  readonly upstreams: Upstreams;
+  readonly proxy: ProxyHarness;
+}
+
+/**
+ * Starts a fake Ollama, a pool of it and the listener in a before() hook of the current suite and
+ * closes them in an after() hook. The handles are there from the hook on: read them inside tests,
+ * the suite's tests' hooks and the harness' `tweak` (which runs per request).
+ */
+export function withProxy(o: ProxyFixtureOptions = {}): ProxyFixture {
+  let fake: FakeOllama | undefined;
+  let upstreams: Upstreams | undefined;
+  let proxy: ProxyHarness | undefined;
+  before(async () => {
+    fake = await startFakeOllama(o.ollama);
+    upstreams = createUpstreams([fake.url]);
+    proxy = await startProxy(upstreams, o.harness);
+  });
+  after(async () => {
+    await proxy?.close();
+    await upstreams?.close(0);
+    await fake?.close();
+  });
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`withProxy: ${what} is not running (read it inside a test or a later hook)`);
+    return v;
+  };
+  return {
+    get fake() {
+      return ready(fake, 'the fake Ollama');
+    },
+    get upstreams() {
+      return ready(upstreams, 'the upstream pool');
+    },
+    get proxy() {
+      return ready(proxy, 'the listener');
+    },
+  };
+}
+
+/** A loopback URL where nothing listens (a port just bound and released): a dead upstream. */
+export async function deadUrl(): Promise<string> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return `http://127.0.0.1:${port}`;
 }

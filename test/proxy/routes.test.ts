@@ -1,10 +1,8 @@
 // Every route of Ollama's documented API passes through forward() with its method, body and
 // answer intact — GET, HEAD, POST and DELETE-with-body alike — against the fake Ollama.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { createUpstreams, type Upstreams } from '../../src/proxy/upstreams.ts';
-import { request, startProxy, type ProxyHarness } from './harness.ts';
+import { request, withProxy } from './harness.ts';
 
 const BLOB = `sha256:${'cd'.repeat(32)}`;
 
@@ -38,27 +36,15 @@ const routes: { method: string; path: string; body?: unknown; status: number; ch
 ];
 
 void describe('forward: the documented Ollama API passes through', () => {
-  let fake: FakeOllama;
-  let upstreams: Upstreams;
-  let proxy: ProxyHarness;
 
-  before(async () => {
-    fake = await startFakeOllama({ fast: true, foreignHostCheck: true });
-    upstreams = createUpstreams([fake.url]);
-    proxy = await startProxy(upstreams);
-  });
-  after(async () => {
-    await proxy.close();
-    await upstreams.close(0);
-    await fake.close();
-  });
+  const stack = withProxy({ ollama: { fast: true, foreignHostCheck: true } });
 
   for (const r of routes) {
     void test(`${r.method} ${r.path} → ${r.status}`, async () => {
       const body = r.body === undefined ? undefined : JSON.stringify(r.body);
-      const res = await request(proxy.port, { method: r.method, path: r.path, body });
+      const res = await request(stack.proxy.port, { method: r.method, path: r.path, body });
       assert.equal(res.status, r.status, res.body.toString());
-      const seen = fake.requests.at(-1);
+      const seen = stack.fake.requests.at(-1);
       assert.equal(seen?.method, r.method);
       assert.equal(seen?.url, r.path);
       assert.equal(seen?.body.toString(), body ?? '');

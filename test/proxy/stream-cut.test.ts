@@ -2,36 +2,23 @@
 // {"error":"…"} line in NDJSON (what ollama-js throws), an SSE `error` event on /v1 (what the
 // OpenAI SDK throws). Covered: a key revoked mid-stream, Ollama lost mid-answer, and Warden
 // shutting down under a running stream. The real CLI revokes, real SDKs read.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fetch as undiciFetch, request } from 'undici';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { runCli, startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli, startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
 import { createKeyViaCli, waitForAudit } from '../security/helpers.ts';
 import { streamErrorLine } from '../../src/proxy/stream-error.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-
-before(async () => {
-  fake = await startFakeOllama({ chunks: 400, delayMs: 50 });
-  w = await startWarden({ upstream: fake.url });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden({ ollama: { chunks: 400, delayMs: 50 } });
 
 function trustingFetch(dispatcher: RunningWarden['dispatcher']): typeof fetch {
   return ((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
 
 /** Reads a streamed answer as raw text until the server ends or cuts it. */
-async function readAll(path: string, body: unknown, headers: Record<string, string>, onFirst?: () => void, target = w): Promise<string> {
+async function readAll(path: string, body: unknown, headers: Record<string, string>, onFirst?: () => void, target = stack.w): Promise<string> {
   const res = await request(`${target.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -51,61 +38,59 @@ async function readAll(path: string, body: unknown, headers: Record<string, stri
   return text;
 }
 
+/** Reads an SDK's stream, revoking key `id` with the real CLI at its first part; returns what the
+ *  read threw (null: the stream ended cleanly) and how many parts arrived before. */
+async function readWhileRevoking<T>(id: string, open: () => Promise<AsyncIterable<T>>, check: (part: T) => void): Promise<{ err: Error | null; parts: number }> {
+  let parts = 0;
+  let revoked: Promise<unknown> | null = null;
+  let err: Error | null = null;
+  try {
+    for await (const part of await open()) {
+      check(part);
+      parts++;
+      revoked ??= runCli(['keys', 'revoke', id], { dataDir: stack.w.dataDir });
+    }
+  } catch (e) {
+    err = e as Error;
+  }
+  await revoked;
+  return { err, parts };
+}
+
 describe('a stream Warden cuts ends with an error record', () => {
   it('NDJSON: a key revoked mid-stream — ollama-js throws the message', async () => {
-    const k = await createKeyViaCli(w, ['--name', 'cut-ndjson', '--scope', 'inference']);
-    const ollama = new Ollama({ host: w.url, headers: { Authorization: `Bearer ${k.key}` }, fetch: trustingFetch(w.dispatcher) });
-    let parts = 0;
-    let revoked: Promise<unknown> | null = null;
-    const err = await (async () => {
-      try {
-        for await (const part of await ollama.generate({ model: 'llama3.2', prompt: 'long story', stream: true })) {
-          assert.ok(part.response?.startsWith('tok'));
-          parts++;
-          revoked ??= runCli(['keys', 'revoke', k.id], { dataDir: w.dataDir });
-        }
-      } catch (e) {
-        return e as Error;
-      }
-      return null;
-    })();
-    await revoked;
+    const k = await createKeyViaCli(stack.w, ['--name', 'cut-ndjson', '--scope', 'inference']);
+    const ollama = new Ollama({ host: stack.w.url, headers: { Authorization: `Bearer ${k.key}` }, fetch: trustingFetch(stack.w.dispatcher) });
+    const { err, parts } = await readWhileRevoking(
+      k.id,
+      () => ollama.generate({ model: 'llama3.2', prompt: 'long story', stream: true }),
+      (part) => assert.ok(part.response?.startsWith('tok')),
+    );
     assert.ok(err, 'the stream ended without an error');
     assert.match(err.message, /stream cut by Warden: key revoked/);
     assert.ok(parts >= 1 && parts < 400);
-    await waitForAudit(w, (l) => l.keyId === k.id && (l.reason ?? '').includes('key revoked'));
+    await waitForAudit(stack.w, (l) => l.keyId === k.id && (l.reason ?? '').includes('key revoked'));
   });
 
   it('SSE on /v1: a key revoked mid-stream — the OpenAI SDK throws the message', async () => {
-    const k = await createKeyViaCli(w, ['--name', 'cut-sse', '--scope', 'inference']);
-    const client = new OpenAI({ baseURL: `${w.url}/v1`, apiKey: k.key, maxRetries: 0, fetch: trustingFetch(w.dispatcher) });
-    let revoked: Promise<unknown> | null = null;
-    let parts = 0;
-    const err = await (async () => {
-      try {
-        const stream = await client.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'long story' }], stream: true });
-        for await (const chunk of stream) {
-          assert.equal(chunk.object, 'chat.completion.chunk');
-          parts++;
-          revoked ??= runCli(['keys', 'revoke', k.id], { dataDir: w.dataDir });
-        }
-      } catch (e) {
-        return e as Error;
-      }
-      return null;
-    })();
-    await revoked;
+    const k = await createKeyViaCli(stack.w, ['--name', 'cut-sse', '--scope', 'inference']);
+    const client = new OpenAI({ baseURL: `${stack.w.url}/v1`, apiKey: k.key, maxRetries: 0, fetch: trustingFetch(stack.w.dispatcher) });
+    const { err, parts } = await readWhileRevoking(
+      k.id,
+      () => client.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'long story' }], stream: true }),
+      (chunk) => assert.equal(chunk.object, 'chat.completion.chunk'),
+    );
     assert.ok(err, 'the stream ended without an error');
     assert.match(err.message, /stream cut by Warden: key revoked/);
     assert.ok(parts >= 1);
   });
 
   it('NDJSON: Ollama lost mid-answer — the last line says so, without naming the upstream', async () => {
-    const text = await readAll('/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${w.adminKey}`, 'x-fake-die-after': '3', 'x-fake-delay-ms': '20' });
+    const text = await readAll('/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${stack.w.adminKey}`, 'x-fake-die-after': '3', 'x-fake-delay-ms': '20' });
     const lines = text.split('\n').filter(Boolean);
     assert.equal(lines.length, 4, text);
     assert.deepEqual(JSON.parse(lines[3]!), { error: 'answer cut: upstream Ollama failed mid-answer' });
-    assert.ok(!text.includes(fake.url) && !text.includes(String(fake.port)));
+    assert.ok(!text.includes(stack.fake.url) && !text.includes(String(stack.fake.port)));
   });
 
   it('the error record starts on a line of its own, in the shape of the stream', () => {
@@ -118,7 +103,7 @@ describe('a stream Warden cuts ends with an error record', () => {
   });
 
   it('NDJSON: Warden shutting down under a running stream — the last line says so', async () => {
-    const own = await startWarden({ upstream: fake.url });
+    const own = await startWarden({ upstream: stack.fake.url });
     try {
       const exited = new Promise((r) => own.proc.once('exit', r));
       // SIGTERM as a service manager sends it; own.stop() would close the test's own dispatcher first

@@ -2,19 +2,9 @@
 // least in-flight first, a dead one skipped — and a request through the proxy lands where pick() says.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { createUpstreams, type Upstreams } from '../../src/proxy/upstreams.ts';
-import { request, startProxy, waitFor, type ProxyHarness } from './harness.ts';
-
-async function deadUrl(): Promise<string> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
+import { deadUrl, request, startProxy, waitFor, type ProxyHarness } from './harness.ts';
 
 void describe('upstreams: routing across several Ollama servers', () => {
   let a: FakeOllama;

@@ -9,41 +9,18 @@
 // summary of an authentication-refusal flood: audit/aggregate.ts), and each parser's failures
 // are limited.
 // Then random values in every admin API field: never a 5xx. The seed is printed on failure.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
-import { auditLines, collect, head, openTls } from './helpers.ts';
+import { withWarden } from '../helpers/warden.ts';
+import { auditLines, collect, head, openTls, prng } from './helpers.ts';
 import { SUMMARY_REASON } from '../../src/audit/aggregate.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-let fake: FakeOllama;
-let w: RunningWarden;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0 });
-  // a small lockout so "always limited" is reached in a few attempts per parser
-  w = await startWarden({ upstream: fake.url, env: { WARDEN_SECURITY_LOCKOUT_FAILURES: '6', WARDEN_SECURITY_LOCKOUT_TARPIT_MS: '0' } });
-});
+// a small lockout so "always limited" is reached in a few attempts per parser
+const stack = withWarden({ ollama: { chunks: 1, delayMs: 0 }, env: { WARDEN_SECURITY_LOCKOUT_FAILURES: '6', WARDEN_SECURITY_LOCKOUT_TARPIT_MS: '0' } });
 
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
-
-/** mulberry32: small, seeded, good enough to pick shapes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -105,7 +82,7 @@ function rawRequest(parser: Parser, secret: string): Buffer {
 }
 
 async function send(parser: Parser, secret: string, localAddress: string): Promise<number[]> {
-  const s = await openTls(w, { localAddress });
+  const s = await openTls(stack.w, { localAddress });
   const done = collect(s, 10_000);
   s.write(rawRequest(parser, secret));
   return (await done).statuses;
@@ -143,7 +120,7 @@ describe(`credential parsers never answer 5xx (FUZZ_SEED=${SEED})`, () => {
     const audited = (): { individual: Map<string, number>; perStatus: Map<number, number> } => {
       const individual = new Map<string, number>();
       const perStatus = new Map<number, number>();
-      for (const l of auditLines(w)) {
+      for (const l of auditLines(stack.w)) {
         if (l.kind === 'request' && l.clientAddress && sent.has(l.clientAddress)) {
           individual.set(l.clientAddress, (individual.get(l.clientAddress) ?? 0) + 1);
           perStatus.set(l.status!, (perStatus.get(l.status!) ?? 0) + 1);
@@ -163,7 +140,7 @@ describe(`credential parsers never answer 5xx (FUZZ_SEED=${SEED})`, () => {
     const { individual, perStatus } = audited();
     for (const [addr, n] of individual) assert.equal(n, 1, `${JSON.stringify(sent.get(addr))} audited ${n} times`);
     assert.deepEqual(new Map([...perStatus].sort()), new Map([...want].sort()), 'per status: individual events + summary counts = requests sent');
-    for (const l of auditLines(w)) if (l.clientAddress && sent.has(l.clientAddress)) assert.equal(l.status, sent.get(l.clientAddress)!.status);
+    for (const l of auditLines(stack.w)) if (l.clientAddress && sent.has(l.clientAddress)) assert.equal(l.status, sent.get(l.clientAddress)!.status);
     // A 400 (a malformed request, not a guess) is never summarised: each is an event of its own.
     for (const [addr, v] of sent) if (v.status === 400) assert.equal(individual.get(addr), 1, `400 for ${JSON.stringify(v)} not audited on its own`);
   });
@@ -211,11 +188,11 @@ function randomValue(depth = 0): unknown {
 }
 
 async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const res = await request(`${w.url}${path}`, {
+  const res = await request(`${stack.w.url}${path}`, {
     method: method as 'GET',
-    headers: { authorization: `Bearer ${w.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { authorization: `Bearer ${stack.w.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   return { status: res.statusCode, text: await res.body.text() };
 }

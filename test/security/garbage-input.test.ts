@@ -3,40 +3,16 @@
 // JSON bodies are mutated byte by byte. Whatever arrives, the answer is a clean HTTP response
 // (never a 5xx from Warden, never a stack trace) or a closed connection, the process does not
 // crash, and a normal client is served afterwards.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
-import { assertStillServes, head, rawExchange, type RawResult } from './helpers.ts';
+import { withWarden } from '../helpers/warden.ts';
+import { assertStillServes, head, prng, rawExchange, type RawResult } from './helpers.ts';
 
 const SEED = Number(process.env.WARDEN_FUZZ_SEED ?? 20260127);
 const CASES_PER_KIND = 25;
 const FUZZ_ADDRESS = '127.0.0.9'; // keeps the fuzzer's auth failures (and lockout) away from 127.0.0.1
-let fake: FakeOllama;
-let w: RunningWarden;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url, env: { WARDEN_LIMITS_HEADERS_TIMEOUT_SECONDS: '1' } });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
-
-/** mulberry32: a small seeded PRNG, so a failing case can be reproduced with WARDEN_FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const stack = withWarden({ ollama: { chunks: 2, delayMs: 0 }, env: { WARDEN_LIMITS_HEADERS_TIMEOUT_SECONDS: '1' } });
 
 const rand = prng(SEED);
 const int = (n: number): number => Math.floor(rand() * n);
@@ -54,7 +30,7 @@ async function runAll(payloads: Buffer[], label: string): Promise<number[]> {
   // a few at a time: bounded load on a 2-core machine
   for (let i = 0; i < payloads.length; i += 5) {
     const batch = payloads.slice(i, i + 5);
-    const results = await Promise.all(batch.map((p) => rawExchange(w, p, { localAddress: FUZZ_ADDRESS, waitMs: 1500 })));
+    const results = await Promise.all(batch.map((p) => rawExchange(stack.w, p, { localAddress: FUZZ_ADDRESS, waitMs: 1500 })));
     results.forEach((r, j) => assertClean(r, `${label} #${i + j} (seed ${SEED})`));
     for (const r of results) statuses.push(...r.statuses);
   }
@@ -73,7 +49,7 @@ describe(`garbage input (seed ${SEED})`, () => {
     const paths = ['/api/chat', '/api/tags', '/', '/v1/models', '/_warden/api/status', '/api/blobs/sha256:xyz'];
     const payloads = Array.from({ length: CASES_PER_KIND }, () => {
       const lines = Array.from({ length: 1 + int(8) }, () => bytes(1 + int(80)).toString('latin1').replace(/\r|\n/g, ' '));
-      return Buffer.from(head(`${pick(methods)} ${pick(paths)} HTTP/1.1`, `Host: 127.0.0.1:${w.port}`, ...lines, 'Connection: close'), 'latin1');
+      return Buffer.from(head(`${pick(methods)} ${pick(paths)} HTTP/1.1`, `Host: 127.0.0.1:${stack.w.port}`, ...lines, 'Connection: close'), 'latin1');
     });
     await runAll(payloads, 'garbage headers');
   });
@@ -84,7 +60,7 @@ describe(`garbage input (seed ${SEED})`, () => {
       const body = Buffer.from(valid);
       for (let k = 0, n = 1 + int(6); k < n; k++) body[int(body.length)] = int(256);
       return Buffer.concat([
-        Buffer.from(head(`POST ${pick(['/api/chat', '/api/generate', '/v1/chat/completions', '/api/show'])} HTTP/1.1`, `Host: 127.0.0.1:${w.port}`, `Authorization: Bearer ${w.adminKey}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close')),
+        Buffer.from(head(`POST ${pick(['/api/chat', '/api/generate', '/v1/chat/completions', '/api/show'])} HTTP/1.1`, `Host: 127.0.0.1:${stack.w.port}`, `Authorization: Bearer ${stack.w.adminKey}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'Connection: close')),
         body,
       ]);
     });
@@ -93,8 +69,8 @@ describe(`garbage input (seed ${SEED})`, () => {
   });
 
   it('is still running, logged no internal error, and serves a normal client', async () => {
-    assert.equal(w.proc.exitCode, null, 'the server process exited');
-    assert.doesNotMatch(w.output(), /request handler failed|uncaught|unhandled/i);
-    await assertStillServes(w, fake);
+    assert.equal(stack.w.proc.exitCode, null, 'the server process exited');
+    assert.doesNotMatch(stack.w.output(), /request handler failed|uncaught|unhandled/i);
+    await assertStillServes(stack.w, stack.fake);
   });
 });

@@ -1,5 +1,6 @@
 // Shared tools of the adversarial suite: a raw TLS socket (to send bytes no well-behaved client
-// library would), the audit log as the server wrote it, and a one-line "does it still serve?".
+// library would), the audit log as the server wrote it, a one-line "does it still serve?" and the
+// fuzzers' seeded PRNG.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -135,4 +136,16 @@ export async function createKeyViaCli(w: RunningWarden, args: string[]): Promise
   const k = JSON.parse(r.stdout) as { id: string; key: string };
   await waitForKey(w, k.key);
   return k;
+}
+
+/** mulberry32: a small seeded PRNG, so a fuzzer's failing case can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -3,28 +3,16 @@
 // every backup, every later reader of the data dir and every instance sharing it got the
 // client's identity. The credentials now exist only in the answer (the admin API) or where the
 // CLI's --out says; Warden keeps only the certificate record (for list, binding and the CRL).
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, tempDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli, removeDir, tempDir } from '../helpers/warden.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
+const stack = withWarden();
 const out = tempDir();
-
-before(async () => {
-  fake = await startFakeOllama();
-  w = await startWarden({ upstream: fake.url });
-});
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-  removeDir(out);
-});
+after(() => removeDir(out));
 
 /** Every file under dir whose content could be a private key or a bundle (by name). */
 function credentialFiles(dir: string): string[] {
@@ -42,28 +30,28 @@ function credentialFiles(dir: string): string[] {
 
 describe('issued client credentials', () => {
   it('the admin API answers with key and bundle and leaves nothing of them in the data dir', async () => {
-    const res = await request(`${w.url}/_warden/api/certs`, {
+    const res = await request(`${stack.w.url}/_warden/api/certs`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'laptop', days: 30 }),
-      dispatcher: w.dispatcher,
+      dispatcher: stack.w.dispatcher,
     });
     const body = (await res.body.json()) as { keyPem?: string; bundle?: string; password?: string; certPem?: string };
     assert.equal(res.statusCode, 201, JSON.stringify(body));
     assert.match(body.keyPem ?? '', new RegExp(`BEGIN ${'PRIVATE'} KEY`));
     assert.ok((body.bundle ?? '').length > 100 && body.password);
-    assert.deepEqual(credentialFiles(w.dataDir), [], 'files of the issued credential were left in the data dir');
-    const list = JSON.parse((await runCli(['cert', 'client', 'list', '--json'], { dataDir: w.dataDir })).stdout) as Array<{ name: string }>;
+    assert.deepEqual(credentialFiles(stack.w.dataDir), [], 'files of the issued credential were left in the data dir');
+    const list = JSON.parse((await runCli(['cert', 'client', 'list', '--json'], { dataDir: stack.w.dataDir })).stdout) as Array<{ name: string }>;
     assert.ok(list.some((c) => c.name === 'laptop'), 'the certificate record must be kept');
   });
 
   it('the CLI writes key and bundle only where --out says, and needs --out', async () => {
-    const none = await runCli(['cert', 'client', 'issue', 'phone'], { dataDir: w.dataDir });
+    const none = await runCli(['cert', 'client', 'issue', 'phone'], { dataDir: stack.w.dataDir });
     assert.equal(none.code, 2, none.stdout);
     assert.match(none.stderr, /--out/);
-    const r = await runCli(['cert', 'client', 'issue', 'phone', '--out', join(out, 'phone')], { dataDir: w.dataDir });
+    const r = await runCli(['cert', 'client', 'issue', 'phone', '--out', join(out, 'phone')], { dataDir: stack.w.dataDir });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(credentialFiles(w.dataDir), []);
+    assert.deepEqual(credentialFiles(stack.w.dataDir), []);
     assert.deepEqual(readdirSync(join(out, 'phone')).sort(), ['phone-key.pem', 'phone.p12', 'phone.pem']);
     assert.equal(statSync(join(out, 'phone', 'phone-key.pem')).mode & 0o777, 0o600);
   });

@@ -2,28 +2,15 @@
 // secret stopped being valid — rotated away (`keys rotate --grace 0`), its grace ran out, revoked,
 // deleted, expired, or the admin scope removed. Before this fix a rotation left the session
 // working for up to 12 h, able to mint new admin keys. Every way ends the session at once.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { removeDir, runCli, startWarden, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli } from '../helpers/warden.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-
-before(async () => {
-  fake = await startFakeOllama();
-  w = await startWarden({ upstream: fake.url });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden();
 
 async function cli(...args: string[]): Promise<string> {
-  const r = await runCli(args, { dataDir: w.dataDir });
+  const r = await runCli(args, { dataDir: stack.w.dataDir });
   assert.equal(r.code, 0, `warden ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -34,11 +21,11 @@ async function adminKey(name: string, ...extra: string[]): Promise<{ id: string;
 
 /** Signs in through the real sign-in form endpoint; returns the session cookie. */
 async function signIn(key: string): Promise<string> {
-  const res = await request(`${w.url}/_warden/api/session`, {
+  const res = await request(`${stack.w.url}/_warden/api/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ key }),
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   const text = await res.body.text();
   assert.equal(res.statusCode, 200, text);
@@ -49,7 +36,7 @@ async function signIn(key: string): Promise<string> {
 
 /** What the session may do now: list keys (status of the admin API call). */
 async function useSession(cookie: string): Promise<number> {
-  const res = await request(`${w.url}/_warden/api/keys`, { headers: { cookie }, dispatcher: w.dispatcher });
+  const res = await request(`${stack.w.url}/_warden/api/keys`, { headers: { cookie }, dispatcher: stack.w.dispatcher });
   await res.body.text();
   return res.statusCode;
 }

@@ -8,38 +8,30 @@ import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
 import { assertStillServes, head, openTls, waitForAudit } from './helpers.ts';
 
 const HEADERS_TIMEOUT = 2;
 const BODY_TIMEOUT = 2;
 const SLOW_READ = 2;
 const MAX_CONNS = 6;
-let fake: FakeOllama;
-let w: RunningWarden;
 const sockets: Array<{ destroy(): void }> = [];
 const timers: NodeJS.Timeout[] = [];
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  w = await startWarden({
-    upstream: fake.url,
-    env: {
-      WARDEN_LIMITS_HEADERS_TIMEOUT_SECONDS: String(HEADERS_TIMEOUT),
-      WARDEN_LIMITS_REQUEST_TIMEOUT_SECONDS: String(BODY_TIMEOUT),
-      WARDEN_LIMITS_SLOW_READ_SECONDS: String(SLOW_READ),
-      WARDEN_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: String(MAX_CONNS),
-    },
-  });
-});
-
-after(async () => {
+// registered before the fixture's, so it runs first: the slow sockets go before the server stops
+after(() => {
   for (const t of timers) clearInterval(t);
   for (const s of sockets) s.destroy();
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+});
+
+const stack = withWarden({
+  ollama: { chunks: 2, delayMs: 0 },
+  env: {
+    WARDEN_LIMITS_HEADERS_TIMEOUT_SECONDS: String(HEADERS_TIMEOUT),
+    WARDEN_LIMITS_REQUEST_TIMEOUT_SECONDS: String(BODY_TIMEOUT),
+    WARDEN_LIMITS_SLOW_READ_SECONDS: String(SLOW_READ),
+    WARDEN_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: String(MAX_CONNS),
+  },
 });
 
 /** Resolves with the milliseconds until the server closed `s` (or rejects after maxMs). */
@@ -68,7 +60,7 @@ function trickle(s: TLSSocket, bytes: string, everyMs: number): void {
 
 async function normalRequestsSucceed(n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
+    const res = await request(`${stack.w.url}/api/version`, { headers: { authorization: `Bearer ${stack.w.adminKey}` }, dispatcher: stack.w.dispatcher });
     assert.equal(res.statusCode, 200, 'a normal client was starved during the attack');
     await res.body.text();
     await new Promise((r) => setTimeout(r, 300));
@@ -77,59 +69,59 @@ async function normalRequestsSucceed(n: number): Promise<void> {
 
 describe('slow clients are cut off in bounded time', () => {
   it('cuts slowloris connections (headers a byte at a time) after the header timeout while others are served', async () => {
-    const attackers = await Promise.all(Array.from({ length: 4 }, () => openTls(w, { localAddress: '127.0.0.2' })));
+    const attackers = await Promise.all(Array.from({ length: 4 }, () => openTls(stack.w, { localAddress: '127.0.0.2' })));
     sockets.push(...attackers);
-    const headBytes = head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `Authorization: Bearer ${w.adminKey}`, ...Array.from({ length: 50 }, (_, i) => `X-Slow-${i}: ${'z'.repeat(20)}`));
+    const headBytes = head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${stack.w.port}`, `Authorization: Bearer ${stack.w.adminKey}`, ...Array.from({ length: 50 }, (_, i) => `X-Slow-${i}: ${'z'.repeat(20)}`));
     const closes = attackers.map((s) => closedWithin(s, (HEADERS_TIMEOUT + 4) * 1000));
     for (const s of attackers) trickle(s, headBytes, 200);
     await normalRequestsSucceed(4);
     const times = await Promise.all(closes);
     for (const ms of times) assert.ok(ms >= (HEADERS_TIMEOUT - 0.5) * 1000, `closed after ${ms} ms: too early for a header timeout`);
-    assert.equal(fake.requests.filter((r) => r.headers['x-slow-0'] !== undefined).length, 0);
+    assert.equal(stack.fake.requests.filter((r) => r.headers['x-slow-0'] !== undefined).length, 0);
   });
 
   it('cuts a slow body (R.U.D.Y.) after the body timeout with 408 and forwards nothing', async () => {
-    const before = fake.requests.length;
-    const s = await openTls(w, { localAddress: '127.0.0.2' });
+    const before = stack.fake.requests.length;
+    const s = await openTls(stack.w, { localAddress: '127.0.0.2' });
     sockets.push(s);
     let answer = '';
     s.on('data', (d: Buffer) => (answer += d.toString()));
     const closed = closedWithin(s, (BODY_TIMEOUT + 4) * 1000);
     const body = JSON.stringify({ model: 'llama3.2', prompt: 'x'.repeat(500) });
-    s.write(head('POST /api/generate HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `Authorization: Bearer ${w.adminKey}`, 'Content-Type: application/json', `Content-Length: ${body.length}`));
+    s.write(head('POST /api/generate HTTP/1.1', `Host: 127.0.0.1:${stack.w.port}`, `Authorization: Bearer ${stack.w.adminKey}`, 'Content-Type: application/json', `Content-Length: ${body.length}`));
     trickle(s, body, 200);
     await normalRequestsSucceed(2);
     await closed;
     assert.match(answer, /^HTTP\/1\.1 408 /, `got: ${answer.slice(0, 200)}`);
-    assert.equal(fake.requests.length - before, 2, 'only the two normal requests reached Ollama');
+    assert.equal(stack.fake.requests.length - before, 2, 'only the two normal requests reached Ollama');
   });
 
   it('cuts a slow reader (never drains its window) after limits.slowReadSeconds and cancels the upstream stream', async () => {
-    const s = await openTls(w, { localAddress: '127.0.0.2' });
+    const s = await openTls(stack.w, { localAddress: '127.0.0.2' });
     sockets.push(s);
     const body = JSON.stringify({ model: 'llama3.2', prompt: 'slow-read' });
     // ~60 MB of answer: far more than the socket buffers on both sides hold.
-    s.write(head('POST /api/generate HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `Authorization: Bearer ${w.adminKey}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'X-Fake-Chunks: 3000', 'X-Fake-Pad-Bytes: 20000', 'X-Fake-Delay-Ms: 0') + body);
+    s.write(head('POST /api/generate HTTP/1.1', `Host: 127.0.0.1:${stack.w.port}`, `Authorization: Bearer ${stack.w.adminKey}`, 'Content-Type: application/json', `Content-Length: ${body.length}`, 'X-Fake-Chunks: 3000', 'X-Fake-Pad-Bytes: 20000', 'X-Fake-Delay-Ms: 0') + body);
     s.pause(); // and never read
     const upstream = await new Promise<{ aborted: boolean }>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('the upstream stream was not cancelled in time')), (SLOW_READ + 6) * 1000);
       const onAborted = (rec: { body: Buffer; aborted: boolean }): void => {
         if (!rec.body.toString().includes('slow-read')) return;
         clearTimeout(t);
-        fake.events.off('aborted', onAborted);
+        stack.fake.events.off('aborted', onAborted);
         resolve(rec);
       };
-      fake.events.on('aborted', onAborted);
+      stack.fake.events.on('aborted', onAborted);
     });
     assert.equal(upstream.aborted, true);
-    const line = await waitForAudit(w, (l) => (l.reason ?? '').includes('stopped reading'));
+    const line = await waitForAudit(stack.w, (l) => (l.reason ?? '').includes('stopped reading'));
     assert.equal(line.clientAddress, '127.0.0.2');
     s.destroy();
-    await assertStillServes(w, fake);
+    await assertStillServes(stack.w, stack.fake);
   });
 
   it('cuts a TLS handshake that never starts (slowloris at the TLS layer) within the 10 s handshake timeout', async () => {
-    const raw = netConnect({ host: '127.0.0.1', port: w.port, localAddress: '127.0.0.4' });
+    const raw = netConnect({ host: '127.0.0.1', port: stack.w.port, localAddress: '127.0.0.4' });
     sockets.push(raw);
     const t0 = Date.now();
     await new Promise<void>((resolve, reject) => {
@@ -148,9 +140,9 @@ describe('slow clients are cut off in bounded time', () => {
 describe('per-address connection cap', () => {
   it(`refuses connection ${MAX_CONNS + 1} from one address (socket exhaustion) while other addresses connect`, async () => {
     const held: TLSSocket[] = [];
-    for (let i = 0; i < MAX_CONNS; i++) held.push(await openTls(w, { localAddress: '127.0.0.3' }));
+    for (let i = 0; i < MAX_CONNS; i++) held.push(await openTls(stack.w, { localAddress: '127.0.0.3' }));
     sockets.push(...held);
-    const extra = await openTls(w, { localAddress: '127.0.0.3' }).then(
+    const extra = await openTls(stack.w, { localAddress: '127.0.0.3' }).then(
       (s) =>
         new Promise<boolean>((resolve) => {
           sockets.push(s);
@@ -163,20 +155,20 @@ describe('per-address connection cap', () => {
     );
     assert.equal(extra, true, `connection ${MAX_CONNS + 1} from one address was kept`);
     // another address is not affected
-    await assertStillServes(w, fake);
-    const line = await waitForAudit(w, (l) => l.kind === 'connection.refused' && l.clientAddress === '127.0.0.3');
+    await assertStillServes(stack.w, stack.fake);
+    const line = await waitForAudit(stack.w, (l) => l.kind === 'connection.refused' && l.clientAddress === '127.0.0.3');
     assert.match(line.reason ?? '', /too many connections/);
     // closing one frees a slot
     held[0]!.destroy();
     await new Promise((r) => setTimeout(r, 200));
-    const again = await openTls(w, { localAddress: '127.0.0.3' });
+    const again = await openTls(stack.w, { localAddress: '127.0.0.3' });
     sockets.push(again);
     const answer = await new Promise<string>((resolve) => {
       let text = '';
       again.on('data', (d: Buffer) => (text += d.toString()));
       again.once('close', () => resolve(text));
       again.on('error', () => undefined);
-      again.write(head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `Authorization: Bearer ${w.adminKey}`, 'Connection: close'));
+      again.write(head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${stack.w.port}`, `Authorization: Bearer ${stack.w.adminKey}`, 'Connection: close'));
     });
     assert.match(answer, /^HTTP\/1\.1 200 /);
     for (const s of held) s.destroy();
@@ -191,7 +183,7 @@ describe('slowloris at scale, default limits', () => {
   let w10: RunningWarden;
   const held: Array<{ destroy(): void }> = [];
   before(async () => {
-    w10 = await startWarden({ upstream: fake.url });
+    w10 = await startWarden({ upstream: stack.fake.url });
   });
   after(async () => {
     for (const s of held) s.destroy();

@@ -5,26 +5,13 @@
 // host, or prompt for "proxy" credentials. Only the headers Ollama actually sends pass
 // (src/proxy/headers.ts DOWNSTREAM_ALLOWED), Warden's own are the ones the client sees, and an
 // upstream 3xx/407 becomes 502.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { SECURITY_HEADERS } from '../../src/tls/security-headers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-
-before(async () => {
-  fake = await startFakeOllama({ chunks: 3, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden({ ollama: { chunks: 3, delayMs: 0 } });
 
 const HOSTILE: Record<string, string | string[]> = {
   'strict-transport-security': 'max-age=0',
@@ -45,11 +32,11 @@ const HOSTILE: Record<string, string | string[]> = {
 };
 
 async function get(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string) {
-  const res = await request(`${w.url}${path}`, {
+  const res = await request(`${stack.w.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${w.adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: { authorization: `Bearer ${stack.w.adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
     body,
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
