@@ -135,49 +135,72 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export interface WardenFixtureOptions extends Omit<StartOptions, 'upstream'> {
+export interface WardenFixtureOptions<K extends string = never> extends Omit<StartOptions, 'upstream'> {
   /** The fake Ollama behind the Warden (default: startFakeOllama's defaults). */
   ollama?: FakeOllamaOptions;
+  /** More Wardens in front of the same fake Ollama, by name (e.g. one with a policy opened up). */
+  also?: Record<K, Omit<StartOptions, 'upstream'>>;
+  /** Further set-up once all of it runs (keys, files), in the same hook: see withWarden. */
+  afterStart?: (fx: WardenFixture<K>) => Promise<void>;
 }
 
 /** A fake Ollama and a `warden serve` in front of it, shared by the tests of a file or suite. */
-export interface WardenFixture {
+export interface WardenFixture<K extends string = never> {
   readonly fake: FakeOllama;
   readonly w: RunningWarden;
+  /** The `also` Wardens, by name. */
+  readonly also: Readonly<Record<K, RunningWarden>>;
 }
 
 /**
- * The set-up most end-to-end tests share: starts a fake Ollama and a Warden in front of it in a
- * before() hook of the current suite (the file, or the describe() it is called in), and stops both
- * and removes the data dir in an after() hook. The handles are there from the hook on: read them
- * inside tests and describe()s' hooks, not at the top of the file. (Node runs a file's top-level
- * before() hooks without waiting for each other: a second one there may not see them yet.)
+ * The set-up most end-to-end tests share: starts a fake Ollama and a Warden in front of it (and
+ * the `also` ones, side by side) in a before() hook of the current suite (the file, or the
+ * describe() it is called in), and stops them all and removes their data dirs in an after() hook.
+ * The handles are there from the hook on: read them inside tests and describe()s' hooks, not at
+ * the top of the file. Node runs a file's top-level before() hooks without waiting for each
+ * other, so set-up that needs the servers goes in `afterStart`, not in a second top-level before().
  */
-export function withWarden(o: WardenFixtureOptions = {}): WardenFixture {
-  const { ollama, ...start } = o;
+export function withWarden<K extends string = never>(o: WardenFixtureOptions<K> = {}): WardenFixture<K> {
+  const { ollama, also = {} as Record<K, Omit<StartOptions, 'upstream'>>, afterStart, ...start } = o;
+  const names = Object.keys(also) as K[];
   let fake: FakeOllama | undefined;
   let w: RunningWarden | undefined;
-  before(async () => {
-    fake = await startFakeOllama(ollama);
-    w = await startWarden({ ...start, upstream: fake.url });
-  });
-  after(async () => {
-    await w?.stop();
-    await fake?.close();
-    if (w) removeDir(w.dataDir);
-  });
+  const more = new Map<K, RunningWarden>();
   const ready = <T>(v: T | undefined, what: string): T => {
     if (v === undefined) throw new Error(`withWarden: ${what} is not running (read it inside a test or a later hook)`);
     return v;
   };
-  return {
+  const fx: WardenFixture<K> = {
     get fake() {
       return ready(fake, 'the fake Ollama');
     },
     get w() {
       return ready(w, 'the Warden');
     },
+    get also() {
+      return Object.fromEntries(names.map((n) => [n, ready(more.get(n), `the Warden "${n}"`)])) as Record<K, RunningWarden>;
+    },
   };
+  before(async () => {
+    const f = await startFakeOllama(ollama);
+    fake = f;
+    const started = await Promise.allSettled([start, ...names.map((n) => also[n])].map((s) => startWarden({ ...s, upstream: f.url })));
+    started.forEach((r, i) => {
+      if (r.status !== 'fulfilled') return;
+      if (i === 0) w = r.value;
+      else more.set(names[i - 1]!, r.value);
+    });
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await afterStart?.(fx);
+  });
+  after(async () => {
+    const all = [w, ...more.values()].filter((x) => x !== undefined);
+    await Promise.all(all.map((x) => x.stop()));
+    await fake?.close();
+    for (const x of all) removeDir(x.dataDir);
+  });
+  return fx;
 }
 
 /** Waits until a key created from the CLI is accepted by the running server (it polls the store every 250 ms). */

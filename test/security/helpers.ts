@@ -124,6 +124,26 @@ export async function assertStillServes(w: RunningWarden, fake: FakeOllama, key 
   assert.equal(fake.requests.length, before + 1, 'the follow-up request did not reach Ollama');
 }
 
+/** What a request through the Warden got, and whether anything reached Ollama meanwhile. */
+export interface Passage {
+  status: number;
+  text: string;
+  reached: boolean;
+}
+
+/** POSTs the JSON text `body` to `path` on `server` with `key` (default: its admin key). */
+export async function sendThrough(server: RunningWarden, fake: FakeOllama, path: string, body: string, key = server.adminKey): Promise<Passage> {
+  const before = fake.requests.length;
+  const res = await request(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body,
+    dispatcher: server.dispatcher,
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, text, reached: fake.requests.length > before };
+}
+
 /** Ollama's requests whose path starts with `prefix` (e.g. to prove a smuggled request never arrived). */
 export function upstreamHits(fake: FakeOllama, prefix = '/'): number {
   return fake.requests.filter((r) => r.url.startsWith(prefix)).length;

@@ -6,45 +6,22 @@
 // keys in any letter case, so every spelling must be refused. /api/create's `files`, `adapters`
 // and `draft_files` name blobs that no model pattern can match: a key limited to some models must
 // not build a model from the weights of another. Real server, fake Ollama recording what arrives.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
-import { createKeyViaCli } from './helpers.ts';
+import { withWarden, type RunningWarden } from '../helpers/warden.ts';
+import { createKeyViaCli, sendThrough, type Passage } from './helpers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-/** the same server with policy.allowServerTools and policy.allowRemoteModels */
-let open: RunningWarden;
 let limited: string;
-
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0 });
-  [w, open] = await Promise.all([
-    startWarden({ upstream: fake.url }),
-    startWarden({ upstream: fake.url, env: { WARDEN_POLICY_ALLOW_SERVER_TOOLS: 'true', WARDEN_POLICY_ALLOW_REMOTE_MODELS: 'true' } }),
-  ]);
-  limited = (await createKeyViaCli(w, ['--name', 'mine', '--scope', 'models:manage', '--scope', 'inference', '--model', 'mine-*', '--model', 'llama3.*'])).key;
+const stack = withWarden({
+  ollama: { chunks: 1, delayMs: 0 },
+  // the same server with policy.allowServerTools and policy.allowRemoteModels
+  also: { open: { env: { WARDEN_POLICY_ALLOW_SERVER_TOOLS: 'true', WARDEN_POLICY_ALLOW_REMOTE_MODELS: 'true' } } },
+  afterStart: async ({ w }) => {
+    limited = (await createKeyViaCli(w, ['--name', 'mine', '--scope', 'models:manage', '--scope', 'inference', '--model', 'mine-*', '--model', 'llama3.*'])).key;
+  },
 });
 
-after(async () => {
-  await Promise.all([w?.stop(), open?.stop()]);
-  await fake?.close();
-  for (const s of [w, open]) if (s) removeDir(s.dataDir);
-});
-
-async function send(server: RunningWarden, path: string, body: string, key = server.adminKey): Promise<{ status: number; text: string; reached: boolean }> {
-  const before = fake.requests.length;
-  const res = await request(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body,
-    dispatcher: server.dispatcher,
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, text, reached: fake.requests.length > before };
-}
+const send = (server: RunningWarden, path: string, body: string, key = server.adminKey): Promise<Passage> => sendThrough(server, stack.fake, path, body, key);
 
 const msg = '"messages":[{"role":"user","content":"what happened today?"}]';
 const SERVER_TOOLS: Array<[path: string, body: string]> = [
@@ -64,7 +41,7 @@ const SERVER_TOOLS: Array<[path: string, body: string]> = [
 describe('built-in server tools (web search on ollama.com) are refused unless policy.allowServerTools', () => {
   for (const [path, body] of SERVER_TOOLS) {
     it(`${path} ${body.slice(body.indexOf('ools'), body.indexOf('ools') + 60)}`, async () => {
-      const r = await send(w, path, body);
+      const r = await send(stack.w, path, body);
       assert.equal(r.status, 403, r.text);
       assert.match(r.text, /allowServerTools/);
       assert.equal(r.reached, false, 'the request reached Ollama');
@@ -72,14 +49,14 @@ describe('built-in server tools (web search on ollama.com) are refused unless po
   }
 
   it('client-side (function) tools are still forwarded', async () => {
-    const r = await send(w, '/v1/messages', `{"model":"llama3.2","max_tokens":100,${msg},"tools":[{"name":"get_weather","description":"weather","input_schema":{"type":"object"}}]}`);
+    const r = await send(stack.w, '/v1/messages', `{"model":"llama3.2","max_tokens":100,${msg},"tools":[{"name":"get_weather","description":"weather","input_schema":{"type":"object"}}]}`);
     assert.equal(r.reached, true, `${r.status} ${r.text}`);
-    const r2 = await send(w, '/v1/responses', '{"model":"llama3.2","input":"hi","tools":[{"type":"function","name":"web_searcher","parameters":{}}]}');
+    const r2 = await send(stack.w, '/v1/responses', '{"model":"llama3.2","input":"hi","tools":[{"type":"function","name":"web_searcher","parameters":{}}]}');
     assert.equal(r2.reached, true, `${r2.status} ${r2.text}`);
   });
 
   it('with policy.allowServerTools the owner has opted in and the request is forwarded', async () => {
-    const r = await send(open, '/v1/messages', SERVER_TOOLS[0]![1]);
+    const r = await send(stack.also.open, '/v1/messages', SERVER_TOOLS[0]![1]);
     assert.equal(r.reached, true, `${r.status} ${r.text}`);
   });
 });
@@ -93,7 +70,7 @@ describe('/api/create remote_host is refused unless policy.allowRemoteModels', (
     '{"model":"alias","from":"llama3.2","remote_host":""," remote_host":"x","remote_hosT":"https://evil.example"}',
   ]) {
     it(body, async () => {
-      const r = await send(w, '/api/create', body);
+      const r = await send(stack.w, '/api/create', body);
       // 403 from the policy, or 400 when two keys fold to one name (Go would take the last)
       assert.ok(r.status === 403 || r.status === 400, `${r.status} ${r.text}`);
       if (r.status === 403) assert.match(r.text, /allowRemoteModels/);
@@ -102,7 +79,7 @@ describe('/api/create remote_host is refused unless policy.allowRemoteModels', (
   }
 
   it('with policy.allowRemoteModels it is forwarded', async () => {
-    const r = await send(open, '/api/create', '{"model":"alias","from":"llama3.2","remote_host":"https://ollama.example","stream":false}');
+    const r = await send(stack.also.open, '/api/create', '{"model":"alias","from":"llama3.2","remote_host":"https://ollama.example","stream":false}');
     assert.equal(r.reached, true, `${r.status} ${r.text}`);
   });
 });
@@ -120,7 +97,7 @@ describe('a key limited to some models cannot create from blobs or reach other m
     '{"model":"mine-x","name":"secret"}',
   ]) {
     it(body, async () => {
-      const r = await send(w, '/api/create', body, limited);
+      const r = await send(stack.w, '/api/create', body, limited);
       assert.equal(r.status, 403, r.text);
       assert.equal(r.reached, false, 'the request reached Ollama');
     });
@@ -128,16 +105,16 @@ describe('a key limited to some models cannot create from blobs or reach other m
 
   it('/api/copy checks both ends', async () => {
     for (const body of ['{"source":"secret","destination":"mine-y"}', '{"source":"mine-a","destination":"secret"}', '{"source":"mine-a","destination":"mine-b","Source":"secret"}']) {
-      const r = await send(w, '/api/copy', body, limited);
+      const r = await send(stack.w, '/api/copy', body, limited);
       assert.ok(r.status === 400 || r.status === 403, `${body}: ${r.status} ${r.text}`);
       assert.equal(r.reached, false, `${body} reached Ollama`);
     }
   });
 
   it('creating from a model it may use is still forwarded, and a key without patterns may use blobs', async () => {
-    const r = await send(w, '/api/create', '{"model":"mine-x","from":"llama3.2","stream":false}', limited);
+    const r = await send(stack.w, '/api/create', '{"model":"mine-x","from":"llama3.2","stream":false}', limited);
     assert.equal(r.reached, true, `${r.status} ${r.text}`);
-    const r2 = await send(w, '/api/create', `{"model":"mine-y","files":{"model.gguf":"${digest}"},"stream":false}`);
+    const r2 = await send(stack.w, '/api/create', `{"model":"mine-y","files":{"model.gguf":"${digest}"},"stream":false}`);
     assert.equal(r2.reached, true, `${r2.status} ${r2.text}`);
   });
 });

@@ -8,46 +8,26 @@
 // Only hosts in policy.registries may be named (default: registry.ollama.ai, hf.co,
 // huggingface.co). Real server, fake Ollama recording what reaches it: a refused request must
 // never get there.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
-import { createKeyViaCli, waitForAudit } from './helpers.ts';
+import { withWarden, type RunningWarden } from '../helpers/warden.ts';
+import { createKeyViaCli, sendThrough, type Passage, waitForAudit } from './helpers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-/** the same server with policy.registries ["*"] */
-let open: RunningWarden;
 let manage: string;
 let manageOpen: string;
-
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0 });
-  [w, open] = await Promise.all([startWarden({ upstream: fake.url }), startWarden({ upstream: fake.url, env: { WARDEN_POLICY_REGISTRIES: '*' } })]);
-  [manage, manageOpen] = await Promise.all([
-    createKeyViaCli(w, ['--name', 'manager', '--scope', 'models:manage']).then((k) => k.key),
-    createKeyViaCli(open, ['--name', 'manager', '--scope', 'models:manage']).then((k) => k.key),
-  ]);
+const stack = withWarden({
+  ollama: { chunks: 1, delayMs: 0 },
+  // the same server with policy.registries ["*"]
+  also: { open: { env: { WARDEN_POLICY_REGISTRIES: '*' } } },
+  afterStart: async ({ w, also: { open } }) => {
+    [manage, manageOpen] = await Promise.all([
+      createKeyViaCli(w, ['--name', 'manager', '--scope', 'models:manage']).then((k) => k.key),
+      createKeyViaCli(open, ['--name', 'manager', '--scope', 'models:manage']).then((k) => k.key),
+    ]);
+  },
 });
 
-after(async () => {
-  await Promise.all([w?.stop(), open?.stop()]);
-  await fake?.close();
-  for (const s of [w, open]) if (s) removeDir(s.dataDir);
-});
-
-async function send(server: RunningWarden, key: string, path: string, body: string): Promise<{ status: number; text: string; reached: boolean }> {
-  const before = fake.requests.length;
-  const res = await request(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body,
-    dispatcher: server.dispatcher,
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, text, reached: fake.requests.length > before };
-}
+const send = (server: RunningWarden, key: string, path: string, body: string): Promise<Passage> => sendThrough(server, stack.fake, path, body, key);
 
 /** [model name, the registry host Ollama would dial] */
 const FOREIGN: Array<[string, string]> = [
@@ -77,7 +57,7 @@ describe('pull and push naming a registry host outside policy.registries are ref
   for (const path of ['/api/pull', '/api/push']) {
     for (const [model, host] of FOREIGN) {
       it(`${path} ${model}`, async () => {
-        const r = await send(w, manage, path, JSON.stringify({ model }));
+        const r = await send(stack.w, manage, path, JSON.stringify({ model }));
         assert.equal(r.status, 403, r.text);
         const error = (JSON.parse(r.text) as { error: string }).error;
         assert.ok(error.includes(JSON.stringify(host)), `the answer names the host ${host}: ${error}`);
@@ -97,7 +77,7 @@ describe('pull and push naming a registry host outside policy.registries are ref
         { model: '10.0.0.5:8080/ns/m', insecure: true },
         { model: '10.0.0.5:8080/ns/m', insecure: false, stream: false },
       ]) {
-        const r = await send(w, manage, path, JSON.stringify(body));
+        const r = await send(stack.w, manage, path, JSON.stringify(body));
         assert.equal(r.status, 403, `${path} ${JSON.stringify(body)}: ${r.text}`);
         assert.equal(r.reached, false, `${path} ${JSON.stringify(body)} reached Ollama`);
       }
@@ -106,7 +86,7 @@ describe('pull and push naming a registry host outside policy.registries are ref
 
   it('/api/create `from` (Ollama pulls it when it lacks that model)', async () => {
     for (const from of ['10.0.0.5:8080/ns/m', '169.254.169.254/x/y', 'INTERNAL.CORP/ns/m:v1']) {
-      const r = await send(w, manage, '/api/create', JSON.stringify({ model: 'mine', from }));
+      const r = await send(stack.w, manage, '/api/create', JSON.stringify({ model: 'mine', from }));
       assert.equal(r.status, 403, `${from}: ${r.text}`);
       assert.match(r.text, /policy\.registries/);
       assert.equal(r.reached, false, `${from} reached Ollama`);
@@ -114,8 +94,8 @@ describe('pull and push naming a registry host outside policy.registries are ref
   });
 
   it('the refusal is audited with the host', async () => {
-    await send(w, manage, '/api/pull', '{"model":"169.254.169.254/audit/probe"}');
-    const line = await waitForAudit(w, (l) => l.path === '/api/pull' && /"169\.254\.169\.254".*policy\.registries/.test(l.reason ?? ''), 10_000);
+    await send(stack.w, manage, '/api/pull', '{"model":"169.254.169.254/audit/probe"}');
+    const line = await waitForAudit(stack.w, (l) => l.path === '/api/pull' && /"169\.254\.169\.254".*policy\.registries/.test(l.reason ?? ''), 10_000);
     assert.equal(line.status, 403);
   });
 });
@@ -141,14 +121,14 @@ describe('spellings Ollama would read differently, other key spellings and brack
   for (const path of ['/api/pull', '/api/push']) {
     for (const body of bodies) {
       it(`${path} ${body}`, async () => {
-        const r = await send(w, manage, path, body);
+        const r = await send(stack.w, manage, path, body);
         assert.equal(r.status, 400, r.text);
         assert.equal(r.reached, false, 'the request reached Ollama');
       });
     }
   }
   it('/api/create {"From": …}', async () => {
-    const r = await send(w, manage, '/api/create', '{"model":"mine","From":"10.0.0.5:8080/ns/m"}');
+    const r = await send(stack.w, manage, '/api/create', '{"model":"mine","From":"10.0.0.5:8080/ns/m"}');
     assert.equal(r.status, 400, r.text);
     assert.equal(r.reached, false);
   });
@@ -167,26 +147,26 @@ describe('the default registries still work', () => {
   ];
   for (const model of ALLOWED) {
     it(`pull ${model}`, async () => {
-      const r = await send(w, manage, '/api/pull', JSON.stringify({ model, stream: false }));
+      const r = await send(stack.w, manage, '/api/pull', JSON.stringify({ model, stream: false }));
       assert.equal(r.reached, true, `${r.status} ${r.text}`);
     });
   }
   it('push to the default registry, implicit and explicit', async () => {
     for (const model of ['me/m', 'registry.ollama.ai/me/m:latest']) {
-      const r = await send(w, manage, '/api/push', JSON.stringify({ model, stream: false }));
+      const r = await send(stack.w, manage, '/api/push', JSON.stringify({ model, stream: false }));
       assert.equal(r.reached, true, `${model}: ${r.status} ${r.text}`);
     }
   });
   it('insecure: true stays refused on an allowed registry (policy.allowInsecureRegistries)', async () => {
-    const r = await send(w, manage, '/api/pull', '{"model":"registry.ollama.ai/library/llama3.2","insecure":true}');
+    const r = await send(stack.w, manage, '/api/pull', '{"model":"registry.ollama.ai/library/llama3.2","insecure":true}');
     assert.equal(r.status, 403, r.text);
     assert.match(r.text, /allowInsecureRegistries/);
     assert.equal(r.reached, false);
   });
   it('/api/create from a default-registry model, and /api/copy to any name (local only)', async () => {
-    const r = await send(w, manage, '/api/create', '{"model":"mine","from":"llama3.2","stream":false}');
+    const r = await send(stack.w, manage, '/api/create', '{"model":"mine","from":"llama3.2","stream":false}');
     assert.equal(r.reached, true, `${r.status} ${r.text}`);
-    const c = await send(w, manage, '/api/copy', '{"source":"llama3.2","destination":"internal.corp/ns/m"}');
+    const c = await send(stack.w, manage, '/api/copy', '{"source":"llama3.2","destination":"internal.corp/ns/m"}');
     assert.equal(c.reached, true, `${c.status} ${c.text}`);
   });
 });
@@ -194,7 +174,7 @@ describe('the default registries still work', () => {
 describe('policy.registries ["*"] is the owner opting in to any host', () => {
   it('pull and push to a foreign host are forwarded', async () => {
     for (const path of ['/api/pull', '/api/push']) {
-      const r = await send(open, manageOpen, path, '{"model":"10.0.0.5:8080/ns/m","stream":false}');
+      const r = await send(stack.also.open, manageOpen, path, '{"model":"10.0.0.5:8080/ns/m","stream":false}');
       assert.equal(r.reached, true, `${path}: ${r.status} ${r.text}`);
     }
   });
