@@ -307,7 +307,10 @@ async function profile(entry: string, durationSeconds: number, workload: string)
     await warden?.stop();
     await upstream.stop();
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  // node --cpu-prof writes one profile per thread (a worker's too); the main thread's is the largest.
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort((x, y) => statSync(join(dir, y)).size - statSync(join(dir, x)).size)[0];
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const text = summariseProfile(join(dir, file), 30, skipMs);
   console.log(`profile: ${join(dir, file)} (first ${skipMs} ms skipped: start-up and warm-up)\n`);

@@ -2,9 +2,13 @@
 // size-rotated file and to the store (for the UI).
 //
 // What it promises:
-// - The file line is written when the event is (a single append, before the call returns), so
-//   an answered request's event survives kill -9 of the process. Not fsynced: process death,
-//   not power loss.
+// - An answered request's line is in the file before the client can see the answer's end, so
+//   it survives kill -9 of the process. The request path's events (writeBatched, writeRefusal)
+//   are gathered for one event-loop turn and appended together, once (setImmediate); the answer's
+//   end waits for that append (whenWritten; server/hold-end.ts). Every other event (write: key
+//   and config changes, the CLI) is appended before the call returns, after the gathered lines,
+//   so the file keeps the order events were written in. Not fsynced: process death, not power
+//   loss.
 // - Each event is in the file once: a failed or partial append is cut back off (no cut-off line
 //   is ever left), and a line is never appended twice.
 // - Each event is in the store once: batches are inserted idempotently by event id, so a retry
@@ -54,52 +58,93 @@ const MAX_BACKOFF_MS = 10_000;
 
 export type AuditInput = Partial<AuditEvent> & { kind: string };
 
-const EMPTY: Omit<AuditEvent, 'time' | 'id' | 'kind'> = {
-  keyId: null,
-  keyName: null,
-  authMethod: null,
-  clientAddress: null,
-  tlsVersion: null,
-  clientCertSubject: null,
-  method: null,
-  path: null,
-  model: null,
-  status: null,
-  durationMs: null,
-  bytesIn: null,
-  bytesOut: null,
-  promptTokens: null,
-  evalTokens: null,
-  reason: null,
-  actor: null,
-};
-
-/** Every other text field a client can put a key into. */
-const SECRET_TEXT = ['keyName', 'clientCertSubject', 'method', 'model', 'reason', 'actor', 'clientAddress', 'authMethod', 'kind'] as const;
-
-/** Fields that carry text a client, an upstream or a certificate chose. */
-const FREE_TEXT = ['keyName', 'clientCertSubject', 'method', 'path', 'model', 'reason', 'actor'] as const;
+/** Text fields a client, an upstream or a certificate chose: key tokens redacted, then made
+ *  inert (the path has its own redaction, redactPath). */
+const FREE_TEXT = ['keyName', 'clientCertSubject', 'method', 'model', 'reason', 'actor'] as const;
+/** Other text a client can put a key into: key tokens redacted. */
+const SECRET_TEXT = ['clientAddress', 'authMethod', 'kind'] as const;
+/** What either rule would change: `owk` in any case, or a character inert() escapes. Most text
+ *  has neither, so the common case costs one test per field (the BMP ranges of inert-text.ts's
+ *  UNSAFE; without the u flag, which V8 runs faster). */
+// eslint-disable-next-line no-control-regex
+const SUSPECT = /owk|[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/i;
 
 export function completeEvent(input: AuditInput): AuditEvent {
-  const e: AuditEvent = { ...EMPTY, time: new Date(), ...input, id: input.id ?? newEventId() };
+  // Every field spelled out (no spread of a template and the input): one object of one shape.
+  const e: AuditEvent = {
+    keyId: input.keyId ?? null,
+    keyName: input.keyName ?? null,
+    authMethod: input.authMethod ?? null,
+    clientAddress: input.clientAddress ?? null,
+    tlsVersion: input.tlsVersion ?? null,
+    clientCertSubject: input.clientCertSubject ?? null,
+    method: input.method ?? null,
+    path: input.path ?? null,
+    model: input.model ?? null,
+    status: input.status ?? null,
+    durationMs: input.durationMs ?? null,
+    bytesIn: input.bytesIn ?? null,
+    bytesOut: input.bytesOut ?? null,
+    promptTokens: input.promptTokens ?? null,
+    evalTokens: input.evalTokens ?? null,
+    reason: input.reason ?? null,
+    actor: input.actor ?? null,
+    time: input.time ?? new Date(),
+    kind: input.kind,
+    id: input.id ?? newEventId(),
+  };
   // Secrets out first, then control characters made inert.
-  if (e.path !== null) e.path = redactPath(e.path);
-  for (const f of SECRET_TEXT) {
-    const v = e[f];
-    if (typeof v === 'string') e[f] = redactText(v);
-  }
   // Stored inert: `warden audit`, jq on the file and the UI all show the same safe text, and no
   // reader has to remember to escape a model name someone put an escape sequence into.
+  if (e.path !== null) {
+    e.path = redactPath(e.path);
+    if (hasUnsafeText(e.path)) e.path = inert(e.path);
+  }
   for (const f of FREE_TEXT) {
     const v = e[f];
-    if (typeof v === 'string' && hasUnsafeText(v)) e[f] = inert(v);
+    if (v !== null && SUSPECT.test(v)) e[f] = inert(redactText(v));
+  }
+  for (const f of SECRET_TEXT) {
+    const v = e[f];
+    if (v !== null && SUSPECT.test(v)) e[f] = redactText(v);
   }
   return e;
 }
 
-/** The file form of an event: stable key order, ISO time, no nulls dropped (easy to grep and parse). */
+/** A JSON string; text with nothing to escape (most of it) is quoted as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+function jsonText(v: string | null): string {
+  if (v === null) return 'null';
+  return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
+}
+function jsonNumber(v: number | null): string {
+  return v === null || !Number.isFinite(v) ? 'null' : `${v}`;
+}
+
+/** Events of one millisecond share their time text (toISOString was a third of a line's cost). */
+let isoMs = Number.NaN;
+let isoText = '';
+function isoTime(d: Date): string {
+  const ms = d.getTime();
+  if (ms !== isoMs) {
+    isoText = d.toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}
+
+/** The file form of an event: stable key order, ISO time, no nulls dropped (easy to grep and
+ *  parse). Written out by hand, field by field (JSON.stringify of a copy with the time as text
+ *  cost three times as much); test/audit/line.test.ts holds it to JSON.stringify's output. */
 export function eventToLine(e: AuditEvent): string {
-  return JSON.stringify({ ...e, time: e.time.toISOString() }) + '\n';
+  return (
+    `{"keyId":${jsonText(e.keyId)},"keyName":${jsonText(e.keyName)},"authMethod":${jsonText(e.authMethod)},` +
+    `"clientAddress":${jsonText(e.clientAddress)},"tlsVersion":${jsonText(e.tlsVersion)},"clientCertSubject":${jsonText(e.clientCertSubject)},` +
+    `"method":${jsonText(e.method)},"path":${jsonText(e.path)},"model":${jsonText(e.model)},"status":${jsonNumber(e.status)},` +
+    `"durationMs":${jsonNumber(e.durationMs)},"bytesIn":${jsonNumber(e.bytesIn)},"bytesOut":${jsonNumber(e.bytesOut)},` +
+    `"promptTokens":${jsonNumber(e.promptTokens)},"evalTokens":${jsonNumber(e.evalTokens)},"reason":${jsonText(e.reason)},` +
+    `"actor":${jsonText(e.actor)},"time":"${isoTime(e.time)}","kind":${jsonText(e.kind)},"id":${jsonText(e.id)}}\n`
+  );
 }
 
 /** A sink that is failing: when it started, and when to try again. */
@@ -112,6 +157,11 @@ interface Trouble {
 export class AuditLog {
   private storeQueue: AuditEvent[] = [];
   private fileQueue: string[] = [];
+  /** Lines of this event-loop turn, appended together at its end (appendGathered). */
+  private gathered: string[] = [];
+  /** Called once the gathered lines are appended (or queued, when the file fails). */
+  private waiters: Array<() => void> = [];
+  private appendScheduled: NodeJS.Immediate | null = null;
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private fd: number | null = null;
@@ -162,30 +212,80 @@ export class AuditLog {
     return { storeQueued: this.storeQueue.length, fileQueued: this.fileQueue.length, dropped: { ...this.dropped } };
   }
 
+  /** An event appended to the file before this returns (with the lines gathered before it). */
   write(input: AuditInput): void {
+    if (!this.on || this.closed) return;
+    this.writeEvent(input);
+    this.appendGathered();
+  }
+
+  /** A request's event: appended at the end of this event-loop turn, together with the others
+   *  of the turn (one write instead of one per request). Hold the answer's end until then:
+   *  whenWritten. */
+  writeBatched(input: AuditInput): void {
     if (!this.on || this.closed) return;
     this.writeEvent(input);
   }
 
-  /** An authentication refusal (401 bad or missing key, 429 lockout: what a flood is made of).
-   *  Past a few per second, status, reason and address prefix, it is counted into one summary
-   *  event instead of written on its own (audit/aggregate.ts). */
+  /** An authentication refusal (401 bad or missing key, 429 lockout: what a flood is made of),
+   *  batched as writeBatched. Past a few per second, status, reason and address prefix, it is
+   *  counted into one summary event instead of written on its own (audit/aggregate.ts). */
   writeRefusal(input: AuditInput): void {
     if (!this.on || this.closed) return;
     if (this.refusals?.absorb(input)) return;
     this.writeEvent(input);
   }
 
+  /** Whether lines of this turn wait to be appended (an answer ended now would overtake them). */
+  get waiting(): boolean {
+    return this.gathered.length > 0;
+  }
+
+  /** Calls `done` once every line written so far is in the file: at once when none waits, else
+   *  after this turn's append (also when that append fails: the lines then wait in the bounded
+   *  queue and an answer is not held for a full disk). `done` must not throw. */
+  whenWritten(done: () => void): void {
+    if (this.gathered.length === 0) done();
+    else this.waiters.push(done);
+  }
+
   private writeEvent(input: AuditInput): void {
     const e = completeEvent(input);
-    const line = eventToLine(e);
-    // Lines keep their order: while older ones wait (disk full), a new one waits behind them.
-    if (this.fileQueue.length > 0 || !this.appendNow(line)) this.enqueue(this.fileQueue, line, 'file');
+    this.gathered.push(eventToLine(e));
+    this.appendScheduled ??= setImmediate(this.appendGathered);
     if (this.opts.repo) {
       this.enqueue(this.storeQueue, e, 'store');
       if (this.storeQueue.length >= 1000 && !this.trouble.store) void this.flush();
     }
   }
+
+  /** Appends the gathered lines with one write, then releases whatever waited for them. */
+  private readonly appendGathered = (): void => {
+    if (this.appendScheduled !== null) {
+      clearImmediate(this.appendScheduled);
+      this.appendScheduled = null;
+    }
+    const lines = this.gathered;
+    if (lines.length > 0) {
+      this.gathered = [];
+      // Lines keep their order: while older ones wait (disk full), new ones wait behind them.
+      if (this.fileQueue.length > 0 || !this.appendNow(lines.length === 1 ? lines[0]! : lines.join(''))) {
+        for (const line of lines) this.enqueue(this.fileQueue, line, 'file');
+      }
+    }
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    this.waiters = [];
+    for (const done of waiters) {
+      // Each is an answer's release (hold-end.ts, which cuts an answer it cannot end): one that
+      // throws anyway must not keep the other answers held, nor take the process down.
+      try {
+        done();
+      } catch {
+        // nothing left to do for that answer
+      }
+    }
+  };
 
   private enqueue<T>(queue: T[], item: T, sink: AuditSink): void {
     if (queue.length >= this.maxQueued) {
@@ -310,6 +410,7 @@ export class AuditLog {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.writing) await this.writing;
+    this.appendGathered();
     this.flushFile(true);
     await this.flushStore(true);
     this.closed = true;

@@ -1,5 +1,5 @@
 // Copying an upstream body to the client. Chunks are written in the same turn of the event loop
-// they arrive in; when the client's socket buffer is full (`write` returns false) the upstream
+// they arrive in (its check phase, right after the socket reads); when the client's socket buffer is full (`write` returns false) the upstream
 // body is paused until 'drain', so a slow reader makes Ollama wait instead of making Warden hold
 // the answer in memory (slow-read memory exhaustion). A reader that stays stuck past the stall
 // timeout is cut off.
@@ -7,11 +7,12 @@
 // Ollama writes each NDJSON line as its own HTTP chunk, and undici hands over one chunk per line
 // even when one socket read brought dozens. Writing each one costs a chunk header, a pass
 // through Node's Writable machinery and a slot in the TLS writev, per line. So the chunks of one
-// read are gathered and written once, at process.nextTick — still within the same socket
-// callback, so no chunk waits for more data (a slow stream's single line goes out unchanged).
-// The response is ended in the same turn as the body's 'end': Node's http holds (corks) the
-// socket until the next tick after a write, so the last lines and the chunked terminator leave as
-// one TLS record; ended a turn later, the terminator was a TLS record and a syscall of its own.
+// turn's reads are gathered and written once, at setImmediate — no chunk waits for more data (a
+// slow stream's single line goes out in the turn it came). When the upstream's end came in the
+// same turn (a short answer: one read), the chunks are handed to end() itself instead, so they
+// and the chunked terminator leave as one TLS record even while the end is held for the audit
+// line (server/hold-end.ts) until the turn ends. Written at process.nextTick, they left before the
+// end was known, and the held terminator then was a TLS record and a syscall of its own.
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 
@@ -73,12 +74,19 @@ export function pump(body: Readable, res: ServerResponse, onChunk: (chunk: Buffe
       res.off('drain', onDrain);
       res.off('close', onClose);
     };
-    const flush = (): void => {
-      flushQueued = false;
-      if (done || pending.length === 0) return;
+    /** The chunks gathered so far as one buffer (null when none), and the gathering reset. */
+    const take = (): Buffer | null => {
+      if (pending.length === 0) return null;
       const out = pending.length === 1 ? (pending[0] as Buffer) : concatUnpooled(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
+      return out;
+    };
+    const flush = (): void => {
+      flushQueued = false;
+      if (done) return;
+      const out = take();
+      if (out === null) return;
       if (!res.write(out) && stallTimer === undefined) {
         body.pause();
         stallTimer = setTimeout(() => {
@@ -95,7 +103,7 @@ export function pump(body: Readable, res: ServerResponse, onChunk: (chunk: Buffe
       if (pendingBytes >= COALESCE_MAX_BYTES) flush();
       else if (!flushQueued) {
         flushQueued = true;
-        process.nextTick(flush);
+        setImmediate(flush);
       }
     };
     const onDrain = (): void => {
@@ -104,9 +112,12 @@ export function pump(body: Readable, res: ServerResponse, onChunk: (chunk: Buffe
       body.resume();
     };
     const onEnd = (): void => {
-      flush();
+      // The last chunks go out with end(): with the chunked terminator in one TLS record, and
+      // held with it while the answer's end waits for its audit line (server/hold-end.ts).
+      const last = done ? null : take();
       cleanup();
-      res.end();
+      if (last === null) res.end();
+      else res.end(last);
       resolve();
     };
     const onError = (err: Error): void => {

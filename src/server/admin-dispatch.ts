@@ -9,6 +9,7 @@ import { rememberClientAddress } from '../admin/http.ts';
 import { adminRequestAudit } from '../admin/request-audit.ts';
 import type { Gateway } from './gateway-deps.ts';
 import type { RequestContext } from './request-context.ts';
+import { holdEnd } from './hold-end.ts';
 
 /** Whether the request is for the admin app (all of /_warden/ but metrics). */
 export function isAdminPath(path: string): boolean {
@@ -32,7 +33,10 @@ export async function serveMetrics(g: Gateway, ctx: RequestContext, route: Route
   if (isWardenError(verdict)) return ctx.refuse(verdict);
   if (!deps.metrics) return ctx.refuse(new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found'));
   const text = await deps.metrics.registry.metrics();
+  // The answer's end waits for its audit line (audit/writer.ts appends a turn's lines together).
+  const releaseEnd = holdEnd(ctx.res);
   ctx.res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
   ctx.res.end(text);
-  return ctx.finish(200);
+  ctx.finish(200);
+  deps.audit.whenWritten(releaseEnd);
 }

@@ -38,10 +38,13 @@ export async function serveModelList(g: Gateway, ctx: RequestContext, filterKind
     const merged = await mergedModelList(healthy, filterKind, LIST_TIMEOUT_MS);
     const visible = filterModelList(filterKind, merged.json, key.models, { hideCloud: !config.policy.allowAccountRoutes });
     const text = Buffer.from(JSON.stringify(visible));
+    // The answer's end waits for its audit line, as a forwarded answer's does.
+    const releaseEnd = holdEnd(res);
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': text.length });
     if (req.method === 'HEAD') res.end();
     else res.end(text);
-    return ctx.finish(200, { bytesOut: req.method === 'HEAD' ? 0 : text.length });
+    ctx.finish(200, { bytesOut: req.method === 'HEAD' ? 0 : text.length });
+    deps.audit.whenWritten(releaseEnd);
   } catch (err) {
     const e = upstreamError(healthy.map((u) => u.url).join(', '), err);
     return ctx.refuse(e);
@@ -108,7 +111,8 @@ export async function forwardRequest(
       reason: result.error ?? (ac.signal.aborted ? 'stream cut: key revoked' : result.aborted ? 'client disconnected' : capNote),
     }, { firstByteMs: result.firstByteMs ?? null, streamMs: result.streamMs ?? null });
   } finally {
-    releaseEnd();
+    // at the end of this event-loop turn, once its audit lines are appended (audit/writer.ts)
+    deps.audit.whenWritten(releaseEnd);
     untrack();
     if (conn) conn.openStreams--;
   }

@@ -1,5 +1,6 @@
 // One request's audit event and how it ends: `finish` writes its audit line and metrics exactly
-// as the request leaves, `refuse` answers an error and finishes. One object per request holds
+// as the request leaves, `refuse` answers an error and finishes (its answer's end held until the
+// line is in the file). One object per request holds
 // what the steps of the path learn about it (address, lockout, client certificate), so
 // the steps are plain functions and no closure is built per request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,6 +13,7 @@ import type { ConnState } from './connections.ts';
 import type { GatewayDeps } from './gateway-deps.ts';
 import { markRefused } from './strict.ts';
 import { sendError } from './respond.ts';
+import { holdEnd } from './hold-end.ts';
 
 /** Time to Ollama's first answer byte, and of the answer after it (metrics). */
 export interface RequestTiming {
@@ -64,7 +66,7 @@ export class RequestContext {
     if (extra) {
       const e = { ...event, ...extra, status, durationMs };
       if (this.authRefusal && (status === 401 || status === 429) && !e.keyId) deps.audit.writeRefusal(e);
-      else deps.audit.write(e);
+      else deps.audit.writeBatched(e);
     }
     extra ??= {};
     if (!deps.metrics) return;
@@ -79,8 +81,15 @@ export class RequestContext {
   refuse(err: WardenError, close = false): void {
     this.refusedCode = err.code;
     if (close) markRefused(this.socket);
-    sendError(this.res, err, close);
     this.finish(err.status, { reason: err.reason });
+    // The audit lines of this event-loop turn, the refusal's own among them, are appended at its
+    // end; the answer's end waits for them (hold-end.ts). A refusal counted into a summary
+    // (writeRefusal) usually has none waiting and is answered at once.
+    const { audit } = this.deps;
+    if (!audit.waiting) return sendError(this.res, err, close);
+    const release = holdEnd(this.res);
+    sendError(this.res, err, close);
+    audit.whenWritten(release);
   }
 
   /** Refused by policy or for want of an upstream: the key is not charged for it (a 403 costs

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '../helpers/postgres.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -69,6 +69,51 @@ describe('audit durability', () => {
     const lines = all.filter((l) => l.kind === 'request' && l.path?.startsWith('/api/version'));
     assert.equal(lines.length, 200, `${200 - lines.length} of 200 answered requests missing from the audit file (${all.length} lines in all)`);
     assert.equal(new Set(lines.map((l) => l.id)).size, 200);
+  });
+
+  it('kill -9 right after 300 answers on 50 busy connections (proxied, streamed, refused by Warden) loses none', async () => {
+    // The lines of one event-loop turn are appended together at its end and each answer's end
+    // waits for that append: with 50 connections many requests end in the same turn, and a
+    // request arriving while the previous answer on its connection is still finishing is held
+    // before it has a socket.
+    const w = await startWarden({ upstream: fake.url });
+    started.push(w);
+    const kinds = [
+      { path: '/api/version', status: 200 },
+      { path: '/api/chat', status: 200, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }) },
+      // answered by Warden itself: a valid key, a route it does not forward
+      { path: '/api/no-such-route', status: 404 },
+    ];
+    // 50 connections at most (Warden allows 64 per address; an Agent without a bound opens more
+    // than it has requests in flight)
+    const dispatcher = new Agent({ connections: 50, connect: { ca: readFileSync(join(w.dataDir, 'tls', 'ca.pem'), 'utf8') } });
+    let next = 0;
+    const answered = new Map<string, number>();
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (next < 300) {
+          const kind = kinds[next++ % kinds.length]!;
+          const res = await request(`${w.url}${kind.path}`, {
+            method: kind.body ? 'POST' : 'GET',
+            body: kind.body,
+            headers: { authorization: `Bearer ${w.adminKey}` },
+            dispatcher,
+          });
+          await res.body.text();
+          assert.equal(res.statusCode, kind.status, kind.path);
+          answered.set(kind.path, (answered.get(kind.path) ?? 0) + 1);
+        }
+      }),
+    );
+    w.proc.kill('SIGKILL');
+    await new Promise((r) => w.proc.once('exit', r));
+    await dispatcher.destroy();
+    const all = auditLines(w).filter((l) => l.kind === 'request');
+    for (const kind of kinds) {
+      const lines = all.filter((l) => l.path === kind.path && l.status === kind.status);
+      assert.equal(lines.length, answered.get(kind.path), `${kind.path}: ${answered.get(kind.path)! - lines.length} answered requests missing from the audit file`);
+    }
+    assert.equal(new Set(all.map((l) => l.id)).size, all.length, 'an event id appears twice');
   });
 
   describe('PostgreSQL down under traffic', { skip: pgMissing ? 'PostgreSQL is not installed' : false }, () => {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { concatUnpooled, pump } from '../../src/proxy/pump.ts';
+import { holdEnd } from '../../src/server/hold-end.ts';
 
 const LINES = 51;
 const line = (i: number): Buffer => Buffer.from(`{"model":"m","message":{"role":"assistant","content":"tok${i}"},"done":false}\n`);
@@ -67,6 +68,28 @@ void describe('pump', () => {
           .then(() => finished)
           .then(() => resolve(writes.count), reject);
         // as undici delivers a socket read holding many HTTP chunks: all in one turn, then the end
+        for (let i = 0; i < LINES; i++) body.write(line(i));
+        body.end();
+      };
+    });
+    const got = await get();
+    assert.equal(got.body, Buffer.concat(Array.from({ length: LINES }, (_, i) => line(i))).toString());
+    assert.equal(await done, 1, 'headers, all lines and the chunked terminator in one write');
+  });
+
+  void test('with the end held for the audit line until the turn ends, still one socket write', async () => {
+    // forwarding.ts holds the answer's end (hold-end.ts) until the audit lines of the turn are
+    // appended, at setImmediate: the lines must wait with it, not leave without the terminator.
+    const done = new Promise<number>((resolve, reject) => {
+      handler = (res, writes) => {
+        const release = holdEnd(res);
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        const body = new PassThrough();
+        const finished = new Promise((r) => res.once('finish', r));
+        pump(body, res, () => {}, 60_000)
+          .then(() => setImmediate(release))
+          .then(() => finished)
+          .then(() => resolve(writes.count), reject);
         for (let i = 0; i < LINES; i++) body.write(line(i));
         body.end();
       };
