@@ -192,6 +192,11 @@ export const securitySchema = z.strictObject({
   /** 429s per second a locked-out address gets at once before the tarpit holds them: a client
    *  retrying now and then is answered promptly, only a flood waits. Default 100. */
   lockoutTarpitBurst: positiveInt.default(100),
+  /** Failed authentications per second from all addresses together answered at once (the
+   *  server-wide brake: a flood with a new address per attempt never reaches the per-address
+   *  lockout). Past it each further failure is held lockoutTarpitMs before its 401. Requests
+   *  without any credentials have a burst of this size of their own. Default 100. */
+  floodTarpitBurst: positiveInt.max(1_000_000).default(100),
   /** Addresses of reverse proxies whose X-Forwarded-For is believed. Default none. */
   trustedProxies: z.array(z.string().min(1)).default([]),
 });

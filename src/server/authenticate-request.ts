@@ -2,7 +2,8 @@
 // credential is taken from the request and checked against the key cache (one on-demand reload
 // for a key made a moment ago elsewhere), a CLI signature is claimed once in the store, and a
 // failure is answered: a key's own stale secret under that key, a locked-out address after the
-// tarpit, other wrong credentials counted towards the lockout and slowed down.
+// tarpit, other wrong credentials counted towards the lockout and slowed down, and any failure
+// past the server-wide burst held in the tarpit too (a flood from many addresses).
 import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
 import type { Credential } from '../auth/credentials.ts';
 import { extractCredential } from '../auth/credentials.ts';
@@ -10,7 +11,7 @@ import { authenticate, claimOnce, mayBeNewCredential, type Authenticated } from 
 import { staleSecretOf } from '../auth/stale-secret.ts';
 import type { Gateway } from './gateway-deps.ts';
 import type { RequestContext } from './request-context.ts';
-import { wasRefused } from './strict.ts';
+import { markRefused, wasRefused } from './strict.ts';
 import { staleForMs, storeStaleError } from './store-freshness.ts';
 
 /** The authenticated key, or null when the request has been answered with a refusal. */
@@ -63,16 +64,22 @@ async function refuseCredential(g: Gateway, ctx: RequestContext, cred: Credentia
     return ctx.refuse(new WardenError(auth.code, auth.message, { reason: `stale secret of ${stale.record.id}: ${auth.reason}` }));
   }
   if (ctx.lockedFor > 0) return lockedOut(g, ctx);
+  ctx.authRefusal = true;
   // Wrong or malformed credentials count towards the lockout; a request with none at all
   // (a client probing before it sends its key) is refused just as cheaply and not counted.
-  if (auth.code !== ErrorCode.AUTH_MISSING) {
+  const missing = auth.code === ErrorCode.AUTH_MISSING;
+  let holdMs = 0;
+  if (!missing) {
     deps.lockout.fail(ctx.address);
     // Repeated failures from one address are slowed down before they are locked out.
-    const delay = deps.lockout.delayMs(ctx.address);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    holdMs = deps.lockout.delayMs(ctx.address);
   }
-  ctx.authRefusal = true;
-  return ctx.refuse(auth);
+  // Past a burst per second from all addresses together (a flood with a new address per
+  // attempt never trips the lockout), every failure waits the tarpit's pause too. Keyless
+  // requests have a burst of their own (auth/flood-brake.ts says why).
+  if (g.tarpitMs > 0 && g.floodBrake.holdBack(missing ? 'missing' : 'failed')) holdMs = Math.max(holdMs, g.tarpitMs);
+  const outcome = holdMs > 0 ? await held(g, ctx, holdMs, auth) : 'answer';
+  if (outcome !== 'gone') ctx.refuse(auth, outcome === 'answer-and-close');
 }
 
 /** Past a small burst, a locked-out address gets its 429 only after a pause: a flooder that
@@ -80,23 +87,40 @@ async function refuseCredential(g: Gateway, ctx: RequestContext, cred: Credentia
  *  pause, so a flood from one address costs us almost nothing instead of a full TLS answer
  *  per attempt, while a client retrying now and then is still answered at once. */
 async function lockedOut(g: Gateway, ctx: RequestContext): Promise<void> {
-  const { deps, config } = g;
-  const { conn } = ctx;
+  const { deps } = g;
   ctx.authRefusal = true;
   const err = new WardenError(ErrorCode.AUTH_LOCKED_OUT, 'too many failed authentication attempts; try again later', {
     headers: { 'retry-after': String(ctx.lockedFor) },
     reason: 'address locked out after repeated authentication failures',
   });
-  if (config.security.lockoutTarpitMs > 0 && deps.lockout.holdBack(ctx.address)) {
-    if (conn) conn.tarpitted = true;
-    await new Promise((r) => setTimeout(r, config.security.lockoutTarpitMs));
-    if (conn) conn.tarpitted = false;
-    if (ctx.socket.destroyed) {
-      ctx.refusedCode = err.code;
-      return ctx.finish(429, { reason: `${err.reason}; ${wasRefused(ctx.socket) ? 'connection closed' : 'client left'}` });
-    }
+  const outcome = g.tarpitMs > 0 && deps.lockout.holdBack(ctx.address) ? await held(g, ctx, g.tarpitMs, err) : 'answer';
+  if (outcome !== 'gone') ctx.refuse(err, outcome === 'answer-and-close');
+}
+
+/**
+ * Holds a refusal in the tarpit (tarpit.ts) before it is answered. While it waits, its
+ * connection is marked, so a request pipelined behind it closes the connection instead of
+ * dodging the pause (before-auth.ts). 'gone': nothing more to answer (the client left, the
+ * connection was closed, or too many refusals are held already: then it is closed now, which
+ * costs less than an answer); the refusal is audited and counted here all the same.
+ * 'answer-and-close': Warden is shutting down.
+ */
+async function held(g: Gateway, ctx: RequestContext, ms: number, err: WardenError): Promise<'answer' | 'answer-and-close' | 'gone'> {
+  const { conn, socket } = ctx;
+  if (conn) conn.tarpitted = true;
+  const outcome = await g.tarpit.hold(ms);
+  if (conn) conn.tarpitted = false;
+  if (outcome === 'full') {
+    markRefused(socket);
+    socket.destroy();
   }
-  return ctx.refuse(err);
+  if (socket.destroyed) {
+    ctx.refusedCode = err.code;
+    const why = outcome === 'full' ? 'too many refusals held in the tarpit, connection closed' : wasRefused(socket) ? 'connection closed' : 'client left';
+    ctx.finish(err.status, { reason: `${err.reason}; ${why}` });
+    return 'gone';
+  }
+  return outcome === 'released' ? 'answer-and-close' : 'answer';
 }
 
 function refused(ctx: RequestContext, err: WardenError): null {

@@ -78,13 +78,20 @@ export function beforeAuthentication(g: Gateway, ctx: RequestContext): Canonical
   // cannot be guessed; the lockout stops floods and guessing, it must not punish everyone behind
   // one NAT): only its failures are refused with 429, after the tarpit (authenticate-request.ts).
   ctx.lockedFor = deps.lockout.isLocked(ctx.address);
-  if (ctx.lockedFor > 0 && ctx.conn?.tarpitted) {
-    // A second request pipelined behind one held in the tarpit would dodge the pause.
+  if (ctx.conn?.tarpitted) {
+    // A second request pipelined behind a refusal held in the tarpit (authenticate-request.ts)
+    // would dodge the pause: the connection is closed, unread. Only a client that pipelines
+    // behind its own failed request loses it (browsers and Ollama's clients do not pipeline).
     markRefused(ctx.socket);
     ctx.socket.destroy();
-    ctx.refusedCode = ErrorCode.AUTH_LOCKED_OUT;
     ctx.authRefusal = true;
-    ctx.finish(429, { reason: 'address locked out after repeated authentication failures; pipelined request, connection closed' });
+    if (ctx.lockedFor > 0) {
+      ctx.refusedCode = ErrorCode.AUTH_LOCKED_OUT;
+      ctx.finish(429, { reason: 'address locked out after repeated authentication failures; pipelined request, connection closed' });
+    } else {
+      ctx.refusedCode = ErrorCode.RATE_LIMITED;
+      ctx.finish(429, { reason: 'pipelined behind an authentication failure held in the tarpit; connection closed' });
+    }
     return null;
   }
 

@@ -8,6 +8,7 @@ import type { KeyCache } from '../auth/key-cache.ts';
 import type { ReplayCache } from '../auth/replay-cache.ts';
 import type { AuthenticateDeps } from '../auth/authenticate.ts';
 import type { Lockout } from '../auth/lockout.ts';
+import { createFloodBrake, type FloodBrake } from '../auth/flood-brake.ts';
 import type { RouteTable } from '../policy/routes.ts';
 import type { Limiter } from '../policy/limits.ts';
 import type { CompiledCaps } from '../policy/caps.ts';
@@ -21,6 +22,7 @@ import type { Metrics } from './metrics.ts';
 import type { ActiveStreams } from './active-streams.ts';
 import { createBodyBudget, type BodyBudget } from './body-budget.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
+import { Tarpit } from './tarpit.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -29,6 +31,8 @@ export interface GatewayDeps {
   replay: ReplayCache;
   routes: RouteTable;
   lockout: Lockout;
+  /** where refusals wait out their pause; the server releases it on shutdown (built here if absent) */
+  tarpit?: Tarpit;
   limiter: Limiter;
   /** memory all JSON bodies in flight may take (limits.bodyMemoryBytes); built from config if absent */
   bodyBudget?: BodyBudget;
@@ -62,6 +66,11 @@ export interface Gateway {
   maxStaleMs: number;
   /** what authenticate() consults */
   authDeps: AuthenticateDeps;
+  /** failures from all addresses together (security.floodTarpitBurst) */
+  floodBrake: FloodBrake;
+  tarpit: Tarpit;
+  /** security.lockoutTarpitMs: the pause of a held refusal; 0 holds none */
+  tarpitMs: number;
 }
 
 export function compileGateway(deps: GatewayDeps, streams: ActiveStreams): Gateway {
@@ -77,5 +86,8 @@ export function compileGateway(deps: GatewayDeps, streams: ActiveStreams): Gatew
     trusted: new Set(config.security.trustedProxies.map((a) => normaliseAddress(a))),
     bodyBudget: deps.bodyBudget ?? createBodyBudget(config.limits.bodyMemoryBytes),
     authDeps: { keys: deps.keys },
+    floodBrake: createFloodBrake({ burst: config.security.floodTarpitBurst }),
+    tarpit: deps.tarpit ?? new Tarpit(),
+    tarpitMs: config.security.lockoutTarpitMs,
   };
 }

@@ -77,6 +77,8 @@ function running(opts: ServerOptions, parts: Parts, server: Listener, bound: Bou
     },
     close(graceMs = config.server.shutdownGraceSeconds * 1000): Promise<void> {
       closing ??= (async () => {
+        // Held refusals are answered now (connection closed), not waited out.
+        parts.tarpit.release();
         await drainListener(server, parts.connections, parts.streams, graceMs);
         await closers.run(log);
       })();

@@ -23,6 +23,7 @@ import { buildLimits } from './shared-limits.ts';
 import type { Closers } from './shutdown.ts';
 import { buildStatus, type StatusObject } from './status.ts';
 import { storeFreshness } from './store-freshness.ts';
+import { Tarpit } from './tarpit.ts';
 
 export interface Parts {
   proto: 'https' | 'http';
@@ -37,6 +38,8 @@ export interface Parts {
   upstreams: Upstreams;
   limiter: Limiter;
   lockout: Lockout;
+  /** refusals held back (lockout and flood tarpits); let go at once on shutdown */
+  tarpit: Tarpit;
   /** requests per minute, for the UI's chart */
   rate: RequestRate;
   /** the token in <data>/run/admin-token for CLI commands on this machine */
@@ -63,6 +66,7 @@ export async function buildParts(config: Config, dataDir: string, store: Store, 
   const { limiter, lockout } = await buildLimits(config, log, closers);
   const parts: Parts = {
     proto, store, audit, streams, connections, keys, keyService, tls, upstreams, limiter, lockout, rate, localToken,
+    tarpit: new Tarpit(),
     bound: null,
     status: () =>
       buildStatus({ config, tls, upstreams, keys, connections, startedAt, source: 'server', boundListen: parts.bound?.listen ?? null, url: parts.bound?.url ?? null, store: storeFreshness(keys, store.health, config.store.maxStaleSeconds * 1000).view }),

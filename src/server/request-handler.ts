@@ -44,6 +44,7 @@ export function buildRequestHandler(o: HandlerOptions, p: Parts, closers: Closer
       replay: createReplayCache({ store: store.usedSignatures, onError: (err) => log.error({ err }, 'pruning used ollama signatures failed') }),
       routes: compileRoutes(config.policy),
       lockout: p.lockout,
+      tarpit: p.tarpit,
       limiter: p.limiter,
       caps: compileCaps(config.caps),
       upstreams,

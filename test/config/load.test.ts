@@ -87,6 +87,14 @@ describe('errors name the field, the value and what is allowed', () => {
     assert.match(msg, /"lots"/);
   });
 
+  it('a server-wide flood burst that would brake nothing or everything', () => {
+    for (const v of ['0', '-5', '2.5', '2000000']) {
+      const msg = errorOf(() => loadConfig({ dataDir: dir, configFile: join(dir, 'none.yaml'), env: { WARDEN_SECURITY_FLOOD_TARPIT_BURST: v } }));
+      assert.match(msg, /security\.floodTarpitBurst/, msg);
+    }
+    assert.equal(loadConfig({ dataDir: dir, configFile: join(dir, 'none.yaml'), env: {} }).security.floodTarpitBurst, 100);
+  });
+
   it('never the value of a secret field (key passphrase, database URL with a password)', () => {
     const file = join(dir, 's.yaml');
     writeFileSync(file, 'tls:\n  keyPassphrase: 12345\nstore:\n  url: "mysql://u:hunter2@db/x"\n');
