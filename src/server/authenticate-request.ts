@@ -13,6 +13,8 @@ import type { Gateway } from './gateway-deps.ts';
 import type { RequestContext } from './request-context.ts';
 import { markRefused, wasRefused } from './strict.ts';
 import { staleForMs, storeStaleError } from './store-freshness.ts';
+import { normaliseAddress } from './connections.ts';
+import { addressKey } from '../auth/lockout.ts';
 
 /** The authenticated key, or null when the request has been answered with a refusal. */
 export async function authenticateRequest(g: Gateway, ctx: RequestContext): Promise<Authenticated | null> {
@@ -103,12 +105,15 @@ async function lockedOut(g: Gateway, ctx: RequestContext): Promise<void> {
  * dodging the pause (before-auth.ts). 'gone': nothing more to answer (the client left, the
  * connection was closed, or too many refusals are held already: then it is closed now, which
  * costs less than an answer); the refusal is audited and counted here all the same.
- * 'answer-and-close': Warden is shutting down.
+ * 'answer-and-close': Warden is shutting down. A refusal its proxy cannot spare a connection
+ * for ('busy') is answered at once.
  */
 async function held(g: Gateway, ctx: RequestContext, ms: number, err: WardenError): Promise<'answer' | 'answer-and-close' | 'gone'> {
   const { conn, socket } = ctx;
+  // Through a trusted proxy, its connections are shared with its other clients (tarpit.ts).
+  const peer = normaliseAddress(socket.remoteAddress);
   if (conn) conn.tarpitted = true;
-  const outcome = await g.tarpit.hold(ms);
+  const outcome = await g.tarpit.hold(ms, g.trusted.has(peer) ? addressKey(peer) : null);
   if (conn) conn.tarpitted = false;
   if (outcome === 'full') {
     markRefused(socket);

@@ -22,7 +22,7 @@ import type { Metrics } from './metrics.ts';
 import type { ActiveStreams } from './active-streams.ts';
 import { createBodyBudget, type BodyBudget } from './body-budget.ts';
 import { compileCors, type CorsPolicy } from './cors.ts';
-import { Tarpit } from './tarpit.ts';
+import { Tarpit, tarpitFor } from './tarpit.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -87,7 +87,7 @@ export function compileGateway(deps: GatewayDeps, streams: ActiveStreams): Gatew
     bodyBudget: deps.bodyBudget ?? createBodyBudget(config.limits.bodyMemoryBytes),
     authDeps: { keys: deps.keys },
     floodBrake: createFloodBrake({ burst: config.security.floodTarpitBurst }),
-    tarpit: deps.tarpit ?? new Tarpit(),
+    tarpit: deps.tarpit ?? tarpitFor(config),
     tarpitMs: config.security.lockoutTarpitMs,
   };
 }

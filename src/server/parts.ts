@@ -23,7 +23,7 @@ import { buildLimits } from './shared-limits.ts';
 import type { Closers } from './shutdown.ts';
 import { buildStatus, type StatusObject } from './status.ts';
 import { storeFreshness } from './store-freshness.ts';
-import { Tarpit } from './tarpit.ts';
+import { tarpitFor, type Tarpit } from './tarpit.ts';
 
 export interface Parts {
   proto: 'https' | 'http';
@@ -66,7 +66,7 @@ export async function buildParts(config: Config, dataDir: string, store: Store, 
   const { limiter, lockout } = await buildLimits(config, log, closers);
   const parts: Parts = {
     proto, store, audit, streams, connections, keys, keyService, tls, upstreams, limiter, lockout, rate, localToken,
-    tarpit: new Tarpit(),
+    tarpit: tarpitFor(config),
     bound: null,
     status: () =>
       buildStatus({ config, tls, upstreams, keys, connections, startedAt, source: 'server', boundListen: parts.bound?.listen ?? null, url: parts.bound?.url ?? null, store: storeFreshness(keys, store.health, config.store.maxStaleSeconds * 1000).view }),

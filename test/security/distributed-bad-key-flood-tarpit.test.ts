@@ -209,6 +209,56 @@ describe('a bad-key flood from many addresses is tarpitted server-wide', () => {
   });
 });
 
+describe('a flood through a trusted proxy does not take all of its connections', () => {
+  // The proxy's connections count against one address's cap; a proxy sends each request on a
+  // free connection and queues (or opens a new one, refused past the cap) when all are busy. An
+  // undici pool of exactly the cap's size, shared by the flood and a valid client, is that proxy.
+  const CAP = 8;
+  let fake3: FakeOllama;
+  let w3: RunningWarden;
+  let proxy: Agent;
+
+  before(async () => {
+    fake3 = await startFakeOllama({ chunks: 1, delayMs: 0 });
+    w3 = await startWarden({
+      upstream: fake3.url,
+      env: {
+        WARDEN_SECURITY_LOCKOUT_TARPIT_MS: String(TARPIT_MS),
+        WARDEN_SECURITY_FLOOD_TARPIT_BURST: '2',
+        WARDEN_SECURITY_TRUSTED_PROXIES: PROXY,
+        WARDEN_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
+      },
+    });
+    proxy = new Agent({ connect: { ca: w3.caPem }, localAddress: PROXY, connections: CAP });
+  });
+
+  after(async () => {
+    await proxy?.close().catch(() => undefined);
+    await w3?.stop();
+    await fake3?.close();
+    if (w3) removeDir(w3.dataDir);
+  });
+
+  async function via(key: string | null, xff: string): Promise<Answer> {
+    const t0 = performance.now();
+    const res = await request(`${w3.url}/api/version`, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'x-forwarded-for': xff }, dispatcher: proxy });
+    await res.body.text();
+    return { status: res.statusCode, ms: performance.now() - t0 };
+  }
+
+  it('holds at most half of the proxy\'s connections, so its valid clients are served promptly', async () => {
+    const flooding = Array.from({ length: 20 }, (_, i) => via(badKey(i), botAddress()));
+    // the flood fills the pool first; the valid request queues behind it
+    await new Promise((r) => setTimeout(r, 100));
+    const valid = await via(w3.adminKey, '192.0.2.10');
+    const answers = await Promise.all(flooding);
+    assert.equal(valid.status, 200);
+    assert.ok(valid.ms < TARPIT_MS * 0.9, `a valid request through the proxy took ${Math.round(valid.ms)} ms: its connections were all held`);
+    assert.deepEqual([...new Set(answers.map((a) => a.status))], [401]);
+    assert.ok(held(answers) >= 1, 'nothing of the flood through the proxy was held');
+  });
+});
+
 describe('held refusals and shutdown', () => {
   let fake2: FakeOllama;
   let w2: RunningWarden;
