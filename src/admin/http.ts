@@ -1,8 +1,9 @@
-// Response plumbing shared by every admin route: the security headers, the session cookie and the
-// one error shape. Kept apart from the routes so each route file reads as "validate, act, answer".
+// Response plumbing shared by every admin route: the security headers, the session cookie and
+// what Fastify's own errors mean in Warden's error model. Kept apart from the routes so each route file reads as "validate, act, answer".
 import type { IncomingMessage } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
+import type { FastifyRequest } from 'fastify';
+import { ErrorCode, WardenError, isWardenError, type ErrorCodeValue } from '../errors.ts';
+import { internalError } from '../api-errors.ts';
 import { SESSION_COOKIE, SESSION_ABSOLUTE_MS } from './sessions.ts';
 
 export const ADMIN_PREFIX = '/_warden';
@@ -59,37 +60,24 @@ export function clientAddress(req: FastifyRequest): string {
   return resolved.get(req.raw) ?? req.raw.socket.remoteAddress ?? 'unknown';
 }
 
-export interface ErrorBody {
-  error: string;
-  code: string;
-  /** The config/form field the message is about, when there is one. */
-  field?: string;
-}
+/** Fastify's own request errors (bad JSON, wrong content type, body too large) by status: their
+ *  messages describe the request, not our code. Any other 4xx of Fastify's is a 400. */
+const FASTIFY_CODES = new Map<number, ErrorCodeValue>([
+  [404, ErrorCode.ROUTE_NOT_FOUND],
+  [413, ErrorCode.BODY_TOO_LARGE],
+  [415, ErrorCode.UNSUPPORTED_MEDIA_TYPE],
+]);
 
-/** Maps any error to a status and a body that is safe to show: never a stack trace, never an
- *  internal message from a bug. */
-export function errorReply(err: unknown): { status: number; body: ErrorBody; headers: Readonly<Record<string, string>> } {
-  if (isWardenError(err)) {
-    const status = err.status;
-    // A WardenError's message is written to be shown (errors.ts); only INTERNAL hides it.
-    const body: ErrorBody = { error: err.code === ErrorCode.INTERNAL ? 'internal error' : err.message, code: err.code };
-    // The field travels on the error (fieldError, configError); the UI shows the message there.
-    if (status === 400 && err.field) body.field = err.field;
-    return { status, body, headers: err.headers };
-  }
-  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+/** Anything an admin route or Fastify threw, as the one error type: a WardenError as it is, a
+ *  Fastify request error (4xx) with its message, anything else an internal error. */
+export function asWardenError(err: unknown): WardenError {
+  if (isWardenError(err)) return err;
+  const e = err as { statusCode?: unknown; message?: unknown } | null;
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    // Fastify's own request errors (bad JSON, wrong content type, body too large): their
-    // messages describe the request, not our code.
-    const code = e.statusCode === 413 ? ErrorCode.BODY_TOO_LARGE : ErrorCode.BAD_REQUEST;
-    return { status: e.statusCode, body: { error: typeof e.message === 'string' ? e.message : 'bad request', code }, headers: {} };
+    const message = typeof e.message === 'string' ? e.message : 'bad request';
+    return new WardenError(FASTIFY_CODES.get(e.statusCode) ?? ErrorCode.BAD_REQUEST, message, { cause: err });
   }
-  return { status: 500, body: { error: 'internal error', code: ErrorCode.INTERNAL }, headers: {} };
-}
-
-export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  const { status, body, headers } = errorReply(err);
-  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
+  return internalError(err);
 }
 
 export function badRequest(message: string): WardenError {

@@ -3,11 +3,12 @@
 // Order of concerns: security headers on every answer → route → requireAdmin (Bearer, or
 // session cookie + CSRF) → the action → one error shape for every failure.
 import type { FastifyInstance } from 'fastify';
-import { ErrorCode } from '../errors.ts';
+import { ErrorCode, WardenError } from '../errors.ts';
+import { sendError } from '../api-errors.ts';
 import type { AdminDeps } from './deps.ts';
 import type { AdminContext } from './context.ts';
 import { makeRequireAdmin } from './auth.ts';
-import { ADMIN_PREFIX, SECURITY_HEADERS, errorReply, sendError } from './http.ts';
+import { ADMIN_PREFIX, SECURITY_HEADERS, asWardenError } from './http.ts';
 import { AttemptLimiter } from './rate-limit.ts';
 import { SessionStore, type SessionOptions } from './sessions.ts';
 import { registerSessionRoutes } from './routes/session.ts';
@@ -51,13 +52,17 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps, options
   });
 
   app.setErrorHandler((err, req, reply) => {
+    const e = asWardenError(err);
     // The client gets a safe message (never a stack); the operator's log gets the whole error.
-    if (errorReply(err).status >= 500) req.log.error({ err }, 'admin request failed');
-    return sendError(reply, err);
+    if (e.status >= 500) req.log.error({ err }, 'admin request failed');
+    // Warden's one error writer (api-errors.ts: the admin shape under /_warden/), with the
+    // security headers the onRequest hook put on the reply.
+    reply.hijack();
+    sendError(reply.raw, e, { headers: reply.getHeaders() });
   });
 
-  app.setNotFoundHandler((_req, reply) => {
-    reply.code(404).send({ error: 'not found', code: ErrorCode.ROUTE_NOT_FOUND });
+  app.setNotFoundHandler(() => {
+    throw new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'not found');
   });
 
   registerSessionRoutes(app, ctx);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 // A namespace import: getAssetKeys is newer than Node 22.13 (a named import would fail to load).
 import * as sea from 'node:sea';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode } from '../errors.ts';
+import { ErrorCode, WardenError } from '../errors.ts';
 import { ADMIN_PREFIX } from './http.ts';
 
 const TYPES: Record<string, string> = {
@@ -90,7 +90,7 @@ export function registerStatic(app: FastifyInstance, webRoot?: string): void {
   app.get<{ Params: { '*': string } }>(`${ADMIN_PREFIX}/*`, async (req: FastifyRequest<{ Params: { '*': string } }>, reply) => {
     const rel = req.params['*'];
     if (rel.startsWith('api/')) {
-      return reply.code(404).send({ error: 'no such admin API route', code: ErrorCode.ROUTE_NOT_FOUND });
+      throw new WardenError(ErrorCode.ROUTE_NOT_FOUND, 'no such admin API route');
     }
     const f = rel === 'index.html' ? undefined : files.get(rel);
     if (!f) return reply.code(404).type('text/plain; charset=utf-8').send('not found');

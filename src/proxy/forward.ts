@@ -12,11 +12,11 @@
 // a big model on a modest GPU may think for many minutes before its first byte.
 // limits.answerStartSeconds bounds the wait for Ollama's status line, limits.answerIdleSeconds a
 // pause inside the answer; the client's socket has no idle timeout while the answer is pending.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, WardenError, isWardenError } from '../errors.ts';
-import { errorBody } from '../api-errors.ts';
+import { sendError } from '../api-errors.ts';
 import { downstreamHeaders, refusedUpstreamStatus, upstreamHeaders } from './headers.ts';
 import { StallError, pump, readLimited } from './pump.ts';
 import { cappedBody, type BodyProgress } from './request-body.ts';
@@ -104,24 +104,6 @@ const DEFAULT_FILTER_BYTES = 16 * 1024 * 1024;
 /** nginx's "client closed request": the audit status when the client left before any answer. */
 const CLIENT_CLOSED = 499;
 
-function sendError(res: ServerResponse, err: WardenError, extra: Record<string, string> | undefined, close = false): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  const body = Buffer.from(JSON.stringify(errorBody(res.req?.url, err.status, err.message, err.code)));
-  const headers: OutgoingHttpHeaders = {
-    ...extra,
-    ...err.headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': body.length,
-  };
-  // After a refused upload the rest of the body is still on the wire: close instead of reading it.
-  if (close) headers.connection = 'close';
-  res.writeHead(err.status, headers);
-  res.end(body);
-}
-
 export async function forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
   const extra = opts.extraResponseHeaders;
   const result: ForwardResult = { status: 0, bytesIn: 0, bytesOut: 0, promptTokens: null, evalTokens: null, aborted: false, upstream: opts.upstream };
@@ -154,7 +136,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       contentLength = Number(declared);
       if (!(contentLength <= max)) {
         const err = new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${max} bytes`);
-        sendError(res, err, extra, true);
+        sendError(res, err, { headers: extra, close: true });
         return { ...result, status: 413, error: 'body too large' };
       }
     }
@@ -270,7 +252,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
 
   function failBeforeAnswer(err: unknown): ForwardResult {
     if (progress.overCap) {
-      sendError(res, new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${opts.maxStreamBytes} bytes`), extra, true);
+      sendError(res, new WardenError(ErrorCode.BODY_TOO_LARGE, `request body exceeds ${opts.maxStreamBytes} bytes`), { headers: extra, close: true });
       return { ...result, status: 413, error: 'body too large' };
     }
     if (clientGone || progress.clientGone) {
@@ -279,7 +261,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     }
     if (cancelReason !== undefined) {
       const wardenErr = isWardenError(cancelReason) ? cancelReason : null;
-      if (wardenErr) sendError(res, wardenErr, extra);
+      if (wardenErr) sendError(res, wardenErr, { headers: extra });
       else res.destroy();
       return { ...result, status: wardenErr?.status ?? CLIENT_CLOSED, aborted: true, error: 'cancelled' };
     }
@@ -287,11 +269,11 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
     if (errorCode(err) === 'UND_ERR_HEADERS_TIMEOUT' && opts.answerStartMs) {
       const why = `Ollama did not start answering within ${opts.answerStartMs / 1000} s (limits.answerStartSeconds)`;
       const e = new WardenError(ErrorCode.UPSTREAM_TIMEOUT, why, { reason: `answer cut: ${why}` });
-      sendError(res, e, extra, uploadUnfinished());
+      sendError(res, e, { headers: extra, close: uploadUnfinished() });
       return { ...result, status: 504, error: e.reason };
     }
     const e = upstreamError(up.url, err);
-    sendError(res, e, extra, uploadUnfinished());
+    sendError(res, e, { headers: extra, close: uploadUnfinished() });
     return { ...result, status: e.status, error: e.reason };
   }
 
@@ -302,7 +284,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
       // A redirect or a proxy-credentials prompt from "Ollama" is not Ollama's; never relay it.
       body.dump().catch(() => undefined);
       const e = new WardenError(ErrorCode.UPSTREAM_REFUSED_ANSWER, `upstream Ollama gave an answer Warden does not relay (HTTP ${statusCode})`);
-      sendError(res, e, extra, uploadUnfinished());
+      sendError(res, e, { headers: extra, close: uploadUnfinished() });
       return { ...result, status: 502, error: `upstream answered HTTP ${statusCode}, refused` };
     }
     const noBody = opts.method === 'HEAD' || statusCode === 204 || statusCode === 304 || statusCode < 200;
@@ -418,7 +400,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
         cause: err,
         reason: `${up.url}: answer could not be filtered`,
       });
-      sendError(res, e, extra);
+      sendError(res, e, { headers: extra });
       return { ...result, status: 502, error: `filter failed: ${err instanceof Error ? err.message : String(err)}` };
     }
     const type = unchanged ? {} : { 'content-type': 'application/json; charset=utf-8' };

@@ -23,7 +23,7 @@ import { beforeAuthentication, openRequest } from './before-auth.ts';
 import { dispatchAdmin, isAdminPath, serveMetrics } from './admin-dispatch.ts';
 import { authenticateRequest } from './authenticate-request.ts';
 import { admit } from './admission.ts';
-import { sendError, internalError } from './respond.ts';
+import { internalError, sendError } from '../api-errors.ts';
 
 export type { GatewayDeps } from './gateway-deps.ts';
 
@@ -32,8 +32,8 @@ export function createGateway(deps: GatewayDeps, streams: ActiveStreams): (req: 
   return function handle(req, res) {
     void handleRequest(g, req, res).catch((err: unknown) => {
       deps.log.error({ err }, 'request handler failed');
-      if (!res.headersSent) sendError(res, internalError(err));
-      else res.destroy();
+      // a bug: whatever it threw, the client gets a 500 (or a cut, once the answer began)
+      sendError(res, internalError(err));
     });
   };
 }

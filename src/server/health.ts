@@ -1,7 +1,6 @@
 // GET /_warden/health: answered before anything else, the only route without credentials.
 import type { ServerResponse } from 'node:http';
 import type { GatewayDeps } from './gateway-deps.ts';
-import { sendJson } from './respond.ts';
 import { storeFreshness } from './store-freshness.ts';
 
 export function isHealthCheck(url: string | undefined, method: string | undefined): boolean {
@@ -22,4 +21,15 @@ export function answerHealth(deps: GatewayDeps, maxStaleMs: number, res: ServerR
   else if (upCount === 0) sendJson(res, 503, { status: 'no_upstream', ...upstreams });
   else if (upCount < ups.length && ups.length > 1) sendJson(res, 200, { status: 'degraded', ...upstreams });
   else sendJson(res, 200, { status: 'ok' });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(text);
 }

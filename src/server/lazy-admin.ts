@@ -3,7 +3,7 @@
 // the admin routes costs ~8 MB of resident memory that a headless deployment never uses.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminDeps } from '../admin/deps.ts';
-import { internalError, sendError } from './respond.ts';
+import { internalError, sendError } from '../api-errors.ts';
 
 export interface LazyAdmin {
   handle(req: IncomingMessage, res: ServerResponse): void;

@@ -12,7 +12,7 @@ import type { ConnectionIdentity } from '../auth/authenticate.ts';
 import type { ConnState } from './connections.ts';
 import type { GatewayDeps } from './gateway-deps.ts';
 import { markRefused } from './strict.ts';
-import { sendError } from './respond.ts';
+import { sendError } from '../api-errors.ts';
 import { holdEnd } from './hold-end.ts';
 
 /** Time to Ollama's first answer byte, and of the answer after it (metrics). */
@@ -86,9 +86,9 @@ export class RequestContext {
     // end; the answer's end waits for them (hold-end.ts). A refusal counted into a summary
     // (writeRefusal) usually has none waiting and is answered at once.
     const { audit } = this.deps;
-    if (!audit.waiting) return sendError(this.res, err, close);
+    if (!audit.waiting) return sendError(this.res, err, { close });
     const release = holdEnd(this.res);
-    sendError(this.res, err, close);
+    sendError(this.res, err, { close });
     audit.whenWritten(release);
   }
 

@@ -284,3 +284,15 @@ void test('static UI: index.html for app routes (no-store), hashed assets cached
   assert.equal(unknownApi.status, 404);
   assert.equal(((await unknownApi.json()) as { code: string }).code, 'WARDEN_ERR_ROUTE_NOT_FOUND');
 });
+
+void test('Fastify\'s own request errors answer in the admin shape with one code per status', async () => {
+  const auth = { authorization: `Bearer ${h.adminKey}` };
+  const wrongType = await h.fetch('/_warden/api/keys', { method: 'POST', headers: { ...auth, 'content-type': 'application/xml' }, body: '<name>x</name>' });
+  assert.equal(wrongType.status, 415);
+  const wt = (await wrongType.json()) as { error: string; code: string };
+  assert.equal(wt.code, 'WARDEN_ERR_UNSUPPORTED_MEDIA_TYPE');
+  assert.ok(wt.error.length > 0);
+  const badJson = await h.fetch('/_warden/api/keys', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"name":' });
+  assert.equal(badJson.status, 400);
+  assert.equal(((await badJson.json()) as { code: string }).code, 'WARDEN_ERR_BAD_REQUEST');
+});
