@@ -1,11 +1,11 @@
 // acme-client keeps one module-wide axios instance (no agent or retry option per client), so
-// acme-source.ts sets our trust and retry settings on it only for the length of one order, one
+// acme-transport.ts sets our trust and retry settings on it only for the length of one order, one
 // order at a time, and puts everything back afterwards.
 import assert from 'node:assert/strict';
 import { Agent } from 'node:https';
 import { test } from 'node:test';
 import * as acme from 'acme-client';
-import { withAgent } from '../../src/tls/acme-source.ts';
+import { withAgent } from '../../src/tls/acme-transport.ts';
 
 type Settings = { retryMaxAttempts: number; retryDefaultDelay: number };
 const defaults = acme.axios.defaults;
