@@ -1,7 +1,10 @@
-// The JSON shapes of keys, client certificates and audit events. The CLI (`--json`) and the admin
-// API both use these functions, so a script sees the same object whichever it asks (docs/design.md §7).
-// None of them can emit a secret: a key's secret and hashes are not read here at all.
+// The JSON shapes of keys, client certificates, audit events and connections. The CLI (`--json`)
+// and the admin API both use these functions, so a script sees the same object whichever it asks
+// (docs/design.md §7), and the web UI (web/src/api.ts) imports these types rather than writing
+// them again. None of them can emit a secret: a key's secret and hashes are not read here at all;
+// an issued certificate's key and bundle only in the one answer that issues it.
 import { keyState, type AuditEvent, type ClientCertRecord, type KeyRecord, type KeyState, type Scope } from '../store/types.ts';
+import type { ConnectionInfo, IssuedClientCert } from './deps.ts';
 
 export interface KeyJson {
   id: string;
@@ -71,6 +74,34 @@ export interface ClientCertJson {
   revocationReason: string | null;
 }
 
+/** The answer that issues a client certificate: the only one that carries its key and bundle. */
+export interface IssuedClientCertJson {
+  certificate: ClientCertJson;
+  password: string;
+  /** PKCS#12, base64. */
+  bundle: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export function issuedClientCertToJson(issued: IssuedClientCert): IssuedClientCertJson {
+  return {
+    certificate: clientCertToJson(issued.record),
+    password: issued.password,
+    bundle: issued.bundle.toString('base64'),
+    certPem: issued.certPem,
+    keyPem: issued.keyPem,
+  };
+}
+
+/** The local CA as clients must trust it (the public certificate only). */
+export interface CaJson {
+  pem: string;
+  fingerprint256: string;
+  subject: string;
+  notAfter: string;
+}
+
 export function clientCertToJson(c: ClientCertRecord, now: Date = new Date()): ClientCertJson {
   const state = c.revokedAt ? 'revoked' : c.notAfter.getTime() <= now.getTime() ? 'expired' : 'active';
   return {
@@ -91,4 +122,10 @@ export type AuditEventJson = Omit<AuditEvent, 'time'> & { time: string };
 
 export function auditEventToJson(e: AuditEvent): AuditEventJson {
   return { ...e, time: e.time.toISOString() };
+}
+
+export type ConnectionJson = Omit<ConnectionInfo, 'since'> & { since: string };
+
+export function connectionToJson(c: ConnectionInfo): ConnectionJson {
+  return { ...c, since: c.since.toISOString() };
 }

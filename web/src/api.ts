@@ -3,6 +3,7 @@
 // so nothing typed into a form is lost.
 
 import { inertDeep } from '../../src/inert-text.ts';
+import type { KeyJson as ListedKeyJson, IssuedKeyJson } from '../../src/admin/serialize.ts';
 
 export interface SessionInfo {
   keyId: string;
@@ -113,72 +114,12 @@ export async function signOut(): Promise<void> {
 
 // ---- shapes of the API's answers (docs/admin-api.md) ----
 
-export interface KeyJson {
-  id: string;
-  name: string;
-  scopes: string[];
-  models: string[];
-  expiresAt: string | null;
-  state: 'active' | 'revoked' | 'expired';
-  createdAt: string;
-  lastUsedAt: string | null;
-  rpm: number | null;
-  tpm: number | null;
-  concurrency: number | null;
-  certFingerprint: string | null;
-  ollamaPubkeys: string[];
-  graceUntil: string | null;
-  /** The key's own caps; keepAlive in seconds; null = no cap from the key (the server's may apply). */
-  caps: { numCtx: number | null; numPredict: number | null; keepAlive: number | null };
-  key?: string;
-}
+// Keys, certificates, audit events and connections are the server's own types
+// (src/admin/serialize.ts), imported as types only: no server code reaches the bundle.
+export type { AuditEventJson, CaJson, ClientCertJson, ConnectionJson, IssuedClientCertJson } from '../../src/admin/serialize.ts';
 
-export interface CertJson {
-  serial: string;
-  name: string;
-  fingerprint: string;
-  subject: string;
-  notBefore: string;
-  notAfter: string;
-  createdAt: string;
-  state: 'active' | 'revoked' | 'expired';
-  revokedAt: string | null;
-}
-
-export interface IssuedCert {
-  certificate: CertJson;
-  password: string;
-  bundle: string;
-  certPem: string;
-  keyPem: string;
-}
-
-export interface AuditEventJson {
-  time: string;
-  id: string;
-  kind: string;
-  keyId: string | null;
-  keyName: string | null;
-  authMethod: string | null;
-  clientAddress: string | null;
-  method: string | null;
-  path: string | null;
-  model: string | null;
-  status: number | null;
-  durationMs: number | null;
-  reason: string | null;
-  actor: string | null;
-}
-
-export interface ConnectionJson {
-  address: string;
-  keyId: string | null;
-  tlsVersion: string | null;
-  cipher: string | null;
-  clientCertSubject: string | null;
-  openStreams: number;
-  since: string;
-}
+/** A key as listed, or as create and rotate answer it: with its secret, once. */
+export type KeyJson = ListedKeyJson & Partial<Pick<IssuedKeyJson, 'key'>>;
 
 export interface SettingsJson {
   listen: string;

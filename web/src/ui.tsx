@@ -1,8 +1,9 @@
 // Small building blocks shared by the pages: form fields that show the server's field-named
-// message, badges, a copy button, a confirm dialog and date formatting.
+// message, badges, a copy button, a confirm dialog, date formatting, and the two hooks every page
+// used to write out (read a list when the page opens; send a form).
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from './api.ts';
+import { ApiError, api } from './api.ts';
 
 export function fmtTime(iso: string | null | undefined, seconds = false): string {
   if (!iso) return '—';
@@ -29,6 +30,42 @@ export function errorText(err: unknown): string {
 
 export function fieldError(err: unknown, ...fields: string[]): string | undefined {
   return err instanceof ApiError && err.field && fields.includes(err.field) ? err.message : undefined;
+}
+
+/** What a page shows from one admin API read: null until it arrives, the error's text when it
+ *  failed; `reload` reads it again (after a change). */
+export function useApiGet<T>(path: string): { data: T | null; error: string | null; reload: () => Promise<void> } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = async (): Promise<void> => {
+    try {
+      setData(await api<T>('GET', path));
+      setError(null);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  useEffect(() => void reload(), [path]);
+  return { data, error, reload };
+}
+
+/** A form's send: `busy` while `action` runs, and `err`, what it last failed with (for
+ *  fieldError and errorText; cleared when a send starts). */
+export function useSend(): { busy: boolean; err: unknown; setErr: (err: unknown) => void; send: (action: () => Promise<void>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<unknown>(null);
+  const send = async (action: () => Promise<void>): Promise<void> => {
+    setBusy(true);
+    setErr(null);
+    try {
+      await action();
+    } catch (x) {
+      setErr(x);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, err, setErr, send };
 }
 
 interface FieldProps {
@@ -122,6 +159,28 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
         </div>
         {children}
       </div>
+    </div>
+  );
+}
+
+/** A list as a table: "Loading…" until `rows` arrive, `empty` when there are none, else the
+ *  table with `heads` as its column headings (and a right-aligned "Actions" one with `actions`). */
+export function ListTable<T>({ rows, empty, heads, actions, testId, row }: { rows: T[] | null; empty: ComponentChildren; heads: string[]; actions?: boolean; testId?: string; row: (r: T) => ComponentChildren }) {
+  if (rows === null) return <div class="loading">Loading…</div>;
+  if (rows.length === 0) return <Empty>{empty}</Empty>;
+  return (
+    <div class="table-wrap">
+      <table class="responsive" data-testid={testId}>
+        <thead>
+          <tr>
+            {heads.map((h) => (
+              <th key={h}>{h}</th>
+            ))}
+            {actions ? <th class="right">Actions</th> : null}
+          </tr>
+        </thead>
+        <tbody>{rows.map(row)}</tbody>
+      </table>
     </div>
   );
 }

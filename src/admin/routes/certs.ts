@@ -5,7 +5,7 @@ import { notFound } from '../../errors.ts';
 import type { AdminContext } from '../context.ts';
 import { actorOf } from '../auth.ts';
 import { ADMIN_PREFIX } from '../http.ts';
-import { clientCertToJson } from '../serialize.ts';
+import { clientCertToJson, issuedClientCertToJson, type CaJson } from '../serialize.ts';
 import { intInRange, invalidField, objectBody, onlyFields } from '../input.ts';
 
 const CERT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -23,7 +23,8 @@ export function registerCertRoutes(app: FastifyInstance, ctx: AdminContext): voi
   app.get(`${ADMIN_PREFIX}/api/certs/ca`, guard, async () => {
     const ca = deps.certs.ca();
     if (!ca) throw notFound('local CA');
-    return { pem: ca.pem, fingerprint256: ca.fingerprint256, subject: ca.subject, notAfter: ca.notAfter.toISOString() };
+    const json: CaJson = { pem: ca.pem, fingerprint256: ca.fingerprint256, subject: ca.subject, notAfter: ca.notAfter.toISOString() };
+    return json;
   });
 
   app.post(`${ADMIN_PREFIX}/api/certs`, guard, async (req: FastifyRequest, reply: FastifyReply) => {
@@ -36,13 +37,7 @@ export function registerCertRoutes(app: FastifyInstance, ctx: AdminContext): voi
     // 825 days: the longest lifetime Apple platforms still accept for a TLS certificate.
     const days = intInRange('days', body.days, 1, 825, 365);
     const issued = await deps.certs.issue(name, days, actorOf(req));
-    return reply.code(201).send({
-      certificate: clientCertToJson(issued.record),
-      password: issued.password,
-      bundle: issued.bundle.toString('base64'),
-      certPem: issued.certPem,
-      keyPem: issued.keyPem,
-    });
+    return reply.code(201).send(issuedClientCertToJson(issued));
   });
 
   app.post<{ Params: { id: string } }>(`${ADMIN_PREFIX}/api/certs/:id/revoke`, guard, async (req) => {

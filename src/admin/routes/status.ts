@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from '../context.ts';
 import { ADMIN_PREFIX } from '../http.ts';
+import { connectionToJson } from '../serialize.ts';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps } = ctx;
@@ -10,9 +11,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: AdminContext): v
 
   app.get(`${ADMIN_PREFIX}/api/status`, guard, async () => deps.status());
 
-  app.get(`${ADMIN_PREFIX}/api/connections`, guard, async () =>
-    deps.connections().map((c) => ({ ...c, since: c.since.toISOString() })),
-  );
+  app.get(`${ADMIN_PREFIX}/api/connections`, guard, async () => deps.connections().map(connectionToJson));
 
   app.get(`${ADMIN_PREFIX}/api/request-rate`, guard, async () => deps.requestRate());
 

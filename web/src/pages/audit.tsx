@@ -1,7 +1,7 @@
 // The audit log as a filterable, paged table (newest first).
 import { useEffect, useState } from 'preact/hooks';
 import { api, type AuditEventJson, type KeyJson } from '../api.ts';
-import { Badge, Banner, Empty, Field, errorText, fieldError, fmtTime } from '../ui.tsx';
+import { Badge, Banner, Field, ListTable, errorText, fieldError, fmtTime } from '../ui.tsx';
 
 interface Filters {
   key: string;
@@ -126,47 +126,28 @@ export function AuditPage() {
       </section>
       {general ? <Banner tone="error">{general}</Banner> : null}
       <section class="card flush">
-        {events === null ? (
-          <div class="loading">Loading…</div>
-        ) : events.length === 0 ? (
-          <Empty>No audit events match.</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table class="responsive" data-testid="audit-table">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Event</th>
-                  <th>Key</th>
-                  <th>Request</th>
-                  <th>Model</th>
-                  <th>Status</th>
-                  <th>Duration</th>
-                  <th>Client</th>
-                  <th>Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((e) => (
-                  <tr key={e.id}>
-                    <td data-label="Time" class="nowrap small">{fmtTime(e.time, true)}</td>
-                    <td data-label="Event" class="small">{e.kind}</td>
-                    <td data-label="Key" class="small">{e.keyName ?? e.keyId ?? <span class="muted">{e.kind === 'request' ? 'anonymous' : '—'}</span>}</td>
-                    <td data-label="Request" class="mono small">{e.method ? `${e.method} ${e.path ?? ''}` : '—'}</td>
-                    <td data-label="Model" class="small">{e.model ?? '—'}</td>
-                    <td data-label="Status">{e.status !== null ? <Badge tone={statusTone(e.status)}>{e.status}</Badge> : '—'}</td>
-                    <td data-label="Duration" class="small">{e.durationMs !== null ? `${e.durationMs} ms` : '—'}</td>
-                    <td data-label="Client" class="mono small">{e.clientAddress ?? '—'}</td>
-                    <td data-label="Detail" class="small detail">
-                      {e.reason ?? ''}
-                      {e.actor ? <div class="muted">by {e.actor}</div> : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          rows={events}
+          empty="No audit events match."
+          heads={['Time', 'Event', 'Key', 'Request', 'Model', 'Status', 'Duration', 'Client', 'Detail']}
+          testId="audit-table"
+          row={(e) => (
+            <tr key={e.id}>
+              <td data-label="Time" class="nowrap small">{fmtTime(e.time, true)}</td>
+              <td data-label="Event" class="small">{e.kind}</td>
+              <td data-label="Key" class="small">{e.keyName ?? e.keyId ?? <span class="muted">{e.kind === 'request' ? 'anonymous' : '—'}</span>}</td>
+              <td data-label="Request" class="mono small">{e.method ? `${e.method} ${e.path ?? ''}` : '—'}</td>
+              <td data-label="Model" class="small">{e.model ?? '—'}</td>
+              <td data-label="Status">{e.status !== null ? <Badge tone={statusTone(e.status)}>{e.status}</Badge> : '—'}</td>
+              <td data-label="Duration" class="small">{e.durationMs !== null ? `${e.durationMs} ms` : '—'}</td>
+              <td data-label="Client" class="mono small">{e.clientAddress ?? '—'}</td>
+              <td data-label="Detail" class="small detail">
+                {e.reason ?? ''}
+                {e.actor ? <div class="muted">by {e.actor}</div> : null}
+              </td>
+            </tr>
+          )}
+        />
         {next ? (
           <div class="actions center">
             <button type="button" class="btn" onClick={() => void load(f, next)}>Load older</button>

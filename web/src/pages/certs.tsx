@@ -1,26 +1,19 @@
 // Client certificates for mutual TLS: issue (the bundle, its password and the private key can be
 // downloaded only from the answer of that one request), list and revoke.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type CertJson, type IssuedCert } from '../api.ts';
-import { Badge, Banner, Confirm, CopyButton, Empty, Field, base64ToBytes, download, errorText, fieldError, fmtTime, stateTone } from '../ui.tsx';
+import { api, type CaJson, type ClientCertJson, type IssuedClientCertJson } from '../api.ts';
+import { Badge, Banner, Confirm, CopyButton, Field, ListTable, base64ToBytes, download, errorText, fieldError, fmtTime, stateTone, useApiGet, useSend } from '../ui.tsx';
 
-function IssueForm({ onIssued }: { onIssued: (c: IssuedCert) => void }) {
+function IssueForm({ onIssued }: { onIssued: (c: IssuedClientCertJson) => void }) {
   const [name, setName] = useState('');
   const [days, setDays] = useState('365');
-  const [err, setErr] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, err, send } = useSend();
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setErr(null);
-    try {
-      onIssued(await api<IssuedCert>('POST', '/certs', { name: name.trim(), days: days.trim() }));
+    await send(async () => {
+      onIssued(await api<IssuedClientCertJson>('POST', '/certs', { name: name.trim(), days: days.trim() }));
       setName('');
-    } catch (x) {
-      setErr(x);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="form" onSubmit={(e) => void submit(e)} data-testid="cert-form" noValidate>
@@ -42,7 +35,7 @@ function IssueForm({ onIssued }: { onIssued: (c: IssuedCert) => void }) {
   );
 }
 
-function Issued({ c, onDone }: { c: IssuedCert; onDone: () => void }) {
+function Issued({ c, onDone }: { c: IssuedClientCertJson; onDone: () => void }) {
   const n = c.certificate.name;
   return (
     <div class="secret-once" data-testid="cert-issued">
@@ -69,13 +62,6 @@ function Issued({ c, onDone }: { c: IssuedCert; onDone: () => void }) {
       </div>
     </div>
   );
-}
-
-interface CaJson {
-  pem: string;
-  fingerprint256: string;
-  subject: string;
-  notAfter: string;
 }
 
 /** Warden's own CA: what clients must trust, with the fingerprint to compare out of band. */
@@ -111,20 +97,9 @@ function CaCard({ certCount }: { certCount: number }) {
 }
 
 export function CertsPage() {
-  const [certs, setCerts] = useState<CertJson[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [issued, setIssued] = useState<IssuedCert | null>(null);
-  const [revoking, setRevoking] = useState<CertJson | null>(null);
-
-  const load = async () => {
-    try {
-      setCerts(await api<CertJson[]>('GET', '/certs'));
-      setError(null);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
-  useEffect(() => void load(), []);
+  const { data: certs, error, reload: load } = useApiGet<ClientCertJson[]>('/certs');
+  const [issued, setIssued] = useState<IssuedClientCertJson | null>(null);
+  const [revoking, setRevoking] = useState<ClientCertJson | null>(null);
 
   return (
     <div class="stack">
@@ -145,44 +120,29 @@ export function CertsPage() {
         />
       </section>
       <section class="card flush">
-        {certs === null ? (
-          <div class="loading">Loading…</div>
-        ) : certs.length === 0 ? (
-          <Empty>No client certificates yet.</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table class="responsive" data-testid="certs-table">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Subject</th>
-                  <th>Serial</th>
-                  <th>Expires</th>
-                  <th>State</th>
-                  <th class="right">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {certs.map((c) => (
-                  <tr key={c.serial}>
-                    <td data-label="Name" class="strong">{c.name}</td>
-                    <td data-label="Subject" class="small">{c.subject}</td>
-                    <td data-label="Serial" class="mono small" title={`SHA-256 ${c.fingerprint}`}>{c.serial.slice(0, 16)}…</td>
-                    <td data-label="Expires" class="small">{fmtTime(c.notAfter)}</td>
-                    <td data-label="State">
-                      <Badge tone={stateTone(c.state)}>{c.state}</Badge>
-                    </td>
-                    <td data-label="Actions" class="right">
-                      {c.state === 'active' ? (
-                        <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setRevoking(c)}>Revoke</button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          rows={certs}
+          empty="No client certificates yet."
+          heads={['Name', 'Subject', 'Serial', 'Expires', 'State']}
+          actions
+          testId="certs-table"
+          row={(c) => (
+            <tr key={c.serial}>
+              <td data-label="Name" class="strong">{c.name}</td>
+              <td data-label="Subject" class="small">{c.subject}</td>
+              <td data-label="Serial" class="mono small" title={`SHA-256 ${c.fingerprint}`}>{c.serial.slice(0, 16)}…</td>
+              <td data-label="Expires" class="small">{fmtTime(c.notAfter)}</td>
+              <td data-label="State">
+                <Badge tone={stateTone(c.state)}>{c.state}</Badge>
+              </td>
+              <td data-label="Actions" class="right">
+                {c.state === 'active' ? (
+                  <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setRevoking(c)}>Revoke</button>
+                ) : null}
+              </td>
+            </tr>
+          )}
+        />
       </section>
       {revoking ? (
         <Confirm

@@ -12,6 +12,7 @@ export interface KeyFormValues {
   maxCtx: string;
   maxPredict: string;
   maxKeepAlive: string;
+  /** One ollama public key per line (the contents of ~/.ollama/id_ed25519.pub). */
   pubkeys: string;
 }
 

@@ -2,9 +2,9 @@
 // period, revoke and delete. Validation is the server's: its field-named message appears
 // under the field, in the same words as `warden keys create`.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, type CertJson, type KeyJson } from '../api.ts';
-import { checkKeyForm } from './key-checks.ts';
-import { Badge, Banner, Confirm, Empty, Field, Modal, SecretOnce, errorText, fieldError, fmtRelative, fmtTime, stateTone } from '../ui.tsx';
+import { ApiError, api, type ClientCertJson, type KeyJson } from '../api.ts';
+import { checkKeyForm, type KeyFormValues } from './key-checks.ts';
+import { Badge, Banner, Confirm, Field, ListTable, Modal, SecretOnce, errorText, fieldError, fmtRelative, fmtTime, stateTone, useApiGet, useSend } from '../ui.tsx';
 
 const SCOPES = [
   { id: 'inference', hint: 'chat, generate, embeddings' },
@@ -14,19 +14,9 @@ const SCOPES = [
   { id: 'metrics', hint: 'Prometheus metrics' },
 ];
 
-interface FormState {
-  name: string;
+/** The text fields (checked as typed: key-checks.ts), the scopes and the bound certificate. */
+interface FormState extends KeyFormValues {
   scopes: string[];
-  models: string;
-  expires: string;
-  rpm: string;
-  tpm: string;
-  concurrency: string;
-  maxCtx: string;
-  maxPredict: string;
-  maxKeepAlive: string;
-  /** One ollama public key per line (the contents of ~/.ollama/id_ed25519.pub). */
-  pubkeys: string;
   /** The bound client certificate's SHA-256 fingerprint, lower-case hex; '' = none. */
   cert: string;
 }
@@ -69,14 +59,13 @@ function toForm(k: KeyJson | null): FormState {
 
 function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSaved: (k: KeyJson) => void; onCancel: () => void }) {
   const [f, setF] = useState<FormState>(toForm(initial));
-  const [err, setErr] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, err, setErr, send } = useSend();
   // Fields the user has typed in (or all, after a submit): their mistakes show while typing.
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
-  const [certs, setCerts] = useState<CertJson[]>([]);
+  const [certs, setCerts] = useState<ClientCertJson[]>([]);
   useEffect(() => {
-    void api<CertJson[]>('GET', '/certs').then(setCerts, () => setCerts([]));
+    void api<ClientCertJson[]>('GET', '/certs').then(setCerts, () => setCerts([]));
   }, []);
   const orig = toForm(initial);
   const set = (k: keyof FormState) => (e: Event) => {
@@ -98,8 +87,6 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
     e.preventDefault();
     setSubmitted(true);
     if (Object.keys(checkKeyForm(f)).length > 0) return;
-    setBusy(true);
-    setErr(null);
     const body: Record<string, unknown> = {};
     const changed = (k: keyof FormState) => !initial || JSON.stringify(f[k]) !== JSON.stringify(orig[k]);
     if (changed('name')) body.name = f.name;
@@ -112,14 +99,7 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
     if (Object.keys(caps).length > 0) body.caps = caps;
     if (changed('pubkeys')) body.ollamaPubkeys = f.pubkeys;
     if (changed('cert')) body.certFingerprint = f.cert === '' ? null : f.cert;
-    try {
-      const saved = initial ? await api<KeyJson>('PATCH', `/keys/${initial.id}`, body) : await api<KeyJson>('POST', '/keys', body);
-      onSaved(saved);
-    } catch (x) {
-      setErr(x);
-    } finally {
-      setBusy(false);
-    }
+    await send(async () => onSaved(initial ? await api<KeyJson>('PATCH', `/keys/${initial.id}`, body) : await api<KeyJson>('POST', '/keys', body)));
   };
 
   const general = err && !fieldError(err, 'name', 'scope', 'model', 'expires', 'rpm', 'tpm', 'concurrency', 'max-ctx', 'max-predict', 'max-keep-alive', 'ollama-pubkey', 'bind-cert') ? errorText(err) : null;
@@ -197,18 +177,10 @@ function KeyForm({ initial, onSaved, onCancel }: { initial: KeyJson | null; onSa
 
 function RotateDialog({ k, onDone, onClose }: { k: KeyJson; onDone: (issued: KeyJson) => void; onClose: () => void }) {
   const [grace, setGrace] = useState('0');
-  const [err, setErr] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, err, send } = useSend();
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      onDone(await api<KeyJson>('POST', `/keys/${k.id}/rotate`, { grace }));
-    } catch (x) {
-      setErr(x);
-    } finally {
-      setBusy(false);
-    }
+    await send(async () => onDone(await api<KeyJson>('POST', `/keys/${k.id}/rotate`, { grace })));
   };
   return (
     <Modal title={`Rotate “${k.name}”`} onClose={onClose}>
@@ -228,22 +200,11 @@ function RotateDialog({ k, onDone, onClose }: { k: KeyJson; onDone: (issued: Key
 }
 
 export function KeysPage() {
-  const [keys, setKeys] = useState<KeyJson[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: keys, error, reload: load } = useApiGet<KeyJson[]>('/keys');
   const [editing, setEditing] = useState<KeyJson | 'new' | null>(null);
   const [secret, setSecret] = useState<{ title: string; key: string } | null>(null);
   const [rotating, setRotating] = useState<KeyJson | null>(null);
   const [confirm, setConfirm] = useState<{ kind: 'revoke' | 'delete'; k: KeyJson } | null>(null);
-
-  const load = async () => {
-    try {
-      setKeys(await api<KeyJson[]>('GET', '/keys'));
-      setError(null);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
-  useEffect(() => void load(), []);
 
   return (
     <div class="stack">
@@ -278,73 +239,56 @@ export function KeysPage() {
         </section>
       ) : null}
       <section class="card flush">
-        {keys === null ? (
-          <div class="loading">Loading…</div>
-        ) : keys.length === 0 ? (
-          <Empty>No keys yet.</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table class="responsive" data-testid="keys-table">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Scopes</th>
-                  <th>Models</th>
-                  <th>State</th>
-                  <th>Expires</th>
-                  <th>Last used</th>
-                  <th>Limits</th>
-                  <th class="right">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.map((k) => (
-                  <tr key={k.id} data-key-id={k.id} data-key-name={k.name}>
-                    <td data-label="Name">
-                      <div class="strong">{k.name}</div>
-                      <div class="mono small muted">{k.id}</div>
-                    </td>
-                    <td data-label="Scopes">
-                      <div class="chips">
-                        {k.scopes.map((s) => (
-                          <span class="chip" key={s}>{s}</span>
-                        ))}
-                      </div>
-                    </td>
-                    <td data-label="Models" class="small">{k.models.length ? k.models.join(', ') : <span class="muted">all</span>}</td>
-                    <td data-label="State">
-                      <Badge tone={stateTone(k.state)}>{k.state}</Badge>
-                      {k.graceUntil ? <div class="small muted">old secret until {fmtTime(k.graceUntil)}</div> : null}
-                    </td>
-                    <td data-label="Expires" class="small">{k.expiresAt ? fmtTime(k.expiresAt) : <span class="muted">never</span>}</td>
-                    <td data-label="Last used" class="small">{fmtRelative(k.lastUsedAt)}</td>
-                    <td data-label="Limits" class="small">
-                      {[
-                        k.rpm ? `${k.rpm} rpm` : null,
-                        k.tpm ? `${k.tpm} tpm` : null,
-                        k.concurrency ? `${k.concurrency} conc.` : null,
-                        k.caps.numCtx ? `ctx ≤ ${k.caps.numCtx}` : null,
-                        k.caps.numPredict ? `predict ≤ ${k.caps.numPredict}` : null,
-                        k.caps.keepAlive ? `keep-alive ≤ ${fmtSeconds(k.caps.keepAlive)}` : null,
-                      ].filter(Boolean).join(' · ') || <span class="muted">none</span>}
-                    </td>
-                    <td data-label="Actions" class="right nowrap">
-                      {k.state !== 'revoked' ? (
-                        <>
-                          <button type="button" class="btn btn-small btn-ghost" onClick={() => setEditing(k)}>Edit</button>
-                          <button type="button" class="btn btn-small btn-ghost" onClick={() => setRotating(k)}>Rotate</button>
-                          <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setConfirm({ kind: 'revoke', k })}>Revoke</button>
-                        </>
-                      ) : (
-                        <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setConfirm({ kind: 'delete', k })}>Delete</button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          rows={keys}
+          empty="No keys yet."
+          heads={['Name', 'Scopes', 'Models', 'State', 'Expires', 'Last used', 'Limits']}
+          actions
+          testId="keys-table"
+          row={(k) => (
+            <tr key={k.id} data-key-id={k.id} data-key-name={k.name}>
+              <td data-label="Name">
+                <div class="strong">{k.name}</div>
+                <div class="mono small muted">{k.id}</div>
+              </td>
+              <td data-label="Scopes">
+                <div class="chips">
+                  {k.scopes.map((s) => (
+                    <span class="chip" key={s}>{s}</span>
+                  ))}
+                </div>
+              </td>
+              <td data-label="Models" class="small">{k.models.length ? k.models.join(', ') : <span class="muted">all</span>}</td>
+              <td data-label="State">
+                <Badge tone={stateTone(k.state)}>{k.state}</Badge>
+                {k.graceUntil ? <div class="small muted">old secret until {fmtTime(k.graceUntil)}</div> : null}
+              </td>
+              <td data-label="Expires" class="small">{k.expiresAt ? fmtTime(k.expiresAt) : <span class="muted">never</span>}</td>
+              <td data-label="Last used" class="small">{fmtRelative(k.lastUsedAt)}</td>
+              <td data-label="Limits" class="small">
+                {[
+                  k.rpm ? `${k.rpm} rpm` : null,
+                  k.tpm ? `${k.tpm} tpm` : null,
+                  k.concurrency ? `${k.concurrency} conc.` : null,
+                  k.caps.numCtx ? `ctx ≤ ${k.caps.numCtx}` : null,
+                  k.caps.numPredict ? `predict ≤ ${k.caps.numPredict}` : null,
+                  k.caps.keepAlive ? `keep-alive ≤ ${fmtSeconds(k.caps.keepAlive)}` : null,
+                ].filter(Boolean).join(' · ') || <span class="muted">none</span>}
+              </td>
+              <td data-label="Actions" class="right nowrap">
+                {k.state !== 'revoked' ? (
+                  <>
+                    <button type="button" class="btn btn-small btn-ghost" onClick={() => setEditing(k)}>Edit</button>
+                    <button type="button" class="btn btn-small btn-ghost" onClick={() => setRotating(k)}>Rotate</button>
+                    <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setConfirm({ kind: 'revoke', k })}>Revoke</button>
+                  </>
+                ) : (
+                  <button type="button" class="btn btn-small btn-ghost text-bad" onClick={() => setConfirm({ kind: 'delete', k })}>Delete</button>
+                )}
+              </td>
+            </tr>
+          )}
+        />
       </section>
       {rotating ? (
         <RotateDialog

@@ -2,7 +2,7 @@
 // them back to it; what cannot be applied to the running server is marked "restart needed".
 import { useEffect, useState } from 'preact/hooks';
 import { api, type SettingsJson } from '../api.ts';
-import { Banner, Field, errorText, fieldError } from '../ui.tsx';
+import { Banner, Field, errorText, fieldError, useSend } from '../ui.tsx';
 
 interface Form {
   listen: string;
@@ -55,9 +55,8 @@ export function SettingsPage() {
   const [saved, setSaved] = useState<Form | null>(null);
   const [f, setF] = useState<Form | null>(null);
   const [restart, setRestart] = useState<string[]>([]);
-  const [err, setErr] = useState<unknown>(null);
+  const { busy, err, setErr, send } = useSend();
   const [ok, setOk] = useState(false);
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     void api<{ settings: SettingsJson; restartNeeded: string[] }>('GET', '/settings').then(
@@ -82,19 +81,13 @@ export function SettingsPage() {
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setErr(null);
-    try {
+    await send(async () => {
       const r = await api<{ settings: SettingsJson; restartNeeded: string[] }>('PATCH', '/settings', patch);
       setSaved(toForm(r.settings));
       setF(toForm(r.settings));
       setRestart(r.restartNeeded);
       setOk(true);
-    } catch (x) {
-      setErr(x);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const fe = (...fields: string[]) => fieldError(err, ...fields);

@@ -3,7 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ConnectionJson } from '../api.ts';
 import { RateChart } from '../chart.tsx';
-import { Badge, Banner, Empty, errorText, fmtRelative, fmtTime } from '../ui.tsx';
+import { Badge, Banner, Empty, ListTable, errorText, fmtRelative, fmtTime } from '../ui.tsx';
 
 interface CertInfo {
   subject?: string;
@@ -152,38 +152,22 @@ export function StatusPage() {
         <h2>
           Live connections <span class="count">{conns.length}</span>
         </h2>
-        {conns.length === 0 ? (
-          <Empty>No client is connected.</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table class="responsive">
-              <thead>
-                <tr>
-                  <th>Address</th>
-                  <th>Key</th>
-                  <th>TLS</th>
-                  <th>Cipher</th>
-                  <th>Client certificate</th>
-                  <th>Streams</th>
-                  <th>Since</th>
-                </tr>
-              </thead>
-              <tbody>
-                {conns.map((c) => (
-                  <tr key={c.address + c.since}>
-                    <td data-label="Address" class="mono">{c.address}</td>
-                    <td data-label="Key" class="mono">{c.keyId ?? '—'}</td>
-                    <td data-label="TLS">{c.tlsVersion ?? 'plain'}</td>
-                    <td data-label="Cipher" class="mono small">{c.cipher ?? '—'}</td>
-                    <td data-label="Client certificate">{c.clientCertSubject ?? '—'}</td>
-                    <td data-label="Streams">{c.openStreams}</td>
-                    <td data-label="Since">{fmtRelative(c.since)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          rows={conns}
+          empty="No client is connected."
+          heads={['Address', 'Key', 'TLS', 'Cipher', 'Client certificate', 'Streams', 'Since']}
+          row={(c) => (
+            <tr key={c.address + c.since}>
+              <td data-label="Address" class="mono">{c.address}</td>
+              <td data-label="Key" class="mono">{c.keyId ?? '—'}</td>
+              <td data-label="TLS">{c.tlsVersion ?? 'plain'}</td>
+              <td data-label="Cipher" class="mono small">{c.cipher ?? '—'}</td>
+              <td data-label="Client certificate">{c.clientCertSubject ?? '—'}</td>
+              <td data-label="Streams">{c.openStreams}</td>
+              <td data-label="Since">{fmtRelative(c.since)}</td>
+            </tr>
+          )}
+        />
       </section>
     </div>
   );
