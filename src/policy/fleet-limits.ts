@@ -18,7 +18,7 @@
 // in-memory limiter (limits.ts): during a store outage each instance counts alone, as before.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { KeyLimits, LimitDecision, Limiter, LocalLimiter } from './limits.ts';
+import { admitted, isLimit, type KeyLimits, type LimitDecision, type Limiter, type LocalLimiter } from './limits.ts';
 
 /** A slot not renewed for this long is free again (an instance died holding it). */
 export const LEASE_MS = 10_000;
@@ -68,8 +68,6 @@ END $$;
 export interface FleetLimiter extends Limiter {
   close(): Promise<void>;
 }
-
-const isLimit = (v: number | null): v is number => v !== null && v > 0;
 
 function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -141,22 +139,16 @@ export async function createFleetLimiter(pool: pg.Pool, local: LocalLimiter, log
       return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(60 / perMinute)), reason: verdict };
     }
     if (slot) held.add(slot);
-    let released = false;
-    return {
-      ok: true,
-      release(options) {
-        if (released) return;
-        released = true;
-        if (slot) {
-          held.delete(slot);
-          pool.query('DELETE FROM warden_fleet_slots WHERE id = $1', [slot]).catch(fallback);
-        }
-        if (options?.refund && isLimit(limits.rpm)) {
-          // a request refused by policy gives its rpm token back (a 403 costs nothing)
-          pool.query("SELECT warden_fleet_take($1, 'rpm', $2, -1e9, -1)", [keyId, limits.rpm]).catch(fallback);
-        }
+    return admitted(
+      limits,
+      () => {
+        if (!slot) return;
+        held.delete(slot);
+        pool.query('DELETE FROM warden_fleet_slots WHERE id = $1', [slot]).catch(fallback);
       },
-    };
+      // a request refused by policy gives its rpm token back (a 403 costs nothing)
+      (rpm) => void pool.query("SELECT warden_fleet_take($1, 'rpm', $2, -1e9, -1)", [keyId, rpm]).catch(fallback),
+    );
   }
 
   return {

@@ -72,7 +72,27 @@ function waitSeconds(b: Bucket, need: number, perMinute: number): number {
   return Math.max(1, Math.ceil(((need - b.level) * 60) / perMinute));
 }
 
-const isLimit = (v: number | null): v is number => v !== null && v > 0;
+/** A limit is set when it is a number above 0 (null or 0: unlimited). */
+export const isLimit = (v: number | null): v is number => v !== null && v > 0;
+
+/**
+ * An admitted request, for this limiter and the fleet's: `release` gives back what check() took
+ * (`free`) exactly once however often it is called, and with `refund` the rpm token too
+ * (`refundRpm`, only when the key has an rpm limit).
+ */
+export function admitted(limits: KeyLimits, free: () => void, refundRpm: (rpm: number) => void): LimitDecision {
+  const rpm = limits.rpm;
+  let released = false;
+  return {
+    ok: true,
+    release(options) {
+      if (released) return;
+      released = true;
+      free();
+      if (options?.refund && isLimit(rpm)) refundRpm(rpm);
+    },
+  };
+}
 
 /** The in-memory limiter: its decisions are never a Promise. */
 export interface LocalLimiter extends Limiter {
@@ -113,20 +133,14 @@ export function createLimiter(options: LimiterOptions = {}): LocalLimiter {
       }
 
       s.inFlight++;
-      const rpm = limits.rpm;
-      let released = false;
-      return {
-        ok: true,
-        release(options) {
-          if (released) return;
-          released = true;
-          s.inFlight--;
-          if (options?.refund && isLimit(rpm)) {
-            refill(s.rpm, rpm, now());
-            s.rpm.level = Math.min(rpm, s.rpm.level + 1);
-          }
+      return admitted(
+        limits,
+        () => s.inFlight--,
+        (rpm) => {
+          refill(s.rpm, rpm, now());
+          s.rpm.level = Math.min(rpm, s.rpm.level + 1);
         },
-      };
+      );
     },
     chargeTokens(keyId, n) {
       const s = states.get(keyId);
