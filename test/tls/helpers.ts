@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { configSchema, type Config } from '../../src/config/schema.ts';
-import { SIGNING_ALG, generateEcKey, randomSerial, sanEntries } from '../../src/tls/x509-util.ts';
-import { x509 } from '../../src/tls/x509-lib.ts';
-import { caSigner, type LocalCa } from '../../src/tls/local-ca.ts';
+import type { LocalCa } from '../../src/tls/local-ca.ts';
+import { signLeafCert, type LeafSpec } from '../../src/tls/leaf-cert.ts';
 import type { TlsLog } from '../../src/tls/types.ts';
 
 export function tempDir(prefix = 'warden-tls-'): { dir: string; cleanup: () => void } {
@@ -37,31 +36,19 @@ export function memoryLog(): { log: TlsLog; lines: LogLine[] } {
   };
 }
 
-/** A certificate signed by `ca` with whatever dates/usages a test needs. */
-export async function makeCert(
+/** A certificate signed by `ca` the way Warden signs its own (signLeafCert), with whatever
+ *  dates, names and purpose a test needs (default: a server certificate valid now, for a day). */
+export function makeCert(
   ca: LocalCa,
-  opts: { cn: string; names?: string[]; notBefore?: Date; notAfter?: Date; eku?: string[] },
-): Promise<{ certPem: string; keyPem: string; serial: string }> {
-  const { cert: caCert, signingKey } = await caSigner(ca);
-  const { keys, keyPem } = await generateEcKey();
-  const serial = randomSerial();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
+  opts: { cn: string; names?: string[]; notBefore?: Date; notAfter?: Date; purpose?: LeafSpec['purpose'] },
+): Promise<{ certPem: string; keyPem: string }> {
+  return signLeafCert(ca, {
     subject: `CN=${opts.cn}`,
-    issuer: caCert.subject,
+    purpose: opts.purpose ?? 'serverAuth',
     notBefore: opts.notBefore ?? new Date(Date.now() - 60_000),
     notAfter: opts.notAfter ?? new Date(Date.now() + 86_400_000),
-    publicKey: keys.publicKey,
-    signingKey,
-    signingAlgorithm: SIGNING_ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(opts.eku ?? [x509.ExtendedKeyUsage.serverAuth]),
-      ...(opts.names ? [new x509.SubjectAlternativeNameExtension(sanEntries(opts.names))] : []),
-    ],
+    sans: opts.names,
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem, serial };
 }
 
 export async function listen(options: ServerOptions, handler?: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {

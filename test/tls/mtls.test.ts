@@ -99,10 +99,10 @@ void describe('mutual TLS', () => {
   });
 
   const refusals: Array<{ name: string; make: () => Promise<{ certPem: string; keyPem: string }>; reason: string }> = [
-    { name: 'a certificate from an unknown CA', make: async () => makeCert(await ensureLocalCa(foreign.dir), { cn: 'mallory', eku: ['1.3.6.1.5.5.7.3.2'] }), reason: 'unknown CA' },
-    { name: 'an expired certificate', make: () => makeCert(ca, { cn: 'old', eku: ['1.3.6.1.5.5.7.3.2'], notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) }), reason: 'expired' },
-    { name: 'a certificate not yet valid', make: () => makeCert(ca, { cn: 'future', eku: ['1.3.6.1.5.5.7.3.2'], notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }), reason: 'not yet valid' },
-    { name: 'a server certificate used as a client certificate (wrong purpose)', make: () => makeCert(ca, { cn: 'server', eku: ['1.3.6.1.5.5.7.3.1'] }), reason: 'wrong purpose' },
+    { name: 'a certificate from an unknown CA', make: async () => makeCert(await ensureLocalCa(foreign.dir), { cn: 'mallory', purpose: 'clientAuth' }), reason: 'unknown CA' },
+    { name: 'an expired certificate', make: () => makeCert(ca, { cn: 'old', purpose: 'clientAuth', notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) }), reason: 'expired' },
+    { name: 'a certificate not yet valid', make: () => makeCert(ca, { cn: 'future', purpose: 'clientAuth', notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }), reason: 'not yet valid' },
+    { name: 'a server certificate used as a client certificate (wrong purpose)', make: () => makeCert(ca, { cn: 'server', purpose: 'serverAuth' }), reason: 'wrong purpose' },
   ];
   for (const r of refusals) {
     void test(`refuses ${r.name} with reason "${r.reason}"`, async () => {

@@ -38,7 +38,7 @@ void describe('PKCS#12', () => {
     const dir = tempDir();
     try {
       const ca = await ensureLocalCa(dir.dir);
-      const leaf = await makeCert(ca, { cn: 'p12', eku: ['1.3.6.1.5.5.7.3.2'] });
+      const leaf = await makeCert(ca, { cn: 'p12', purpose: 'clientAuth' });
       const pfx = buildPkcs12({ keyPem: leaf.keyPem, certPems: [leaf.certPem, ca.certPem], password: 'right-password', friendlyName: 'p12' });
       assert.doesNotThrow(() => createSecureContext({ pfx, passphrase: 'right-password' }));
       assert.throws(() => createSecureContext({ pfx, passphrase: 'wrong-password' }), /mac verify failure|bad decrypt|mac/i);
