@@ -132,6 +132,26 @@ function drain(child: ChildProcess): void {
   child.stderr?.resume();
 }
 
+/** Waits for `ready` (the child listening); if it fails, kills the child and removes its dir. */
+async function cleanUpUnless<T>(child: ChildProcess, dir: string, ready: Promise<T>): Promise<T> {
+  try {
+    return await ready;
+  } catch (err) {
+    await stopChild(child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A started child as a RunningSystem whose stop (with `signal`) also removes its dir. */
+function runningIn(name: SystemName, child: ChildProcess, dir: string, port: number, signal?: NodeJS.Signals): RunningSystem {
+  drain(child);
+  return running(name, child, port, 'https', async () => {
+    await stopChild(child, signal);
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
 function running(name: SystemName, child: ChildProcess, port: number, scheme: string, stop: () => Promise<void>): RunningSystem {
   const pid = child.pid as number;
   let tree = processTree(pid);
@@ -199,16 +219,8 @@ export async function startWarden(o: WardenOptions): Promise<RunningWarden> {
   const created = JSON.parse(cli(entry, dataDir, ['keys', 'create', '--name', 'bench', '--json'])) as { key: string };
   const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
   const child = pinned(o.cpu, NODE, [...nodeArgs, entry, '--data-dir', dataDir, 'serve'], { ...process.env, ...o.env });
-  await waitForLine(child, /listening on https:\/\//, 30_000, 'warden serve').catch(async (err: unknown) => {
-    await stopChild(child, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  });
-  drain(child);
-  const sys = running(o.name ?? 'warden', child, port, 'https', async () => {
-    await stopChild(child);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  await cleanUpUnless(child, dataDir, waitForLine(child, /listening on https:\/\//, 30_000, 'warden serve'));
+  const sys = runningIn(o.name ?? 'warden', child, dataDir, port);
   return { ...sys, dataDir, key: created.key, certFile: join(dataDir, 'tls', 'server.pem'), keyFile: join(dataDir, 'tls', 'server-key.pem') };
 }
 
@@ -231,12 +243,9 @@ function fill(template: string, fields: Record<string, string>): string {
   });
 }
 
-export async function startNginx(o: ProxyOptions): Promise<RunningSystem> {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-bench-nginx-'));
-  // workers run as `nobody` and only need to reach the temp paths; certs are read by the master
-  chmodSync(dir, 0o755);
-  const port = await freePort();
-  const conf = fill(readFileSync(join(import.meta.dirname, 'nginx.conf.template'), 'utf8'), {
+/** Fills bench/`template` for this proxy and writes it to `dir`/`name` (0600); returns that path. */
+function writeConfig(template: string, dir: string, name: string, port: number, o: ProxyOptions): string {
+  const conf = fill(readFileSync(join(import.meta.dirname, template), 'utf8'), {
     DIR: dir,
     PORT: String(port),
     UPSTREAM_PORT: String(o.upstreamPort),
@@ -244,47 +253,32 @@ export async function startNginx(o: ProxyOptions): Promise<RunningSystem> {
     CERT: o.certFile,
     KEY: o.keyFile,
   });
-  writeFileSync(join(dir, 'nginx.conf'), conf, { mode: 0o600 });
-  const child = pinned(o.cpu, 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]);
-  await waitForPort(child, port, '127.0.0.1', 15_000, 'nginx', join(dir, 'error.log')).catch(async (err: unknown) => {
-    await stopChild(child, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  });
-  drain(child);
+  const file = join(dir, name);
+  writeFileSync(file, conf, { mode: 0o600 });
+  return file;
+}
+
+export async function startNginx(o: ProxyOptions): Promise<RunningSystem> {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-bench-nginx-'));
+  // workers run as `nobody` and only need to reach the temp paths; certs are read by the master
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  const file = writeConfig('nginx.conf.template', dir, 'nginx.conf', port, o);
+  const child = pinned(o.cpu, 'nginx', ['-p', dir, '-c', file, '-e', join(dir, 'error.log')]);
+  await cleanUpUnless(child, dir, waitForPort(child, port, '127.0.0.1', 15_000, 'nginx', join(dir, 'error.log')));
   // SIGQUIT: graceful stop (SIGTERM would be fast stop; either ends the worker too)
-  return running('nginx', child, port, 'https', async () => {
-    await stopChild(child, 'SIGQUIT');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  return runningIn('nginx', child, dir, port, 'SIGQUIT');
 }
 
 export async function startCaddy(o: ProxyOptions): Promise<RunningSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-caddy-'));
   mkdirSync(join(dir, 'data'));
   const port = await freePort();
-  const conf = fill(readFileSync(join(import.meta.dirname, 'Caddyfile.template'), 'utf8'), {
-    DIR: dir,
-    PORT: String(port),
-    UPSTREAM_PORT: String(o.upstreamPort),
-    AUTH: o.auth,
-    CERT: o.certFile,
-    KEY: o.keyFile,
-  });
-  const file = join(dir, 'Caddyfile');
-  writeFileSync(file, conf, { mode: 0o600 });
+  const file = writeConfig('Caddyfile.template', dir, 'Caddyfile', port, o);
   const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
   const child = pinned(o.cpu, 'caddy', ['run', '--config', file, '--adapter', 'caddyfile'], env);
-  await waitForPort(child, port, '127.0.0.1', 15_000, 'caddy').catch(async (err: unknown) => {
-    await stopChild(child, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  });
-  drain(child);
-  return running('caddy', child, port, 'https', async () => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  await cleanUpUnless(child, dir, waitForPort(child, port, '127.0.0.1', 15_000, 'caddy'));
+  return runningIn('caddy', child, dir, port);
 }
 
 /** The plain Node proxy (bench/plain-node.ts) with the same certificate, key check and pinning. */
@@ -294,15 +288,7 @@ export async function startPlainNode(o: ProxyOptions): Promise<RunningSystem> {
     ...process.env,
     BENCH_PROXY_AUTH: o.auth,
   });
-  const line = await waitForLine(child, /^\{"port":\d+\}/, 15_000, 'plain Node proxy').catch(async (err: unknown) => {
-    await stopChild(child, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  });
-  drain(child);
+  const line = await cleanUpUnless(child, dir, waitForLine(child, /^\{"port":\d+\}/, 15_000, 'plain Node proxy'));
   const { port } = JSON.parse(line) as { port: number };
-  return running('node', child, port, 'https', async () => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  return runningIn('node', child, dir, port);
 }
