@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, request } from 'undici';
-import { withWarden, runCli } from '../helpers/warden.ts';
+import { withWarden, runCli, startGeneration } from '../helpers/warden.ts';
 
 /** Creates a key from the CLI and waits until the running server accepts it (≤ 1 s). */
 async function createKey(name: string): Promise<{ id: string; key: string }> {
@@ -60,12 +60,7 @@ describe('revocation', () => {
 
   it('cuts a stream already running under a key within 1 s of its revocation', async () => {
     const k = await createKey('streaming');
-    const res = await request(`${stack.w.url}/api/generate`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${k.key}` },
-      body: JSON.stringify({ model: 'llama3.2', prompt: 'a long story' }),
-      dispatcher: stack.w.dispatcher,
-    });
+    const res = await startGeneration(stack.w, k.key);
     assert.equal(res.statusCode, 200);
     let ended = 0;
     let errored = false;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
-import { Agent } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from './fake-ollama.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -203,9 +203,19 @@ export function withWarden<K extends string = never>(o: WardenFixtureOptions<K> 
   return fx;
 }
 
+/** Starts a generation through `w` with `key`: a stream as long as the fake Ollama was told to
+ *  make it (its chunks and delay), for tests that cut it. The answer's body is left unread. */
+export function startGeneration(w: RunningWarden, key: string): Promise<Dispatcher.ResponseData> {
+  return request(`${w.url}/api/generate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'llama3.2', prompt: 'a long story' }),
+    dispatcher: w.dispatcher,
+  });
+}
+
 /** Waits until a key created from the CLI is accepted by the running server (it polls the store every 250 ms). */
 export async function waitForKey(w: RunningWarden, key: string, timeoutMs = 3000): Promise<void> {
-  const { request } = await import('undici');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${key}` }, dispatcher: w.dispatcher });

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { withWarden, runCli } from '../helpers/warden.ts';
+import { withWarden, runCli, startGeneration } from '../helpers/warden.ts';
 import { collect, createKeyViaCli, head, openTls, upstreamHits } from './helpers.ts';
 
 const stack = withWarden({ ollama: { chunks: 400, delayMs: 25 } });
@@ -69,12 +69,7 @@ describe('a key that stops being valid while its request is under way', () => {
 
   it('has its running stream cut at the moment it expires', async () => {
     const k = await createKeyViaCli(stack.w, ['--name', 'stream-expiring', '--expires', '4s']);
-    const res = await request(`${stack.w.url}/api/generate`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${k.key}` },
-      body: JSON.stringify({ model: 'llama3.2', prompt: 'a long story' }),
-      dispatcher: stack.w.dispatcher,
-    });
+    const res = await startGeneration(stack.w, k.key);
     assert.equal(res.statusCode, 200);
     const list = await runCli(['keys', 'list', '--json'], { dataDir: stack.w.dataDir });
     const expiresAt = Date.parse((JSON.parse(list.stdout) as Array<{ id: string; expiresAt: string }>).find((e) => e.id === k.id)!.expiresAt);
