@@ -10,6 +10,7 @@ import type { Store } from '../store/types.ts';
 import { checkListenSafety, parseListen } from './listen.ts';
 import { bindListener, createListener, type BoundAddress, type Listener } from './listener.ts';
 import { buildParts, type Parts } from './parts.ts';
+import { reloadNow } from './reload.ts';
 import { buildRequestHandler } from './request-handler.ts';
 import { Closers, drainListener } from './shutdown.ts';
 import type { StatusObject } from './status.ts';
@@ -58,23 +59,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 /** The handle `warden serve` (and the tests) hold: where it listens, reload, and stop. */
 function running(opts: ServerOptions, parts: Parts, server: Listener, bound: BoundAddress, closers: Closers): RunningServer {
   const { config, log } = opts;
-  const { keys, tls, audit } = parts;
   let closing: Promise<void> | null = null;
   return {
     url: bound.url,
     port: bound.port,
     store: parts.store,
     status: parts.status,
-    async reload(actor: string): Promise<string[]> {
-      const reloaded = ['keys'];
-      await keys.refresh(true);
-      if (tls) {
-        await tls.refreshRevocations();
-        reloaded.push('client certificate revocations');
-      }
-      audit.write({ kind: 'config.reload', actor, reason: reloaded.join(', ') });
-      return reloaded;
-    },
+    reload: (actor) => reloadNow(parts.keys, parts.tls, parts.audit, actor),
     close(graceMs = config.server.shutdownGraceSeconds * 1000): Promise<void> {
       closing ??= (async () => {
         // Held refusals are answered now (connection closed), not waited out.
