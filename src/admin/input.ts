@@ -3,7 +3,8 @@
 // can show them next to the field and a user sees the same words in both places.
 import { ErrorCode, WardenError, fieldError } from '../errors.ts';
 import type { KeyInput } from '../auth/key-service.ts';
-import { hasDurationUnit, readDuration } from '../config/duration.ts';
+import { hasDurationUnit, readDuration, readExpiry } from '../config/duration.ts';
+import { NUMERIC_TEXT, notAKeepAlive, notANumber } from '../auth/key-rules.ts';
 
 export function invalidField(field: string, message: string): WardenError {
   return fieldError(field, message);
@@ -16,23 +17,12 @@ export function parseDuration(field: string, value: unknown): number {
   return d.seconds;
 }
 
-/** Latest date any field takes (a Date and every store column can hold it). */
-const MAX_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
-
 /** `expires`: a duration from now ("30d"), a date ("2026-12-31") or ISO time, or null/"" = never. */
 export function parseExpires(value: unknown, now: Date = new Date()): Date | null {
   if (value === null || value === undefined || value === '') return null;
-  if (typeof value === 'string' && hasDurationUnit(value)) {
-    return new Date(now.getTime() + parseDuration('expires', value) * 1000);
-  }
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
-    const d = new Date(value.trim());
-    if (!Number.isNaN(d.getTime()) && d.getTime() <= MAX_DATE_MS) {
-      if (d.getTime() <= now.getTime()) throw invalidField('expires', `got ${JSON.stringify(value)}; must be in the future`);
-      return d;
-    }
-  }
-  throw invalidField('expires', `got ${JSON.stringify(value)}; expected a duration like 30d or a date like 2027-01-31`);
+  const e = readExpiry(value, now);
+  if (!e.ok) throw invalidField('expires', e.why);
+  return e.at;
 }
 
 /** A list of strings; a single comma/newline separated string is split (form fields). */
@@ -50,8 +40,8 @@ export function optLimit(field: string, value: unknown): number | null | undefin
   if (value === undefined) return undefined;
   if (value === null || value === '') return null;
   if (typeof value === 'number') return value;
-  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
-  throw invalidField(field, `got ${JSON.stringify(value)}; expected a whole number above 0`);
+  if (typeof value === 'string' && NUMERIC_TEXT.test(value)) return Number(value);
+  throw invalidField(field, notANumber(value));
 }
 
 type CapFields = Pick<KeyInput, 'capNumCtx' | 'capNumPredict' | 'capKeepAlive'>;
@@ -75,7 +65,7 @@ export function optCaps(value: unknown): CapFields {
   const ka = c.keepAlive;
   // A number (or numeric text) goes to the key service as is, so 0 or 1.5 gets its message.
   if (typeof ka === 'string' && hasDurationUnit(ka)) out.capKeepAlive = parseDuration('max-keep-alive', ka);
-  else if (typeof ka === 'string' && !/^\s*(-?\d+(\.\d+)?)?\s*$/.test(ka)) throw invalidField('max-keep-alive', `got ${JSON.stringify(ka)}; seconds or a duration like 30m or 1h`);
+  else if (typeof ka === 'string' && ka.trim() !== '' && !NUMERIC_TEXT.test(ka)) throw invalidField('max-keep-alive', notAKeepAlive(ka));
   else if (ka !== undefined) out.capKeepAlive = optLimit('max-keep-alive', ka);
   return out;
 }

@@ -6,6 +6,7 @@ import { ErrorCode, WardenError, fieldError, isWardenError, notFound } from '../
 import { generateKey, hashKey, keyForId } from './key-format.ts';
 import { compileModelPatterns } from '../policy/models.ts';
 import { parseOllamaPubkey } from './ollama-signature.ts';
+import { PUBKEY_EXPECTED, limitProblem, modelProblem, nameProblem } from './key-rules.ts';
 import type { AuditInput } from '../audit/writer.ts';
 
 export interface KeyInput {
@@ -34,12 +35,10 @@ function invalid(field: string, message: string): WardenError {
   return fieldError(field, message);
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@ -]{0,63}$/;
-
 export function validateName(name: string): string {
-  const n = name.trim();
-  if (!NAME_RE.test(n)) throw invalid('name', `got ${JSON.stringify(name)}; 1-64 characters of letters, digits, space, . _ @ -, starting with a letter or digit`);
-  return n;
+  const problem = nameProblem(name);
+  if (problem) throw invalid('name', problem);
+  return name.trim();
 }
 
 export function validateScopes(scopes: readonly string[] | undefined): Scope[] {
@@ -55,27 +54,19 @@ export function validateScopes(scopes: readonly string[] | undefined): Scope[] {
 export function validateModels(models: readonly string[] | undefined): string[] {
   const list = (models ?? []).map((m) => m.trim()).filter(Boolean);
   for (const m of list) {
-    if (m.length > 200 || /[\s\0]/.test(m)) throw invalid('model', `got ${JSON.stringify(m)}; a model name or glob pattern like 'llama3.*'`);
+    const problem = modelProblem(m);
+    if (problem) throw invalid('model', problem);
   }
   compileModelPatterns(list);
   return list;
 }
 
-// The store keeps limits and caps in 32-bit INTEGER columns (PostgreSQL refuses more); 2 billion
-// requests or tokens a minute, ~68 years of keep_alive or a 2-billion-token context is no limit
-// anyone needs, and a larger number must be a clear error, not a failed store write (a 500).
-const MAX_CAP = 2_147_483_647;
-
-function validateLimit(field: string, v: number | null | undefined): number | null {
+/** rpm, tpm, concurrency and the caps (named by their CLI flags: max-ctx, max-predict,
+ *  max-keep-alive, as the UI shows them); null = none. */
+function validateLimit(field: string, v: number | null | undefined, unit = ''): number | null {
   if (v === undefined || v === null) return null;
-  if (!Number.isInteger(v) || v <= 0 || v > MAX_CAP) throw invalid(field, `got ${JSON.stringify(v)}; a whole number from 1 to ${MAX_CAP}`);
-  return v;
-}
-
-/** Caps are named by their CLI flags (max-ctx, max-predict, max-keep-alive), as the UI shows them. */
-function validateCap(field: string, v: number | null | undefined, unit = ''): number | null {
-  if (v === undefined || v === null) return null;
-  if (!Number.isInteger(v) || v <= 0 || v > MAX_CAP) throw invalid(field, `got ${JSON.stringify(v)}; a whole number${unit} from 1 to ${MAX_CAP}`);
+  const problem = limitProblem(v, unit);
+  if (problem) throw invalid(field, problem);
   return v;
 }
 
@@ -92,7 +83,7 @@ function validatePubkeys(keys: readonly string[] | undefined): string[] {
       const { blob } = parseOllamaPubkey(k);
       return `ssh-ed25519 ${blob}`;
     } catch (err) {
-      throw invalid('ollama-pubkey', `${err instanceof Error ? err.message : String(err)}; expected "ssh-ed25519 AAAA…" (the contents of ~/.ollama/id_ed25519.pub)`);
+      throw invalid('ollama-pubkey', `${err instanceof Error ? err.message : String(err)}; ${PUBKEY_EXPECTED}`);
     }
   });
 }
@@ -135,9 +126,9 @@ export class KeyService {
       concurrency: validateLimit('concurrency', input.concurrency),
       certFingerprint: validateFingerprint(input.certFingerprint),
       ollamaPubkeys: validatePubkeys(input.ollamaPubkeys),
-      capNumCtx: validateCap('max-ctx', input.capNumCtx),
-      capNumPredict: validateCap('max-predict', input.capNumPredict),
-      capKeepAlive: validateCap('max-keep-alive', input.capKeepAlive, ' of seconds'),
+      capNumCtx: validateLimit('max-ctx', input.capNumCtx),
+      capNumPredict: validateLimit('max-predict', input.capNumPredict),
+      capKeepAlive: validateLimit('max-keep-alive', input.capKeepAlive, ' of seconds'),
     });
     this.audit({ kind: 'key.create', keyId: id, keyName: name, actor, reason: `scopes=${scopes.join(',')} models=${models.join(',') || '*'}` });
     return { record, key };
@@ -174,9 +165,9 @@ export class KeyService {
     if (input.concurrency !== undefined) patch.concurrency = validateLimit('concurrency', input.concurrency);
     if (input.certFingerprint !== undefined) patch.certFingerprint = validateFingerprint(input.certFingerprint);
     if (input.ollamaPubkeys !== undefined) patch.ollamaPubkeys = validatePubkeys(input.ollamaPubkeys);
-    if (input.capNumCtx !== undefined) patch.capNumCtx = validateCap('max-ctx', input.capNumCtx);
-    if (input.capNumPredict !== undefined) patch.capNumPredict = validateCap('max-predict', input.capNumPredict);
-    if (input.capKeepAlive !== undefined) patch.capKeepAlive = validateCap('max-keep-alive', input.capKeepAlive, ' of seconds');
+    if (input.capNumCtx !== undefined) patch.capNumCtx = validateLimit('max-ctx', input.capNumCtx);
+    if (input.capNumPredict !== undefined) patch.capNumPredict = validateLimit('max-predict', input.capNumPredict);
+    if (input.capKeepAlive !== undefined) patch.capKeepAlive = validateLimit('max-keep-alive', input.capKeepAlive, ' of seconds');
     const record = await this.store.keys.update(current.id, patch);
     this.audit({ kind: 'key.update', keyId: record.id, keyName: record.name, actor, reason: `fields=${Object.keys(patch).join(',')}` });
     return record;

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { checkKeyForm, type KeyFormValues } from '../../web/src/pages/key-checks.ts';
 import { openStore } from '../../src/store/index.ts';
 import { KeyService, type KeyInput } from '../../src/auth/key-service.ts';
+import { optCaps, parseExpires } from '../../src/admin/input.ts';
+import { parseExpiry } from '../../src/cli/duration.ts';
 import { removeDir, tempDir } from '../helpers/warden.ts';
 
 const BLANK: KeyFormValues = { name: 'ok', models: '', expires: '', rpm: '', tpm: '', concurrency: '', maxCtx: '', maxPredict: '', maxKeepAlive: '', pubkeys: '' };
@@ -41,5 +43,25 @@ test('every live check of the key form uses the key service\'s own words', async
   } finally {
     await store.close();
     removeDir(dir);
+  }
+});
+
+test('an expiry or a keep-alive the form refuses gets the admin API\'s and the CLI\'s words', () => {
+  const now = new Date();
+  const thrown = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as Error).message;
+    }
+    assert.fail('accepted');
+  };
+  for (const expires of ['next tuesday', '2020-01-31', '10000-01-01', '99999999w', '2027-13-45']) {
+    const mine = checkKeyForm({ ...BLANK, expires }, now).expires;
+    assert.equal(mine, thrown(() => parseExpires(expires, now)), expires);
+    assert.equal(mine, thrown(() => parseExpiry(expires, 'expires', now.getTime())), `${expires} (CLI)`);
+  }
+  for (const keepAlive of ['soon', '99999999w']) {
+    assert.equal(checkKeyForm({ ...BLANK, maxKeepAlive: keepAlive })['max-keep-alive'], thrown(() => optCaps({ keepAlive })), keepAlive);
   }
 });

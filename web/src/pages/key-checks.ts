@@ -1,6 +1,9 @@
 // Checks the key form runs while the user types, so every mistake is named at once instead of
-// one per submit. They mirror the server's rules and words (src/auth/key-service.ts,
-// src/admin/input.ts); the server still decides, and its message wins when the two disagree.
+// one per submit. The rules and words are the server's own (src/auth/key-rules.ts,
+// src/config/duration.ts), imported; only the form's text is read here as the admin API reads a
+// body (src/admin/input.ts). The server still decides, and its message wins when the two disagree.
+import { NUMERIC_TEXT, PUBKEY_EXPECTED, limitProblem, modelProblem, nameProblem, notAKeepAlive, notANumber } from '../../../src/auth/key-rules.ts';
+import { hasDurationUnit, readDuration, readExpiry } from '../../../src/config/duration.ts';
 
 export interface KeyFormValues {
   name: string;
@@ -19,47 +22,50 @@ export interface KeyFormValues {
 /** Field id (the server's field names) → message. */
 export type FormErrors = Partial<Record<string, string>>;
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@ -]{0,63}$/;
-const MAX_CAP = 2_147_483_647;
-
-function whole(field: string, v: string, max = MAX_CAP, unit = ''): string | undefined {
+/** A limit field's text: empty is "none"; numeric text is read as a number first ("got -3"). */
+function whole(field: string, v: string, unit = ''): string | undefined {
   const t = v.trim();
   if (t === '') return undefined;
-  // As the server words it: numeric text is read as a number first ("got -3"), other text is quoted.
-  if (!/^-?\d+(\.\d+)?$/.test(t)) return `${field}: got ${JSON.stringify(t)}; expected a whole number above 0`;
-  const n = Number(t);
-  if (!Number.isInteger(n) || n <= 0 || n > max) return `${field}: got ${JSON.stringify(n)}; a whole number${unit} from 1 to ${max}`;
-  return undefined;
+  const problem = NUMERIC_TEXT.test(t) ? limitProblem(Number(t), unit) : notANumber(t);
+  return problem && `${field}: ${problem}`;
+}
+
+/** The keep-alive cap: seconds, or a duration like 30m (then as many seconds). */
+function keepAlive(v: string): string | undefined {
+  const t = v.trim();
+  if (t === '') return undefined;
+  if (!hasDurationUnit(t)) return NUMERIC_TEXT.test(t) ? whole('max-keep-alive', t, ' of seconds') : `max-keep-alive: ${notAKeepAlive(t)}`;
+  const d = readDuration(t);
+  const problem = d.ok ? limitProblem(d.seconds, ' of seconds') : d.why;
+  return problem && `max-keep-alive: ${problem}`;
 }
 
 export function checkKeyForm(f: KeyFormValues, now: Date = new Date()): FormErrors {
   const e: FormErrors = {};
-  if (!NAME_RE.test(f.name.trim())) e.name = `name: got ${JSON.stringify(f.name)}; 1-64 characters of letters, digits, space, . _ @ -, starting with a letter or digit`;
-  const exp = f.expires.trim();
-  if (exp !== '' && !/^\d+\s*[smhdw]$/.test(exp)) {
-    const d = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(exp) ? new Date(exp) : null;
-    if (!d || Number.isNaN(d.getTime())) e.expires = `expires: got ${JSON.stringify(exp)}; expected a duration like 30d or a date like 2027-01-31`;
-    else if (d.getTime() <= now.getTime()) e.expires = `expires: got ${JSON.stringify(exp)}; must be in the future`;
-  }
-  for (const m of f.models.split(/[,\n]/).map((s) => s.trim()).filter(Boolean)) {
-    if (m.length > 200 || /\s/.test(m)) {
-      e.model = `model: got ${JSON.stringify(m)}; a model name or glob pattern like 'llama3.*'`;
-      break;
-    }
-  }
   const set = (k: string, msg: string | undefined) => {
     if (msg) e[k] = msg;
   };
+  const name = nameProblem(f.name);
+  if (name) set('name', `name: ${name}`);
+  const exp = f.expires.trim();
+  const expiry = exp === '' ? null : readExpiry(exp, now);
+  if (expiry && !expiry.ok) set('expires', `expires: ${expiry.why}`);
+  for (const m of f.models.split(/[,\n]/).map((s) => s.trim()).filter(Boolean)) {
+    const problem = modelProblem(m);
+    if (problem) {
+      set('model', `model: ${problem}`);
+      break;
+    }
+  }
   set('rpm', whole('rpm', f.rpm));
   set('tpm', whole('tpm', f.tpm));
   set('concurrency', whole('concurrency', f.concurrency));
-  set('max-ctx', whole('max-ctx', f.maxCtx, MAX_CAP));
-  set('max-predict', whole('max-predict', f.maxPredict, MAX_CAP));
-  const ka = f.maxKeepAlive.trim();
-  if (ka !== '' && !/^\d+\s*[smhdw]$/.test(ka)) set('max-keep-alive', /^\d+$/.test(ka) ? whole('max-keep-alive', ka, MAX_CAP, ' of seconds') : `max-keep-alive: got ${JSON.stringify(ka)}; seconds or a duration like 30m or 1h`);
+  set('max-ctx', whole('max-ctx', f.maxCtx));
+  set('max-predict', whole('max-predict', f.maxPredict));
+  set('max-keep-alive', keepAlive(f.maxKeepAlive));
   for (const line of f.pubkeys.split('\n').map((s) => s.trim()).filter(Boolean)) {
     if (!/^ssh-ed25519 AAAA[A-Za-z0-9+/]+=*( .*)?$/.test(line)) {
-      e['ollama-pubkey'] = `ollama-pubkey: got ${JSON.stringify(line.length > 40 ? line.slice(0, 40) + '…' : line)}; expected "ssh-ed25519 AAAA…" (the contents of ~/.ollama/id_ed25519.pub)`;
+      e['ollama-pubkey'] = `ollama-pubkey: got ${JSON.stringify(line.length > 40 ? line.slice(0, 40) + '…' : line)}; ${PUBKEY_EXPECTED}`;
       break;
     }
   }
