@@ -46,10 +46,8 @@ export interface RefusalSummary {
 export function addressPrefix(address: string | null | undefined): string {
   if (!address) return 'unknown';
   const a = address.toLowerCase().startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  if (a.includes('.')) {
-    const p = a.split('.');
-    return `${p[0]}.${p[1]}.${p[2]}.0/24`;
-  }
+  const lastDot = a.lastIndexOf('.');
+  if (lastDot !== -1) return `${a.slice(0, lastDot)}.0/24`;
   // Expand '::' so the first four groups are the real first four.
   const [head = '', tail] = a.split('%')[0]!.split('::');
   const left = head.split(':').filter(Boolean);

@@ -42,6 +42,8 @@ const UNKNOWN_ID = shared(unauthorized('unknown key id'));
 const WRONG_SECRET = shared(unauthorized('wrong secret'));
 const UNKNOWN_OLLAMA_KEY = shared(unauthorized('unknown ollama public key'));
 const REPLAYED = shared(unauthorized('ollama signature: replayed'));
+// 401 with the bare challenge (RFC 6750 §3: no error attribute when nothing was sent)
+const MISSING = shared(new WardenError(ErrorCode.AUTH_MISSING, 'missing API key', { reason: 'no credentials' }));
 
 /** Refusals a key view that has not yet seen a new key, secret or ollama public key would give:
  *  worth one refresh of the cache before answering. Decided by identity, not by reason text. */
@@ -60,6 +62,13 @@ function refusedAfterProof(reason: string): WardenError {
 }
 export function wasRefusedAfterProof(err: WardenError): boolean {
   return AFTER_PROOF.has(err);
+}
+
+/** Whether a refused credential may be a key's own earlier secret (stale-secret.ts): only when
+ *  its key exists and the secret did not match, or after the proof. Junk and unknown ids — what
+ *  a flood is made of — are not looked at again. */
+export function mayBeStaleSecret(err: WardenError): boolean {
+  return err === WRONG_SECRET || AFTER_PROOF.has(err);
 }
 
 function usable(k: CachedKey, now: number): string | null {
@@ -91,8 +100,7 @@ export function authenticate(cred: Credential, conn: ConnectionIdentity, deps: A
           return { key: k, method: 'client-cert', proof: { kind: 'cert', fingerprint: conn.certFingerprint } };
         }
       }
-      // 401 with the bare challenge (RFC 6750 §3: no error attribute when nothing was sent)
-      return new WardenError(ErrorCode.AUTH_MISSING, 'missing API key', { reason: 'no credentials' });
+      return MISSING;
     }
     case 'key': {
       const parsed = parseKey(cred.key);

@@ -10,6 +10,10 @@
 //   key would let an attacker interleave successes and guess other keys without limit.
 // - IPv6 clients are counted per /64 (one subscriber's allocation), IPv4-mapped IPv6 as IPv4,
 //   so rotating through addresses one host owns does not escape the count.
+// - An address's first failure only notes it in a fixed table (Probation below); its entry is
+//   made at the second failure within the window. A flood from a new address per attempt (a
+//   botnet) then allocates nothing here: an entry per attempt, each kept until 100,000 newer
+//   ones pushed it out, was a long-lived object per refusal for the garbage collector.
 import { isIPv6 } from 'node:net';
 
 export interface LockoutOptions {
@@ -60,6 +64,52 @@ interface Entry {
 
 const MAX_DELAY_MS = 2000;
 
+/** Slots of the first-failure table: 2^16 (768 kB, allocated once). */
+const PROBATION_SLOTS = 1 << 16;
+
+/**
+ * Addresses that failed once within the window, as (32-bit hash of the address key, time) in a
+ * fixed, direct-mapped table: no allocation per address. Two addresses with the same slot
+ * overwrite each other, so under a flood of new addresses a first failure may be forgotten (that
+ * address is then locked one failure later, and the server-wide flood brake slows such a flood
+ * anyway); two different addresses are taken for one only if their full 32-bit hashes are equal.
+ */
+class Probation {
+  private readonly hashes = new Int32Array(PROBATION_SLOTS);
+  /** when the slot's first failure was; 0: empty */
+  private readonly times = new Float64Array(PROBATION_SLOTS);
+
+  /** Notes a first failure at `t`; when the address already had one within `windowMs`, forgets it
+   *  and returns its time (the address gets its entry with two failures). Otherwise -1. */
+  seen(key: string, t: number, windowMs: number): number {
+    const h = fnv1a(key);
+    const slot = h & (PROBATION_SLOTS - 1);
+    const at = this.times[slot]!;
+    if (at !== 0 && this.hashes[slot] === h && t - at < windowMs) {
+      this.times[slot] = 0;
+      return at;
+    }
+    this.hashes[slot] = h;
+    this.times[slot] = t;
+    return -1;
+  }
+
+  forget(key: string): boolean {
+    const h = fnv1a(key);
+    const slot = h & (PROBATION_SLOTS - 1);
+    if (this.times[slot] === 0 || this.hashes[slot] !== h) return false;
+    this.times[slot] = 0;
+    return true;
+  }
+}
+
+/** FNV-1a over the UTF-16 code units: cheap, and spreads addresses that differ in one digit. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
 /** The unit we count per: IPv4 address, or the /64 of an IPv6 address. */
 export function addressKey(addr: string): string {
   // Plain IPv4 (no colon) is by far the common case and needs no parsing.
@@ -87,6 +137,10 @@ export function createLockout(options: LockoutOptions): Lockout {
   const maxEntries = options.maxEntries ?? 100_000;
   const entries = new Map<string, Entry>();
   const slowFrom = Math.max(1, Math.ceil(failures / 2));
+  // Only while a single failure neither slows nor locks (lockoutFailures ≥ 3): then an address
+  // with one failure needs no entry.
+  const probation = slowFrom > 1 ? new Probation() : null;
+  const windowMs = windowSeconds * 1000;
 
   function current(key: string, t: number): Entry | undefined {
     const e = entries.get(key);
@@ -111,11 +165,19 @@ export function createLockout(options: LockoutOptions): Lockout {
       if (e) {
         entries.delete(key); // re-insert below: Map order = least recently failing first
       } else {
+        let windowStart = t;
+        let count = 0;
+        if (probation) {
+          const first = probation.seen(key, t, windowMs);
+          if (first < 0) return 0;
+          windowStart = first;
+          count = 1;
+        }
         if (entries.size >= maxEntries) {
           const oldest = entries.keys().next();
           if (!oldest.done) entries.delete(oldest.value);
         }
-        e = { count: 0, windowStart: t, lockedUntil: 0, tokens: 0, tokensAt: t };
+        e = { count, windowStart, lockedUntil: 0, tokens: 0, tokensAt: t };
       }
       e.count++;
       entries.set(key, e);
@@ -151,6 +213,7 @@ export function createLockout(options: LockoutOptions): Lockout {
       const key = addressKey(addr);
       const e = entries.get(key);
       if (e && e.lockedUntil <= now()) entries.delete(key);
+      else if (!e) probation?.forget(key);
     },
     list() {
       const t = now();
@@ -163,7 +226,9 @@ export function createLockout(options: LockoutOptions): Lockout {
     clear(addr) {
       // `2001:db8::/64` as `lockout list` prints it names the /64 itself
       const a = addr.trim().replace(/\/64$/, '');
-      return entries.delete(addressKey(a.endsWith('::') ? `${a}1` : a));
+      const key = addressKey(a.endsWith('::') ? `${a}1` : a);
+      const forgotten = probation?.forget(key) ?? false;
+      return entries.delete(key) || forgotten;
     },
     get size() {
       return entries.size;

@@ -5,13 +5,14 @@
 // forgotten script must not lock out everyone behind the same NAT. Only asked after a refusal.
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { WardenError } from '../errors.ts';
-import { wasRefusedAfterProof } from './authenticate.ts';
+import { mayBeStaleSecret, wasRefusedAfterProof } from './authenticate.ts';
 import type { Credential } from './credentials.ts';
 import { parseKey } from './key-format.ts';
 import type { CachedKey, KeyCache } from './key-cache.ts';
 
 /** The key whose (current or earlier) secret this refused credential is, or null for anything else. */
 export function staleSecretOf(cred: Credential, refusal: WardenError, keys: KeyCache): CachedKey | null {
+  if (!mayBeStaleSecret(refusal)) return null;
   if (cred.kind === 'ollama-signature') return wasRefusedAfterProof(refusal) ? (keys.byOllamaPubkey(cred.publicKey) ?? null) : null;
   if (cred.kind !== 'key') return null;
   const parsed = parseKey(cred.key);

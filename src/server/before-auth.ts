@@ -15,7 +15,6 @@ import { checkRequestFraming, markRefused } from './strict.ts';
 import { clientAddress } from './client-address.ts';
 import { answerPreflight, grantOrigin, isPreflight } from './cors.ts';
 import { answerHealth, isHealthCheck } from './health.ts';
-import { newEventId } from '../audit/event-id.ts';
 
 /** HSTS and friends on every TLS response (a testssl scan finds their absence). */
 const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
@@ -31,9 +30,10 @@ export function openRequest(g: Gateway, req: IncomingMessage, res: ServerRespons
   if (tlsSocket) for (const [name, value] of SECURITY_HEADER_LIST) res.setHeader(name, value);
   deps.onRequest?.();
 
+  // No id yet: it is given when the event is written (audit/writer.ts), so a refusal counted
+  // into a summary never costs one.
   const event: AuditInput = {
     kind: 'request',
-    id: newEventId(),
     method: req.method ?? null,
     path: (req.url ?? '').split('?')[0] ?? null,
     clientAddress: clientAddress(req, g.trusted),

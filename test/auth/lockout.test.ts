@@ -87,8 +87,33 @@ test('IPv4-mapped IPv6 is the same client as plain IPv4', () => {
 
 test('memory is bounded: a botnet of addresses never grows the map past maxEntries', () => {
   const l = createLockout({ failures: 5, windowSeconds: 60, lockoutSeconds: 60, now: clock().now, maxEntries: 1000 });
-  for (let i = 0; i < 20_000; i++) l.fail(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  for (let i = 0; i < 20_000; i++) {
+    const addr = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    l.fail(addr);
+    l.fail(addr);
+  }
   assert.equal(l.size, 1000);
+});
+
+test('a flood with a new address per attempt allocates no entry; an address failing again is counted from its first failure', () => {
+  const c = clock();
+  const l = createLockout({ failures: 4, windowSeconds: 60, lockoutSeconds: 60, now: c.now });
+  for (let i = 0; i < 20_000; i++) l.fail(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  assert.equal(l.size, 0, 'one failure per address: nothing kept per address');
+  // The first failure still counts: four within the window lock, as without the table.
+  assert.deepEqual([1, 2, 3, 4].map(() => l.fail('203.0.113.50')), [0, 0, 0, 60]);
+  // A first failure older than the window does not.
+  l.fail('203.0.113.51');
+  c.advance(61);
+  assert.deepEqual([1, 2, 3].map(() => l.fail('203.0.113.51')), [0, 0, 0]);
+  assert.equal(l.isLocked('203.0.113.51'), 0);
+  // A success forgets a first failure, as it clears a count; so does `lockout clear`.
+  l.fail('203.0.113.52');
+  l.succeed('203.0.113.52');
+  assert.deepEqual([1, 2, 3].map(() => l.fail('203.0.113.52')), [0, 0, 0]);
+  l.fail('203.0.113.53');
+  assert.equal(l.clear('203.0.113.53'), true);
+  assert.deepEqual([1, 2, 3].map(() => l.fail('203.0.113.53')), [0, 0, 0]);
 });
 
 test('bad options are refused at creation', () => {
