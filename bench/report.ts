@@ -82,7 +82,7 @@ export function medians(samples: Sample[]): Median[] {
     m.cpuVs = { caddy: ratio(m.cpuUsPerReq, peer('caddy')?.cpuUsPerReq), nginx: ratio(m.cpuUsPerReq, peer('nginx')?.cpuUsPerReq) };
     m.rssVs = { direct: ratio(m.rssPeakMb, find(m.workload, 'direct')?.rssPeakMb), caddy: ratio(m.rssPeakMb, peer('caddy')?.rssPeakMb), nginx: ratio(m.rssPeakMb, peer('nginx')?.rssPeakMb) };
   }
-  const order = ['direct', 'warden', 'warden-compare', 'warden-xff', 'nginx', 'caddy', 'node'];
+  const order = ['direct', 'warden', 'warden-compare', 'warden-xff', 'warden-xff-compare', 'nginx', 'caddy', 'node'];
   const wOrder = WORKLOADS.map((w) => w.id as string);
   return base.sort((x, y) => wOrder.indexOf(x.workload) - wOrder.indexOf(y.workload) || order.indexOf(x.system) - order.indexOf(y.system));
 }

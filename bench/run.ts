@@ -122,11 +122,12 @@ async function main(): Promise<void> {
   // --compare-node-options alone compares the same build under other node flags (NODE_OPTIONS).
   const compareEntry = values.compare ?? (values['compare-node-options'] !== undefined ? entry : undefined);
   if (values.compare !== undefined && !existsSync(values.compare)) throw new Error(`${values.compare} not found (--compare takes another build's dist/src/cli/main.js)`);
-  // --compare runs a second Warden build beside the first on every workload Warden runs.
-  const systemsOf = (w: Workload): SystemName[] =>
-    compareEntry !== undefined && w.systems.includes('warden') ? w.systems.flatMap((n) => (n === 'warden' ? ['warden', 'warden-compare'] : [n])) : w.systems;
+  // --compare runs a second Warden build beside the first on every workload Warden runs
+  // (e-dist's warden-xff too, as warden-xff-compare).
+  const compared: Partial<Record<SystemName, SystemName>> = { warden: 'warden-compare', 'warden-xff': 'warden-xff-compare' };
+  const systemsOf = (w: Workload): SystemName[] => (compareEntry !== undefined ? w.systems.flatMap((n) => (compared[n] ? [n, compared[n]] : [n])) : w.systems);
   const want = (s: SystemName): boolean =>
-    (!wanted || wanted.has(s) || (s === 'warden-xff' && wanted.has('warden')) || s === 'warden-compare') && workloads.some((w) => systemsOf(w).includes(s));
+    (!wanted || wanted.has(s) || ((s === 'warden-xff' || s === 'warden-xff-compare') && wanted.has('warden')) || s === 'warden-compare') && workloads.some((w) => systemsOf(w).includes(s));
 
   const started: RunningSystem[] = [];
   const stopAll = async (): Promise<void> => {
@@ -155,6 +156,11 @@ async function main(): Promise<void> {
       const other = await startWarden({ cpu: PROXY_CPU, upstreamPort, env, entry: compareEntry, name: 'warden-compare' });
       started.push(other);
       systems.set('warden-compare', other);
+      if (want('warden-xff-compare')) {
+        const otherXff = await startWarden({ cpu: PROXY_CPU, upstreamPort, env: { ...env, WARDEN_SECURITY_TRUSTED_PROXIES: '::1' }, entry: compareEntry, name: 'warden-xff-compare' });
+        started.push(otherXff);
+        systems.set('warden-xff-compare', otherXff);
+      }
     }
     const proxyOpts = { cpu: PROXY_CPU, upstreamPort, auth, certFile: warden.certFile, keyFile: warden.keyFile };
     if (want('nginx')) {

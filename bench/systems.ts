@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processTree } from './proc.ts';
 
-/** warden-compare: a second Warden build (`--compare <entry>`), measured beside `warden` for A/B runs. */
-export type SystemName = 'direct' | 'warden' | 'warden-compare' | 'warden-xff' | 'nginx' | 'caddy' | 'node';
+/** warden-compare: a second Warden build (`--compare <entry>`), measured beside `warden` for A/B
+ *  runs; warden-xff-compare the same build as warden-xff (e-dist). */
+export type SystemName = 'direct' | 'warden' | 'warden-compare' | 'warden-xff' | 'warden-xff-compare' | 'nginx' | 'caddy' | 'node';
 
 export interface RunningSystem {
   name: SystemName;
