@@ -15,7 +15,7 @@ import { ensureLocalCa } from './local-ca.ts';
 import { issueServerCert } from './server-cert.ts';
 import { AlpnChallenges } from './acme-alpn.ts';
 import { loadAccountKey } from './acme-account.ts';
-import { orderCertificate } from './acme-order.ts';
+import { orderCertificate, type OrderContext } from './acme-order.ts';
 import { OrderSchedule } from './acme-schedule.ts';
 import { acmeAgent, acmeErrorText, withAgent } from './acme-transport.ts';
 import { ACME_DIR } from './acme-paths.ts';
@@ -74,26 +74,14 @@ export async function createAcmeSource(opts: AcmeSourceOptions): Promise<AcmeSou
   const cfg = opts.config.tls.acme;
   const { log } = opts;
   if (cfg.domains.length === 0) throw tlsError('tls.mode is acme but tls.acme.domains is empty; list the public names to get a certificate for');
-  const dir = join(opts.tlsDir, ACME_DIR);
-  const accountKeyPath = join(dir, 'account-key.pem');
-  const agent = acmeAgent(cfg, opts.dataDir);
-  const ctx = {
-    cfg,
-    accountKey: await loadAccountKey(accountKeyPath),
-    accountPath: join(dir, 'account.json'),
-    certPath: join(dir, 'cert.pem'),
-    keyPath: join(dir, 'key.pem'),
-    agent,
-    alpn: new AlpnChallenges(),
-    // The HTTP-01 listener binds the same address as the main listener (the CA reaches both alike).
-    listenHost: opts.config.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
-  };
+  const ctx = await orderContext(opts);
+  const { agent } = ctx;
   const status: AcmeStatus = {
     state: 'pending',
     directory: cfg.directory,
     challenge: cfg.challenge,
     domains: [...cfg.domains],
-    accountKeyPath,
+    accountKeyPath: ctx.accountKeyPath,
     lastError: null,
     lastAttempt: null,
     nextAttempt: null,
@@ -144,6 +132,28 @@ export async function createAcmeSource(opts: AcmeSourceOptions): Promise<AcmeSou
       schedule.close();
       agent?.destroy();
     },
+  };
+}
+
+/** Where the account and the certificate live (tls/acme/), the account key, and how challenges
+ *  are answered. */
+async function orderContext(opts: AcmeSourceOptions): Promise<OrderContext & { accountKeyPath: string }> {
+  const cfg = opts.config.tls.acme;
+  const dir = join(opts.tlsDir, ACME_DIR);
+  const accountKeyPath = join(dir, 'account-key.pem');
+  // The trust agent first: an unreadable tls.acme.caBundle stops start-up before any key is made.
+  const agent = acmeAgent(cfg, opts.dataDir);
+  return {
+    cfg,
+    accountKeyPath,
+    accountKey: await loadAccountKey(accountKeyPath),
+    accountPath: join(dir, 'account.json'),
+    certPath: join(dir, 'cert.pem'),
+    keyPath: join(dir, 'key.pem'),
+    agent,
+    alpn: new AlpnChallenges(),
+    // The HTTP-01 listener binds the same address as the main listener (the CA reaches both alike).
+    listenHost: opts.config.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
   };
 }
 
