@@ -21,7 +21,7 @@
 //
 // Everything is compiled once at start-up; per request it is one Map lookup and a few field reads.
 // A request when neither the server nor the key has a cap returns before allocating anything.
-import { configError } from '../errors.ts';
+import { ErrorCode, WardenError, configError } from '../errors.ts';
 import type { KeyRecord } from '../store/types.ts';
 
 export type CapsMode = 'refuse' | 'clamp';
@@ -38,7 +38,12 @@ export type CapVerdict =
   | { ok: true; changed: false }
   /** `body` is a new object (the input is not modified); `notes` say what was clamped, for the audit log. */
   | { ok: true; changed: true; body: Record<string, unknown>; notes: string[] }
-  | { ok: false; message: string; reason: string };
+  /** refused (403, the message names the field and whose limit) */
+  | WardenError;
+
+function refuse(message: string, reason: string): WardenError {
+  return new WardenError(ErrorCode.FORBIDDEN_POLICY, message, { reason });
+}
 
 /** One key's caps (store fields capNumCtx, capNumPredict, capKeepAlive); null = no cap from the key. */
 export interface KeyCaps {
@@ -150,7 +155,7 @@ export function compileCaps(cfg: CapsConfig): CompiledCaps {
       const top = body as Record<string, unknown>;
       const rawOptions = top.options;
       if (rawOptions !== undefined && rawOptions !== null && (typeof rawOptions !== 'object' || Array.isArray(rawOptions))) {
-        return { ok: false, message: '"options" must be a JSON object', reason: 'caps: options is not an object' };
+        return refuse('"options" must be a JSON object', 'caps: options is not an object');
       }
       const options = (rawOptions ?? undefined) as Record<string, unknown> | undefined;
       let outTop: Record<string, unknown> | undefined;
@@ -174,17 +179,16 @@ export function compileCaps(cfg: CapsConfig): CompiledCaps {
         if (rule.cap === 'keepAlive') value = keepAliveSeconds(raw);
         else value = typeof raw === 'number' && Number.isFinite(raw) ? (rule.cap === 'numPredict' && raw < 0 ? Number.POSITIVE_INFINITY : raw) : null;
         if (value === null) {
-          return { ok: false, message: `${name} is not a valid value`, reason: `caps: ${name} is not a number or duration` };
+          return refuse(`${name} is not a valid value`, `caps: ${name} is not a number or duration`);
         }
         if (value <= cap) continue;
         const shown = value === Number.POSITIVE_INFINITY ? 'unlimited' : String(raw);
         const whose = byKey ? ' (key cap)' : '';
         if (!clamp) {
-          return {
-            ok: false,
-            message: `${name} ${shown} is over ${byKey ? "this key's" : "this server's"} limit of ${cap}${rule.cap === 'keepAlive' ? ' seconds' : ''}`,
-            reason: `caps: ${name} ${shown.slice(0, 32)} > ${cap}${whose}`,
-          };
+          return refuse(
+            `${name} ${shown} is over ${byKey ? "this key's" : "this server's"} limit of ${cap}${rule.cap === 'keepAlive' ? ' seconds' : ''}`,
+            `caps: ${name} ${shown.slice(0, 32)} > ${cap}${whose}`,
+          );
         }
         if (rule.where === 'options') (outOptions ??= { ...options })[rule.field] = cap;
         else (outTop ??= { ...top })[rule.field] = cap;

@@ -107,7 +107,7 @@ async function serveAdmitted(g: Gateway, ctx: RequestContext, auth: Authenticate
   let capNote: string | null = null;
   if ((deps.caps.active || key.caps !== null) && Buffer.isBuffer(body)) {
     const capped = deps.caps.apply(route.name, json, key.caps);
-    if (!capped.ok) return ctx.refuseUncharged(new WardenError(ErrorCode.FORBIDDEN_POLICY, capped.message, { reason: capped.reason }));
+    if (isWardenError(capped)) return ctx.refuseUncharged(capped);
     if (capped.changed) {
       body = Buffer.from(JSON.stringify(capped.body));
       capNote = `capped: ${capped.notes.join(', ')}`;

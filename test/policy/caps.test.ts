@@ -3,18 +3,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileCaps, keyCapsOf, type CapsConfig, type CapVerdict, type KeyCaps } from '../../src/policy/caps.ts';
+import { WardenError } from '../../src/errors.ts';
 
 const NO_CAPS: CapsConfig = { mode: 'refuse', numCtx: null, numPredict: null, keepAlive: null };
 const keyCaps = (over: Partial<KeyCaps>): KeyCaps => ({ numCtx: null, numPredict: null, keepAlive: null, ...over });
 const chat = (extra: Record<string, unknown>): Record<string, unknown> => ({ model: 'llama3.2', messages: [], ...extra });
 
 function changed(v: CapVerdict): { body: Record<string, unknown>; notes: string[] } {
-  assert.ok(v.ok && v.changed, `expected a rewritten body, got ${JSON.stringify(v)}`);
+  assert.ok(!(v instanceof WardenError) && v.changed, `expected a rewritten body, got ${JSON.stringify(v)}`);
   return v;
 }
 
-function refused(v: CapVerdict): { message: string; reason: string } {
-  assert.ok(!v.ok, `expected a refusal, got ${JSON.stringify(v)}`);
+function refused(v: CapVerdict): WardenError {
+  assert.ok(v instanceof WardenError, `expected a refusal, got ${JSON.stringify(v)}`);
+  assert.equal(v.status, 403);
   return v;
 }
 
@@ -47,7 +49,7 @@ describe('per-key caps without server caps', () => {
     const k = keyCaps({ keepAlive: 600 });
     assert.equal(refused(caps.apply('POST /api/generate', { model: 'm', keep_alive: '1h' }, k)).message, "keep_alive 1h is over this key's limit of 600 seconds");
     refused(caps.apply('POST /api/embed', { model: 'm', keep_alive: -1 }, k));
-    assert.equal(caps.apply('POST /api/generate', { model: 'm', keep_alive: '10m' }, k).ok, true);
+    assert.ok(!(caps.apply('POST /api/generate', { model: 'm', keep_alive: '10m' }, k) instanceof WardenError));
   });
 
   it("fills in the key's num_predict when the request names none", () => {
