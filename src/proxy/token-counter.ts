@@ -40,37 +40,56 @@ function isBlank(b: number): boolean {
 }
 
 /**
- * Whether a line (its parts in order) can hold counts: within its first HEAD_BYTES bytes, after
- * blanks, a JSON object (`{`), or for SSE a data event carrying one (`data:`, one optional blank,
- * `{`). Reads bytes in place: this runs for every line of every answer.
+ * Whether the line in `buf` from `start` to `end` can hold counts: within its first HEAD_BYTES
+ * bytes, after blanks, a JSON object (`{`), or for SSE a data event carrying one (`data:`, one
+ * optional blank, `{`). Reads bytes in place: this runs for every line of every answer.
  */
+function holdsRecordAt(buf: Buffer, start: number, end: number, format: TokenFormat): boolean {
+  return scanHead(buf, start, Math.min(end, start + HEAD_BYTES), format, HEAD_START) === HEAD_YES;
+}
+
+/** The same for a line in several parts (one that came split over chunks). */
 function holdsRecord(parts: readonly Buffer[], format: TokenFormat): boolean {
-  let seen = 0;
-  let matched = -1; // -1: still skipping leading blanks; then how much of `data:` matched (SSE)
-  let blankAfterColon = false;
+  let state = HEAD_START;
+  let left = HEAD_BYTES;
   for (const part of parts) {
-    for (let j = 0; j < part.length; j++) {
-      if (seen++ >= HEAD_BYTES) return false;
-      const b = part[j] as number;
-      if (matched === -1) {
-        if (isBlank(b)) continue;
-        if (format === 'ndjson') return b === OPEN_BRACE;
-        matched = 0;
-      }
-      if (matched < DATA_COLON.length) {
-        if (b !== DATA_COLON[matched]) return false;
-        matched++;
-        continue;
-      }
-      if (b === OPEN_BRACE) return true;
-      if (blankAfterColon || !isBlank(b)) return false;
-      blankAfterColon = true;
-    }
+    const n = Math.min(part.length, left);
+    state = scanHead(part, 0, n, format, state);
+    if (state === HEAD_YES || state === HEAD_NO) return state === HEAD_YES;
+    left -= n;
+    if (left === 0) return false;
   }
   return false;
 }
 
-/** One line's bytes as references into the chunks they came in; oversize lines keep only a tail. */
+// scanHead's state between parts: still skipping leading blanks, how much of `data:` matched
+// (SSE: 0..5, then 6 once one blank after the colon was seen), or decided.
+const HEAD_START = -1;
+const HEAD_YES = -2;
+const HEAD_NO = -3;
+const AFTER_BLANK = DATA_COLON.length + 1;
+
+function scanHead(buf: Buffer, from: number, to: number, format: TokenFormat, state: number): number {
+  for (let j = from; j < to; j++) {
+    const b = buf[j] as number;
+    if (state === HEAD_START) {
+      if (isBlank(b)) continue;
+      if (format === 'ndjson') return b === OPEN_BRACE ? HEAD_YES : HEAD_NO;
+      state = 0;
+    }
+    if (state < DATA_COLON.length) {
+      if (b !== DATA_COLON[state]) return HEAD_NO;
+      state++;
+      continue;
+    }
+    if (b === OPEN_BRACE) return HEAD_YES;
+    if (state === AFTER_BLANK || !isBlank(b)) return HEAD_NO;
+    state = AFTER_BLANK;
+  }
+  return state;
+}
+
+/** A line that came split over chunks: its parts as references into them; oversize lines keep only a tail. */
 class LineBuffer {
   parts: Buffer[] = [];
   bytes = 0;
@@ -102,53 +121,88 @@ class LineBuffer {
   }
 }
 
+/**
+ * Allocates nothing for a line that arrives whole in one chunk (Ollama sends each NDJSON line as
+ * its own HTTP chunk, so that is nearly every line of a stream): the last line that can hold
+ * counts is remembered as its chunk and offsets. Only a line split over chunks is gathered in a
+ * LineBuffer. (Two LineBuffers, a slice and an array per line were 22 kB of garbage per 50-line
+ * stream, a quarter of everything such a request allocated.)
+ */
 export class TokenCounter {
   readonly #format: TokenFormat;
-  #current = new LineBuffer();
+  /** the line in progress when it started in an earlier chunk; null when the last chunk ended a line */
+  #current: LineBuffer | null = null;
+  /** the last complete line that can hold counts: gathered from parts… */
   #last: LineBuffer | null = null;
+  /** …or within one chunk (#lastBuf from #lastStart to #lastEnd) */
+  #lastBuf: Buffer | null = null;
+  #lastStart = 0;
+  #lastEnd = 0;
 
   constructor(format: TokenFormat) {
     this.#format = format;
   }
 
   push(chunk: Buffer): void {
+    const format = this.#format;
     const first = chunk.indexOf(NEWLINE);
     if (first === -1) {
-      this.#current.append(chunk, this.#format);
+      if (chunk.length > 0) (this.#current ??= new LineBuffer()).append(chunk, format);
       return;
     }
     // The line in progress ends here. Of the whole lines after it in this chunk, only the last
     // one that can hold counts matters, so they are searched from the end: a fast stream's chunk
     // of 50 lines costs one or two looks instead of 50.
-    this.#current.append(chunk.subarray(0, first), this.#format);
     const last = chunk.lastIndexOf(NEWLINE);
     let end = last;
     while (end > first) {
       const start = chunk.lastIndexOf(NEWLINE, end - 1) + 1;
-      if (end > start) {
-        const line = new LineBuffer();
-        line.append(chunk.subarray(start, end), this.#format);
-        if (line.holds(this.#format)) {
-          this.#last = line;
-          break;
-        }
+      if (end > start && holdsRecordAt(chunk, start, end, format)) {
+        this.#rememberSlice(chunk, start, end);
+        break;
       }
       end = start - 1;
     }
     // no later line qualified: the line that just ended may be the one
-    if (end <= first) this.#endLine();
-    this.#current = new LineBuffer();
-    if (last + 1 < chunk.length) this.#current.append(chunk.subarray(last + 1), this.#format);
+    if (end <= first) {
+      const current = this.#current;
+      if (current !== null) {
+        current.append(chunk.subarray(0, first), format);
+        if (current.holds(format)) {
+          this.#last = current;
+          this.#lastBuf = null;
+        }
+      } else if (first > 0 && holdsRecordAt(chunk, 0, first, format)) {
+        this.#rememberSlice(chunk, 0, first);
+      }
+    }
+    this.#current = null;
+    if (last + 1 < chunk.length) (this.#current = new LineBuffer()).append(chunk.subarray(last + 1), format);
   }
 
   finish(): TokenCounts {
-    this.#endLine();
     const none = { promptTokens: null, evalTokens: null };
-    const line = this.#last;
-    if (line === null) return none;
-    let text = line.text().trim();
+    const current = this.#current;
+    this.#current = null;
+    if (current !== null && current.holds(this.#format)) {
+      this.#last = current;
+      this.#lastBuf = null;
+    }
+    let text: string;
+    let truncated: boolean;
+    if (this.#lastBuf !== null) {
+      const length = this.#lastEnd - this.#lastStart;
+      truncated = length > MAX_PARSE_BYTES;
+      text = this.#lastBuf.toString('utf8', truncated ? this.#lastEnd - TAIL_BYTES : this.#lastStart, this.#lastEnd);
+    } else if (this.#last !== null) {
+      truncated = this.#last.truncated;
+      text = this.#last.text();
+    } else {
+      return none;
+    }
+    text = text.trim();
     if (this.#format === 'sse') text = text.replace(/^data:\s?/, '');
-    if (!line.truncated) {
+    if (!truncated) {
       try {
         return countsFromObject(JSON.parse(text));
       } catch {
@@ -158,12 +212,11 @@ export class TokenCounter {
     return countsFromTail(text);
   }
 
-  /** Remembers the line just completed if it can hold counts. */
-  #endLine(): void {
-    const line = this.#current;
-    if (line.bytes === 0) return;
-    this.#current = new LineBuffer();
-    if (line.holds(this.#format)) this.#last = line;
+  #rememberSlice(buf: Buffer, start: number, end: number): void {
+    this.#lastBuf = buf;
+    this.#lastStart = start;
+    this.#lastEnd = end;
+    this.#last = null;
   }
 }
 

@@ -81,6 +81,20 @@ void describe('token counter', () => {
     assert.deepEqual(counter.finish(), { promptTokens: 40, evalTokens: 50 });
   });
 
+  void test('one line per chunk, as Ollama sends a stream, and a huge final line in one chunk', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ message: { content: `tok${i}` }, done: false }) + '\n');
+    const counter = new TokenCounter('ndjson');
+    for (const l of lines) counter.push(Buffer.from(l));
+    counter.push(Buffer.from(JSON.stringify({ done: true, prompt_eval_count: 26, eval_count: 50 }) + '\n'));
+    counter.push(Buffer.from(' \n'));
+    assert.deepEqual(counter.finish(), { promptTokens: 26, evalTokens: 50 }, 'a blank line after the record does not hide it');
+
+    const huge = JSON.stringify({ done: true, context: Array.from({ length: 100_000 }, (_, i) => i), prompt_eval_count: 40, eval_count: 50 });
+    const whole = new TokenCounter('ndjson');
+    whole.push(Buffer.from('{"done":false}\n' + huge + '\n'));
+    assert.deepEqual(whole.finish(), { promptTokens: 40, evalTokens: 50 });
+  });
+
   void test('content types select the format; others carry no counts', () => {
     const cases2: [string | undefined, TokenFormat | null][] = [
       ['application/x-ndjson', 'ndjson'],
