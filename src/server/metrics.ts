@@ -16,6 +16,7 @@ export const MAX_MODELS = 100;
 /** Distinct key-id labels before the rest are counted as "other". */
 export const MAX_KEYS = 1000;
 export const OTHER = 'other';
+const STATUS_CLASS = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 /** What a finished request adds to the per-model and per-key series. */
 export interface RequestSample {
@@ -30,54 +31,97 @@ export interface RequestSample {
   streamMs: number | null;
 }
 
-/** A label value from a bounded set: the first `max` distinct values, then OTHER. */
-class BoundedLabel {
-  private readonly seen = new Set<string>();
-  private readonly max: number;
-  constructor(max: number) {
-    this.max = max;
-  }
-  get(v: string): string {
-    if (this.seen.has(v)) return v;
-    if (this.seen.size >= this.max) return OTHER;
-    this.seen.add(v);
-    return v;
-  }
+/** What a finished request adds to a key's series. */
+interface KeySeries {
+  labels: { key_id: string };
+  requests: number;
+  tokens: number;
+  refusals: number;
 }
+
+/** What a finished request adds to a model's series (its histograms stay prom-client's). */
+interface ModelSeries {
+  labels: { model: string };
+  requests: number;
+  promptTokens: number;
+  evalTokens: number;
+}
+
+/** One labelled count. */
+interface Tally<L> {
+  labels: L;
+  n: number;
+}
+
 import type { AuditStats } from '../audit/writer.ts';
 
+// The request path counts in plain numbers and prom-client reads them when scraped (collect):
+// prom-client hashes and checks the label object on every inc(), also through labels() children,
+// and a streamed request bumped a dozen series (~3 µs). Histograms stay prom-client's.
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'status_class' | 'method'>;
-  private readonly refusals: Counter<'reason'>;
   private readonly duration: Histogram;
-  private readonly tokens: Counter<'kind'>;
-  private readonly modelRequests: Counter<'model'>;
-  private readonly modelTokens: Counter<'model' | 'kind'>;
   private readonly modelTtft: Histogram<'model'>;
   private readonly modelRate: Histogram<'model'>;
-  private readonly keyRequests: Counter<'key_id'>;
-  private readonly keyTokens: Counter<'key_id'>;
-  private readonly keyRefusals: Counter<'key_id'>;
-  private readonly models = new BoundedLabel(MAX_MODELS);
-  private readonly keys = new BoundedLabel(MAX_KEYS);
+  /** by status class and method (Node's parser knows ~34 methods) */
+  private readonly requestCounts = new Map<string, Tally<{ status_class: string; method: string }>>();
+  /** by refusal code (a fixed set) */
+  private readonly refusalCounts = new Map<string, Tally<{ reason: string }>>();
+  private readonly tokenCounts = { prompt: 0, eval: 0 };
+  /** the first MAX_KEYS key ids; later ones count under OTHER */
+  private readonly keySeries = new Map<string, KeySeries>();
+  private readonly otherKey: KeySeries = { labels: { key_id: OTHER }, requests: 0, tokens: 0, refusals: 0 };
+  /** the first MAX_MODELS model names; later ones count under OTHER */
+  private readonly modelSeries = new Map<string, ModelSeries>();
+  private readonly otherModel: ModelSeries = { labels: { model: OTHER }, requests: 0, promptTokens: 0, evalTokens: 0 };
 
   constructor(gauges: { connections: () => number; keys: () => { active: number; revoked: number; expired: number }; upstreams?: () => readonly Upstream[]; audit?: () => AuditStats }) {
     // prom-client's default names already start with process_ / nodejs_: prefix `warden_` only
     // (the old `warden_process_` prefix made `warden_process_process_cpu_seconds_total`).
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'warden_requests_total', help: 'Requests answered, by status class', labelNames: ['status_class', 'method'], registers });
-    this.refusals = new Counter({ name: 'warden_refusals_total', help: 'Requests refused by Warden, by reason code', labelNames: ['reason'], registers });
+    const { requestCounts, refusalCounts, tokenCounts, keySeries, otherKey, modelSeries, otherModel } = this;
+    /** A counter whose values are the tallies' (set at each scrape). */
+    const counted = <L extends string>(name: string, help: string, labelNames: L[], fill: (add: (labels: Partial<Record<L, string>>, n: number) => void) => void): void => {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          fill((labels, n) => {
+            if (n > 0) this.inc(labels, n);
+          });
+        },
+      });
+    };
+    counted('warden_requests_total', 'Requests answered, by status class', ['status_class', 'method'], (add) => {
+      for (const t of requestCounts.values()) add(t.labels, t.n);
+    });
+    counted('warden_refusals_total', 'Requests refused by Warden, by reason code', ['reason'], (add) => {
+      for (const t of refusalCounts.values()) add(t.labels, t.n);
+    });
     this.duration = new Histogram({
       name: 'warden_request_duration_seconds',
       help: 'Time from request to the end of the answer (streams included)',
       buckets: [0.005, 0.025, 0.1, 0.5, 2, 10, 60, 300],
       registers,
     });
-    this.tokens = new Counter({ name: 'warden_tokens_total', help: 'Tokens reported by Ollama', labelNames: ['kind'], registers });
-    this.modelRequests = new Counter({ name: 'warden_model_requests_total', help: `Requests naming a model (at most ${MAX_MODELS} models, then "other")`, labelNames: ['model'], registers });
-    this.modelTokens = new Counter({ name: 'warden_model_tokens_total', help: 'Tokens reported by Ollama, by model and kind (prompt, eval)', labelNames: ['model', 'kind'], registers });
+    counted('warden_tokens_total', 'Tokens reported by Ollama', ['kind'], (add) => {
+      add({ kind: 'prompt' }, tokenCounts.prompt);
+      add({ kind: 'eval' }, tokenCounts.eval);
+    });
+    const models = (): ModelSeries[] => [...modelSeries.values(), otherModel];
+    counted('warden_model_requests_total', `Requests naming a model (at most ${MAX_MODELS} models, then "other")`, ['model'], (add) => {
+      for (const m of models()) add(m.labels, m.requests);
+    });
+    counted('warden_model_tokens_total', 'Tokens reported by Ollama, by model and kind (prompt, eval)', ['model', 'kind'], (add) => {
+      for (const m of models()) {
+        add({ model: m.labels.model, kind: 'prompt' }, m.promptTokens);
+        add({ model: m.labels.model, kind: 'eval' }, m.evalTokens);
+      }
+    });
     this.modelTtft = new Histogram({
       name: 'warden_model_time_to_first_byte_seconds',
       help: "Time from forwarding to Ollama's first answer byte (the first token of a stream; model loading included)",
@@ -92,9 +136,16 @@ export class Metrics {
       buckets: [1, 5, 10, 20, 40, 80, 160, 320],
       registers,
     });
-    this.keyRequests = new Counter({ name: 'warden_key_requests_total', help: `Authenticated requests by key id (at most ${MAX_KEYS} keys, then "other")`, labelNames: ['key_id'], registers });
-    this.keyTokens = new Counter({ name: 'warden_key_tokens_total', help: 'Tokens (prompt + eval) by key id', labelNames: ['key_id'], registers });
-    this.keyRefusals = new Counter({ name: 'warden_key_refusals_total', help: 'Requests of an authenticated key that Warden refused (scope, model, limits, policy)', labelNames: ['key_id'], registers });
+    const keys = (): KeySeries[] => [...keySeries.values(), otherKey];
+    counted('warden_key_requests_total', `Authenticated requests by key id (at most ${MAX_KEYS} keys, then "other")`, ['key_id'], (add) => {
+      for (const k of keys()) add(k.labels, k.requests);
+    });
+    counted('warden_key_tokens_total', 'Tokens (prompt + eval) by key id', ['key_id'], (add) => {
+      for (const k of keys()) add(k.labels, k.tokens);
+    });
+    counted('warden_key_refusals_total', 'Requests of an authenticated key that Warden refused (scope, model, limits, policy)', ['key_id'], (add) => {
+      for (const k of keys()) add(k.labels, k.refusals);
+    });
     const audit = gauges.audit;
     if (audit) {
       // The audit writer's bounded queues (docs/keys.md "Audit"): what waits for a sink
@@ -158,42 +209,51 @@ export class Metrics {
     }
   }
 
-  // prom-client hashes a label object on every inc(); the label-bound children are looked up
-  // once per combination instead. Methods are few (Node's parser knows ~34), reason codes fixed.
-  private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly refusalChildren = new Map<string, { inc(): void }>();
-
   observe(method: string, status: number, durationMs: number, refusedCode: string | null, promptTokens: number | null, evalTokens: number | null): void {
-    const statusClass = `${Math.floor(status / 100)}xx`;
-    const id = `${statusClass} ${method}`;
-    let req = this.requestChildren.get(id);
-    if (!req) this.requestChildren.set(id, (req = this.requests.labels({ status_class: statusClass, method })));
-    req.inc();
+    const statusClass = STATUS_CLASS[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`;
+    const id = statusClass + method;
+    let req = this.requestCounts.get(id);
+    if (!req) this.requestCounts.set(id, (req = { labels: { status_class: statusClass, method }, n: 0 }));
+    req.n++;
     this.duration.observe(durationMs / 1000);
     if (refusedCode) {
-      let ref = this.refusalChildren.get(refusedCode);
-      if (!ref) this.refusalChildren.set(refusedCode, (ref = this.refusals.labels({ reason: refusedCode })));
-      ref.inc();
+      let ref = this.refusalCounts.get(refusedCode);
+      if (!ref) this.refusalCounts.set(refusedCode, (ref = { labels: { reason: refusedCode }, n: 0 }));
+      ref.n++;
     }
-    if (promptTokens) this.tokens.inc({ kind: 'prompt' }, promptTokens);
-    if (evalTokens) this.tokens.inc({ kind: 'eval' }, evalTokens);
+    if (promptTokens) this.tokenCounts.prompt += promptTokens;
+    if (evalTokens) this.tokenCounts.eval += evalTokens;
   }
 
   /** Per-model and per-key series of one finished request (authenticated requests only). */
   observeRequest(s: RequestSample): void {
     const tokens = (s.promptTokens ?? 0) + (s.evalTokens ?? 0);
     if (s.keyId !== null) {
-      const key_id = this.keys.get(s.keyId);
-      this.keyRequests.inc({ key_id });
-      if (s.refused) this.keyRefusals.inc({ key_id });
-      if (tokens > 0) this.keyTokens.inc({ key_id }, tokens);
+      const k = this.keySeries.get(s.keyId) ?? this.newKeySeries(s.keyId);
+      k.requests++;
+      if (s.refused) k.refusals++;
+      if (tokens > 0) k.tokens += tokens;
     }
     if (s.model === null || s.refused) return;
-    const model = this.models.get(s.model);
-    this.modelRequests.inc({ model });
-    if (s.promptTokens) this.modelTokens.inc({ model, kind: 'prompt' }, s.promptTokens);
-    if (s.evalTokens) this.modelTokens.inc({ model, kind: 'eval' }, s.evalTokens);
-    if (s.firstByteMs !== null) this.modelTtft.observe({ model }, s.firstByteMs / 1000);
-    if (s.evalTokens && s.streamMs !== null && s.streamMs > 0) this.modelRate.observe({ model }, s.evalTokens / (s.streamMs / 1000));
+    const m = this.modelSeries.get(s.model) ?? this.newModelSeries(s.model);
+    m.requests++;
+    if (s.promptTokens) m.promptTokens += s.promptTokens;
+    if (s.evalTokens) m.evalTokens += s.evalTokens;
+    if (s.firstByteMs !== null) this.modelTtft.observe(m.labels, s.firstByteMs / 1000);
+    if (s.evalTokens && s.streamMs !== null && s.streamMs > 0) this.modelRate.observe(m.labels, s.evalTokens / (s.streamMs / 1000));
+  }
+
+  private newKeySeries(keyId: string): KeySeries {
+    if (this.keySeries.size >= MAX_KEYS) return this.otherKey;
+    const k: KeySeries = { labels: { key_id: keyId }, requests: 0, tokens: 0, refusals: 0 };
+    this.keySeries.set(keyId, k);
+    return k;
+  }
+
+  private newModelSeries(model: string): ModelSeries {
+    if (this.modelSeries.size >= MAX_MODELS) return this.otherModel;
+    const m: ModelSeries = { labels: { model }, requests: 0, promptTokens: 0, evalTokens: 0 };
+    this.modelSeries.set(model, m);
+    return m;
   }
 }
