@@ -1,31 +1,28 @@
 // The whole gateway as a user runs it: `warden init` + `warden serve` as child processes, a
 // real TLS listener, the real SQLite store, and the fake Ollama recording what reaches it.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { request, type Dispatcher } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { startFakeOllama } from '../helpers/fake-ollama.ts';
+import { withWarden, startWarden, runCli, removeDir } from '../helpers/warden.ts';
 import { generateKey } from '../../src/auth/key-format.ts';
-
-let fake: FakeOllama;
-let w: RunningWarden;
 
 async function call(
   path: string,
   opts: { method?: Dispatcher.HttpMethod; headers?: Record<string, string>; body?: unknown; key?: string | null } = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json: () => unknown }> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  const key = opts.key === undefined ? w.adminKey : opts.key;
+  const key = opts.key === undefined ? stack.w.adminKey : opts.key;
   if (key) headers.authorization = `Bearer ${key}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await request(`${w.url}${path}`, {
+  const res = await request(`${stack.w.url}${path}`, {
     method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
     headers,
     body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
@@ -33,7 +30,7 @@ async function call(
 
 /** Creates a key from the CLI and waits until the running server accepts it (≤ 1 s). */
 async function createKey(args: string[]): Promise<{ id: string; key: string }> {
-  const r = await runCli(['keys', 'create', '--json', ...args], { dataDir: w.dataDir });
+  const r = await runCli(['keys', 'create', '--json', ...args], { dataDir: stack.w.dataDir });
   assert.equal(r.code, 0, r.stderr);
   const k = JSON.parse(r.stdout) as { id: string; key: string };
   for (let i = 0; i < 40; i++) {
@@ -46,19 +43,14 @@ async function createKey(args: string[]): Promise<{ id: string; key: string }> {
 }
 
 function reachedUpstream(pathPrefix: string): number {
-  return fake.requests.filter((r) => r.url.startsWith(pathPrefix)).length;
+  return stack.fake.requests.filter((r) => r.url.startsWith(pathPrefix)).length;
 }
 
-before(async () => {
-  fake = await startFakeOllama({ foreignHostCheck: true, chunks: 5, delayMs: 30 });
-  w = await startWarden({ upstream: fake.url });
-  assert.match(w.adminKey, /^owk_/);
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+const stack = withWarden({
+  ollama: { foreignHostCheck: true, chunks: 5, delayMs: 30 },
+  afterStart: async () => {
+    assert.match(stack.w.adminKey, /^owk_/);
+  },
 });
 
 describe('authentication', () => {
@@ -89,7 +81,7 @@ describe('authentication', () => {
   ];
 
   it('refuses every route without credentials with 401 and WWW-Authenticate, and Ollama sees nothing (open-server scanning)', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     for (const [method, path] of everyRoute) {
       const r = await call(path, { method, key: null, body: method === 'POST' ? { model: 'llama3.2' } : undefined });
       assert.equal(r.status, 401, `${method} ${path}: got ${r.status}, want 401`);
@@ -104,7 +96,7 @@ describe('authentication', () => {
         }
       }
     }
-    assert.equal(fake.requests.length, before, 'the upstream received a request without credentials');
+    assert.equal(stack.fake.requests.length, before, 'the upstream received a request without credentials');
   });
 
   it('answers the health check without credentials', async () => {
@@ -116,26 +108,26 @@ describe('authentication', () => {
   it('accepts the same key as Bearer, X-API-Key and Basic', async () => {
     const viaBearer = await call('/api/version');
     assert.equal(viaBearer.status, 200);
-    const viaHeader = await call('/api/version', { key: null, headers: { 'x-api-key': w.adminKey } });
+    const viaHeader = await call('/api/version', { key: null, headers: { 'x-api-key': stack.w.adminKey } });
     assert.equal(viaHeader.status, 200);
-    const basic = Buffer.from(`anyone:${w.adminKey}`).toString('base64');
+    const basic = Buffer.from(`anyone:${stack.w.adminKey}`).toString('base64');
     const viaBasic = await call('/api/version', { key: null, headers: { authorization: `Basic ${basic}` } });
     assert.equal(viaBasic.status, 200);
-    const lower = await call('/api/version', { key: null, headers: { authorization: `bearer ${w.adminKey}` } });
+    const lower = await call('/api/version', { key: null, headers: { authorization: `bearer ${stack.w.adminKey}` } });
     assert.equal(lower.status, 200, 'the scheme word is case-insensitive');
   });
 
   it('refuses two credentials at once with 400 (credential confusion)', async () => {
-    const before = fake.requests.length;
-    const r = await call('/api/version', { headers: { 'x-api-key': w.adminKey } });
+    const before = stack.fake.requests.length;
+    const r = await call('/api/version', { headers: { 'x-api-key': stack.w.adminKey } });
     assert.equal(r.status, 400);
-    const q = await call(`/api/version?key=${w.adminKey}`, { key: null });
+    const q = await call(`/api/version?key=${stack.w.adminKey}`, { key: null });
     assert.equal(q.status, 400, 'a key in the query string is refused');
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('refuses a key with a wrong checksum, and a well-formed unknown key, with the same 401 body', async () => {
-    const k = w.adminKey;
+    const k = stack.w.adminKey;
     const flipped = k.slice(0, -1) + (k.endsWith('A') ? 'B' : 'A');
     const bad = await call('/api/version', { key: flipped });
     const unknown = await call('/api/version', { key: generateKey().key });
@@ -147,11 +139,11 @@ describe('authentication', () => {
   it('strips the credentials and rewrites Host before Ollama sees the request', async () => {
     const r = await call('/api/tags');
     assert.equal(r.status, 200, r.text);
-    const seen = fake.requests.at(-1)!;
+    const seen = stack.fake.requests.at(-1)!;
     assert.equal(seen.url, '/api/tags');
     assert.equal(seen.headers.authorization, undefined);
     assert.equal(seen.headers['x-api-key'], undefined);
-    assert.equal(seen.headers.host, `127.0.0.1:${fake.port}`);
+    assert.equal(seen.headers.host, `127.0.0.1:${stack.fake.port}`);
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
     assert.ok(String(seen.headers['x-forwarded-for']).includes('127.0.0.1'));
   });
@@ -176,7 +168,7 @@ describe('routes, scopes and models', () => {
   });
 
   it('gives new keys inference + models:read', async () => {
-    const r = await runCli(['keys', 'show', llamaOnly.id, '--json'], { dataDir: w.dataDir });
+    const r = await runCli(['keys', 'show', llamaOnly.id, '--json'], { dataDir: stack.w.dataDir });
     assert.deepEqual((JSON.parse(r.stdout) as { scopes: string[] }).scopes.sort(), ['inference', 'models:read']);
   });
 
@@ -209,11 +201,11 @@ describe('routes, scopes and models', () => {
     const names = async (): Promise<string[]> => ((await call('/api/tags', { key: llamaOnly.key })).json() as { models: Array<{ name: string }> }).models.map((m) => m.name);
     assert.deepEqual(await names(), ['llama3.2:latest']);
     assert.deepEqual(await names(), ['llama3.2:latest']);
-    fake.setModels(['llama3.2:latest', 'llama3.3:70b', 'qwen2.5:7b']);
+    stack.fake.setModels(['llama3.2:latest', 'llama3.3:70b', 'qwen2.5:7b']);
     try {
       assert.deepEqual((await names()).sort(), ['llama3.2:latest', 'llama3.3:70b']);
     } finally {
-      fake.setModels(['llama3.2:latest', 'qwen2.5:7b', 'nomic-embed-text:latest', 'gpt-oss:120b-cloud']);
+      stack.fake.setModels(['llama3.2:latest', 'qwen2.5:7b', 'nomic-embed-text:latest', 'gpt-oss:120b-cloud']);
     }
     assert.deepEqual(await names(), ['llama3.2:latest']);
   });
@@ -238,7 +230,7 @@ describe('routes, scopes and models', () => {
   });
 
   it('answers 404 for routes Ollama has but Warden does not list, without forwarding', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const got: Record<string, number> = {};
     for (const path of ['/api/experimental/x', '/debug/pprof', '/api/tags/../push', '/API/tags', '/api//tags', '/api/%2e%2e/push']) {
       got[path] = (await call(path)).status;
@@ -254,7 +246,7 @@ describe('routes, scopes and models', () => {
       '/api//tags': 400,
       '/api/%2e%2e/push': 404,
     });
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('refuses insecure pulls and malformed blob digests', async () => {
@@ -272,11 +264,11 @@ describe('routes, scopes and models', () => {
 
 describe('streaming proxy', () => {
   it('passes NDJSON chunks through before the stream ends', async () => {
-    const res = await request(`${w.url}/api/chat`, {
+    const res = await request(`${stack.w.url}/api/chat`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }),
-      dispatcher: w.dispatcher,
+      dispatcher: stack.w.dispatcher,
     });
     assert.equal(res.statusCode, 200);
     const arrivals: number[] = [];
@@ -340,11 +332,11 @@ describe('streaming proxy', () => {
   });
 
   it('refuses a JSON body over limits.maxBodyBytes with 413 before reading it, and Ollama sees nothing', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     // Declare 65 MiB (over the 64 MiB default) but send only the first bytes: the answer must come without waiting for the rest.
     const reply = await new Promise<string>((resolve, reject) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: w.port, ca: w.caPem, servername: 'localhost' }, () => {
-        s.write(`POST /api/generate HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${w.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${65 * 1024 * 1024}\r\n\r\n{"model":"llama3.2","prompt":"`);
+      const s = tlsConnect({ host: '127.0.0.1', port: stack.w.port, ca: stack.w.caPem, servername: 'localhost' }, () => {
+        s.write(`POST /api/generate HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${stack.w.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${65 * 1024 * 1024}\r\n\r\n{"model":"llama3.2","prompt":"`);
       });
       let got = '';
       s.on('data', (d: Buffer) => (got += d.toString()));
@@ -355,14 +347,14 @@ describe('streaming proxy', () => {
     });
     assert.match(reply, /^HTTP\/1\.1 413 /);
     assert.match(reply, /"error":/);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 });
 
 describe('TLS defaults', () => {
   it('refuses a TLS 1.2 client', async () => {
     const err = await new Promise<Error | null>((resolve) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: w.port, ca: w.caPem, maxVersion: 'TLSv1.2', servername: 'localhost' }, () => {
+      const s = tlsConnect({ host: '127.0.0.1', port: stack.w.port, ca: stack.w.caPem, maxVersion: 'TLSv1.2', servername: 'localhost' }, () => {
         s.end();
         resolve(null);
       });
@@ -374,7 +366,7 @@ describe('TLS defaults', () => {
   it('negotiates TLS 1.3 with a certificate for localhost and 127.0.0.1', async () => {
     for (const host of ['localhost', '127.0.0.1']) {
       const proto = await new Promise<string | null>((resolve, reject) => {
-        const s = tlsConnect({ host: '127.0.0.1', port: w.port, ca: w.caPem, servername: host === '127.0.0.1' ? undefined : host }, () => {
+        const s = tlsConnect({ host: '127.0.0.1', port: stack.w.port, ca: stack.w.caPem, servername: host === '127.0.0.1' ? undefined : host }, () => {
           const p = s.getProtocol();
           s.end();
           resolve(p);
@@ -399,32 +391,32 @@ describe('secrets at rest', () => {
       await call(path, { key: null });
       await call(path, { key: leaks.key });
     }
-    const signin = await request(`${w.url}/_warden/api/session?key=${leaks.key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: leaks.key + 'x' }), dispatcher: w.dispatcher });
+    const signin = await request(`${stack.w.url}/_warden/api/session?key=${leaks.key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: leaks.key + 'x' }), dispatcher: stack.w.dispatcher });
     await signin.body.text();
     for (const head of [`CONNECT ${leaks.key}.example:443 HTTP/1.1\r\nHost: x\r\n\r\n`, `GET /api/chat?api_key=${leaks.key} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`]) {
       await new Promise<void>((resolve) => {
-        const s = tlsConnect({ host: '127.0.0.1', port: w.port, ca: w.caPem, servername: 'localhost' }, () => s.write(head));
+        const s = tlsConnect({ host: '127.0.0.1', port: stack.w.port, ca: stack.w.caPem, servername: 'localhost' }, () => s.write(head));
         s.on('data', () => s.end());
         s.on('close', () => resolve());
         s.on('error', () => resolve());
       });
     }
     await new Promise((r) => setTimeout(r, 600)); // audit batch
-    const audit = readFileSync(join(w.dataDir, 'audit', 'audit.log'), 'utf8');
+    const audit = readFileSync(join(stack.w.dataDir, 'audit', 'audit.log'), 'utf8');
     assert.match(audit, /api_key=\[redacted\]/, 'the refused requests were audited');
     assert.match(audit, /CONNECT/);
-    const secrets = [w.adminKey, k.key, k.key.slice(-20), leaks.key, leaks.key.slice(-20), leaks.key.slice(4, 30)];
+    const secrets = [stack.w.adminKey, k.key, k.key.slice(-20), leaks.key, leaks.key.slice(-20), leaks.key.slice(4, 30)];
     const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-    for (const file of walk(w.dataDir)) {
+    for (const file of walk(stack.w.dataDir)) {
       const content = readFileSync(file);
       for (const s of secrets) assert.ok(!content.includes(s), `${file} contains a key secret`);
     }
-    for (const s of secrets) assert.ok(!w.output().includes(s), 'the server log contains a key secret');
+    for (const s of secrets) assert.ok(!stack.w.output().includes(s), 'the server log contains a key secret');
   });
 
   it('keeps the database and private keys mode 0600', () => {
     for (const f of ['warden.db', 'tls/ca-key.pem', 'tls/server-key.pem', 'warden.yaml']) {
-      assert.equal(statSync(join(w.dataDir, f)).mode & 0o077, 0, `${f} is readable by group or others`);
+      assert.equal(statSync(join(stack.w.dataDir, f)).mode & 0o077, 0, `${f} is readable by group or others`);
     }
   });
 });

@@ -2,37 +2,29 @@
 // are relayed unchanged (Go's `\u003c` escapes, key order, Content-Length) for a key that sees
 // every entry, and HEAD /api/tags keeps its Content-Length — that of the list this key would get.
 // When Warden does remove entries (model patterns, cloud models), the answer is the filtered list.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { createKeyViaCli } from '../security/helpers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
 let limited: string;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0, models: ['llama3.2:latest', 'qwen2.5:7b'], tagExtra: { license: '<MIT> & co' } });
-  w = await startWarden({ upstream: fake.url });
-  limited = (await createKeyViaCli(w, ['--name', 'llama-only', '--scope', 'models:read', '--model', 'llama3.*'])).key;
+const stack = withWarden({
+  ollama: { chunks: 1, delayMs: 0, models: ['llama3.2:latest', 'qwen2.5:7b'], tagExtra: { license: '<MIT> & co' } },
+  afterStart: async () => {
+    limited = (await createKeyViaCli(stack.w, ['--name', 'llama-only', '--scope', 'models:read', '--model', 'llama3.*'])).key;
+  },
 });
 
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
-
-async function get(method: 'GET' | 'HEAD', path: string, key = w.adminKey): Promise<{ status: number; body: Buffer; length: string | undefined; type: string | undefined }> {
-  const res = await request(`${w.url}${path}`, { method, headers: { authorization: `Bearer ${key}` }, dispatcher: w.dispatcher });
+async function get(method: 'GET' | 'HEAD', path: string, key = stack.w.adminKey): Promise<{ status: number; body: Buffer; length: string | undefined; type: string | undefined }> {
+  const res = await request(`${stack.w.url}${path}`, { method, headers: { authorization: `Bearer ${key}` }, dispatcher: stack.w.dispatcher });
   const body = Buffer.from(await res.body.arrayBuffer());
   return { status: res.statusCode, body, length: res.headers['content-length'] as string | undefined, type: res.headers['content-type'] as string | undefined };
 }
 
 async function direct(path: string): Promise<Buffer> {
-  const res = await request(`${fake.url}${path}`);
+  const res = await request(`${stack.fake.url}${path}`);
   return Buffer.from(await res.body.arrayBuffer());
 }
 

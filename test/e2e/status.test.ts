@@ -1,27 +1,15 @@
 // `warden status --json`, `warden cert status`, `warden doctor` and /_warden/metrics against
 // a running server and with the server stopped.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, waitForKey, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli, removeDir, waitForKey } from '../helpers/warden.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-
-before(async () => {
-  fake = await startFakeOllama({ version: '0.12.3' });
-  w = await startWarden({ upstream: fake.url });
-});
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden({ ollama: { version: '0.12.3' } });
 
 type Status = {
   source: string;
@@ -33,18 +21,18 @@ type Status = {
 
 describe('warden status --json', () => {
   it('asks the running server and reports TLS, certificate, upstream and keys', async () => {
-    const r = await runCli(['status', '--json'], { dataDir: w.dataDir });
+    const r = await runCli(['status', '--json'], { dataDir: stack.w.dataDir });
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout) as Status;
     assert.equal(s.source, 'server');
     assert.equal(s.tls.enabled, true);
     assert.equal(s.tls.minVersion, '1.3');
     assert.equal(s.tls.clientAuth, 'off');
-    const served = new X509Certificate(readFileSync(join(w.dataDir, 'tls', 'server.pem')));
+    const served = new X509Certificate(readFileSync(join(stack.w.dataDir, 'tls', 'server.pem')));
     assert.equal(s.tls.certificate.fingerprint256, served.fingerprint256);
     assert.equal(new Date(s.tls.certificate.notAfter).getTime(), new Date(served.validTo).getTime());
     assert.match(s.tls.certificate.issuer, /Warden/i);
-    assert.equal(s.upstream.url, fake.url);
+    assert.equal(s.upstream.url, stack.fake.url);
     assert.equal(s.upstream.reachable, true);
     assert.equal(s.upstream.version, '0.12.3');
     assert.equal(s.keys.active, 1);
@@ -110,16 +98,16 @@ describe('warden status when the server is running but silent', () => {
 describe('metrics', () => {
   it('serves Prometheus metrics to an admin or metrics key, and 403 to others', async () => {
     const get = async (key: string | null): Promise<{ status: number; text: string }> => {
-      const res = await request(`${w.url}/_warden/metrics`, { headers: key ? { authorization: `Bearer ${key}` } : {}, dispatcher: w.dispatcher });
+      const res = await request(`${stack.w.url}/_warden/metrics`, { headers: key ? { authorization: `Bearer ${key}` } : {}, dispatcher: stack.w.dispatcher });
       return { status: res.statusCode, text: await res.body.text() };
     };
-    const admin = await get(w.adminKey);
+    const admin = await get(stack.w.adminKey);
     assert.equal(admin.status, 200);
     assert.match(admin.text, /warden_requests_total/);
     assert.match(admin.text, /warden_keys\{state="active"\}/);
-    const m = JSON.parse((await runCli(['keys', 'create', '--name', 'prom', '--scope', 'metrics', '--json'], { dataDir: w.dataDir })).stdout) as { key: string };
-    const chat = JSON.parse((await runCli(['keys', 'create', '--name', 'chat', '--json'], { dataDir: w.dataDir })).stdout) as { key: string };
-    await waitForKey(w, chat.key);
+    const m = JSON.parse((await runCli(['keys', 'create', '--name', 'prom', '--scope', 'metrics', '--json'], { dataDir: stack.w.dataDir })).stdout) as { key: string };
+    const chat = JSON.parse((await runCli(['keys', 'create', '--name', 'chat', '--json'], { dataDir: stack.w.dataDir })).stdout) as { key: string };
+    await waitForKey(stack.w, chat.key);
     assert.equal((await get(m.key)).status, 200);
     assert.equal((await get(chat.key)).status, 403);
     assert.equal((await get(null)).status, 401);
@@ -128,7 +116,7 @@ describe('metrics', () => {
 
 describe('doctor', () => {
   it('checks the upstream, permissions and clock, and exits 0 when nothing fails', async () => {
-    const r = await runCli(['doctor', '--json'], { dataDir: w.dataDir });
+    const r = await runCli(['doctor', '--json'], { dataDir: stack.w.dataDir });
     const checks = JSON.parse(r.stdout) as Array<{ name: string; level: string }>;
     assert.ok(checks.some((c) => c.name === 'ollama reachable' && c.level === 'ok'));
     assert.ok(checks.some((c) => c.name === 'file permissions' && c.level === 'ok'));
@@ -138,7 +126,7 @@ describe('doctor', () => {
   });
 
   it('warns when policy.registries allows any host', async () => {
-    const r = await runCli(['doctor', '--json'], { dataDir: w.dataDir, env: { WARDEN_POLICY_REGISTRIES: 'registry.ollama.ai,*' } });
+    const r = await runCli(['doctor', '--json'], { dataDir: stack.w.dataDir, env: { WARDEN_POLICY_REGISTRIES: 'registry.ollama.ai,*' } });
     const checks = JSON.parse(r.stdout) as Array<{ name: string; level: string; detail: string }>;
     assert.ok(checks.some((c) => c.level === 'warn' && /policy\.registries allows any host/.test(c.detail)), r.stdout);
   });
@@ -146,7 +134,7 @@ describe('doctor', () => {
 
 describe('reload', () => {
   it('asks the running server to re-read keys and revocations (no signal needed, so it works on Windows)', async () => {
-    const r = await runCli(['reload'], { dataDir: w.dataDir });
+    const r = await runCli(['reload'], { dataDir: stack.w.dataDir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /reloaded: keys/);
   });
@@ -167,21 +155,21 @@ describe('reload', () => {
 describe('settings through the admin API', () => {
   it('applies the audit switch at once, marks TLS changes "restart needed", and refuses bad values by field', async () => {
     const patch = async (body: unknown): Promise<{ status: number; json: { restartNeeded?: string[]; error?: string } }> => {
-      const res = await request(`${w.url}/_warden/api/settings`, {
+      const res = await request(`${stack.w.url}/_warden/api/settings`, {
         method: 'PATCH',
-        headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        dispatcher: w.dispatcher,
+        dispatcher: stack.w.dispatcher,
       });
       return { status: res.statusCode, json: (await res.body.json()) as { restartNeeded?: string[]; error?: string } };
     };
     const auditPaths = (): string[] =>
-      readFileSync(join(w.dataDir, 'audit', 'audit.log'), 'utf8')
+      readFileSync(join(stack.w.dataDir, 'audit', 'audit.log'), 'utf8')
         .split('\n')
         .filter(Boolean)
         .map((l) => (JSON.parse(l) as { path: string }).path);
     const hit = async (path: string): Promise<void> => {
-      const res = await request(`${w.url}${path}`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
+      const res = await request(`${stack.w.url}${path}`, { headers: { authorization: `Bearer ${stack.w.adminKey}` }, dispatcher: stack.w.dispatcher });
       await res.body.text();
     };
     const off = await patch({ audit: { enabled: false } });
@@ -200,6 +188,6 @@ describe('settings through the admin API', () => {
     const bad = await patch({ tls: { minVersion: '1.1' } });
     assert.equal(bad.status, 400);
     assert.match(String(bad.json.error), /tls\.minVersion/);
-    assert.match(readFileSync(join(w.dataDir, 'warden.yaml'), 'utf8'), /minVersion: "?1\.2"?/);
+    assert.match(readFileSync(join(stack.w.dataDir, 'warden.yaml'), 'utf8'), /minVersion: "?1\.2"?/);
   });
 });

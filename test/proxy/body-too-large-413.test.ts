@@ -3,29 +3,17 @@
 // arriving, and undici (under ollama-js and openai-node) reported "fetch failed"/EPIPE with no
 // status. Now the rest of the body is read and dropped before the connection is reused or closed
 // (src/server/linger.ts).
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { request, fetch as undiciFetch } from 'undici';
 import { Ollama } from 'ollama';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { assertStillServes, waitForAudit } from '../security/helpers.ts';
 
 const MIB = 1024 * 1024;
-let fake: FakeOllama;
-let w: RunningWarden;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url, env: { WARDEN_LIMITS_MAX_BODY_BYTES: String(MIB), WARDEN_LIMITS_MAX_BLOB_BYTES: String(2 * MIB) } });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden({ ollama: { chunks: 2, delayMs: 0 }, env: { WARDEN_LIMITS_MAX_BODY_BYTES: String(MIB), WARDEN_LIMITS_MAX_BLOB_BYTES: String(2 * MIB) } });
 
 /** A chat with one image of `bytes` (base64), as vision clients send it. */
 function imageChat(bytes: number): string {
@@ -34,27 +22,27 @@ function imageChat(bytes: number): string {
 
 describe('a body over the limit', () => {
   it('reaches undici as a 413 with the reason, every time (declared Content-Length)', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const body = imageChat(6 * MIB);
     for (let i = 0; i < 5; i++) {
-      const res = await request(`${w.url}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' }, body, dispatcher: w.dispatcher });
+      const res = await request(`${stack.w.url}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/json' }, body, dispatcher: stack.w.dispatcher });
       assert.equal(res.statusCode, 413);
       assert.match(JSON.parse(await res.body.text()).error, /larger than 1048576 bytes/);
     }
-    assert.equal(fake.requests.length, before, 'nothing reached Ollama');
+    assert.equal(stack.fake.requests.length, before, 'nothing reached Ollama');
   });
 
   it('reaches undici as a 413 when sent chunked (no Content-Length)', async () => {
     const data = Buffer.from(imageChat(6 * MIB));
     const parts = Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
-    const res = await request(`${w.url}/api/generate`, { method: 'POST', headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' }, body: Readable.from(parts), dispatcher: w.dispatcher });
+    const res = await request(`${stack.w.url}/api/generate`, { method: 'POST', headers: { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/json' }, body: Readable.from(parts), dispatcher: stack.w.dispatcher });
     assert.equal(res.statusCode, 413);
     await res.body.text();
   });
 
   it('reaches ollama-js as an error with status 413', async () => {
-    const trusting = ((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: w.dispatcher })) as unknown as typeof fetch;
-    const ollama = new Ollama({ host: w.url, headers: { Authorization: `Bearer ${w.adminKey}` }, fetch: trusting });
+    const trusting = ((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: stack.w.dispatcher })) as unknown as typeof fetch;
+    const ollama = new Ollama({ host: stack.w.url, headers: { Authorization: `Bearer ${stack.w.adminKey}` }, fetch: trusting });
     const err = await ollama.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi', images: [Buffer.alloc(6 * MIB, 1).toString('base64')] }] }).then(
       () => null,
       (e: unknown) => e as { status_code?: number; message: string },
@@ -64,15 +52,15 @@ describe('a body over the limit', () => {
   });
 
   it('reaches undici as a 413 on a blob upload declared over limits.maxBlobBytes', async () => {
-    const before = fake.requests.length;
-    const res = await request(`${w.url}/api/blobs/sha256:${'ab'.repeat(32)}`, { method: 'POST', headers: { authorization: `Bearer ${w.adminKey}` }, body: Buffer.alloc(8 * MIB, 3), dispatcher: w.dispatcher });
+    const before = stack.fake.requests.length;
+    const res = await request(`${stack.w.url}/api/blobs/sha256:${'ab'.repeat(32)}`, { method: 'POST', headers: { authorization: `Bearer ${stack.w.adminKey}` }, body: Buffer.alloc(8 * MIB, 3), dispatcher: stack.w.dispatcher });
     assert.equal(res.statusCode, 413);
     assert.match(JSON.parse(await res.body.text()).error, /larger than 2097152 bytes/);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('is audited as 413 and the connection is usable afterwards', async () => {
-    await waitForAudit(w, (l) => l.status === 413 && l.path === '/api/chat');
-    await assertStillServes(w, fake);
+    await waitForAudit(stack.w, (l) => l.status === 413 && l.path === '/api/chat');
+    await assertStillServes(stack.w, stack.fake);
   });
 });

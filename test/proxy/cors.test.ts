@@ -3,31 +3,19 @@
 // cors.origins, allows Authorization and X-API-Key, never allows credentials, never forwards the
 // preflight, and an allowed origin's answers carry Access-Control-Allow-Origin — Warden's own,
 // whatever the upstream sends.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { compileCors } from '../../src/server/cors.ts';
 import { DEFAULT_CORS_ORIGINS, configSchema } from '../../src/config/schema.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
 const ALLOWED = 'https://chat.example.com';
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url, env: { WARDEN_CORS_ORIGINS: `${ALLOWED},http://*.lan.example:*` } });
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
+const stack = withWarden({ ollama: { chunks: 2, delayMs: 0 }, env: { WARDEN_CORS_ORIGINS: `${ALLOWED},http://*.lan.example:*` } });
 
 async function call(method: string, path: string, headers: Record<string, string>) {
-  const res = await request(`${w.url}${path}`, { method: method as 'GET', headers, dispatcher: w.dispatcher });
+  const res = await request(`${stack.w.url}${path}`, { method: method as 'GET', headers, dispatcher: stack.w.dispatcher });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
@@ -36,7 +24,7 @@ const preflight = (origin: string, extra: Record<string, string> = {}) =>
 
 describe('CORS preflights', () => {
   it('are answered by Warden for an allowed origin, without a key, and never reach Ollama', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const r = await preflight(ALLOWED);
     assert.equal(r.status, 204);
     assert.equal(r.headers['access-control-allow-origin'], ALLOWED);
@@ -45,7 +33,7 @@ describe('CORS preflights', () => {
     assert.match(String(r.headers['access-control-allow-methods']), /POST/);
     assert.equal(r.headers['access-control-allow-credentials'], undefined, 'credentials must never be allowed');
     assert.match(String(r.headers.vary), /Origin/);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('match wildcard origins on the host and the port only', async () => {
@@ -58,11 +46,11 @@ describe('CORS preflights', () => {
   });
 
   it('from an origin not listed get 403 and are audited, never forwarded', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const r = await preflight('https://evil.example');
     assert.equal(r.status, 403);
     assert.match(JSON.parse(r.text).error, /cors\.origins/);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('to the admin API are never granted', async () => {
@@ -75,7 +63,7 @@ describe('answers to an allowed origin', () => {
   it("carry Warden's Access-Control-Allow-Origin (not the upstream's) and no credentials grant", async () => {
     const r = await call('GET', '/api/version', {
       origin: ALLOWED,
-      authorization: `Bearer ${w.adminKey}`,
+      authorization: `Bearer ${stack.w.adminKey}`,
       'x-fake-answer-headers': JSON.stringify({ 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true' }),
     });
     assert.equal(r.status, 200);
@@ -90,7 +78,7 @@ describe('answers to an allowed origin', () => {
   });
 
   it('are not granted to other origins', async () => {
-    const r = await call('GET', '/api/version', { origin: 'https://evil.example', authorization: `Bearer ${w.adminKey}` });
+    const r = await call('GET', '/api/version', { origin: 'https://evil.example', authorization: `Bearer ${stack.w.adminKey}` });
     assert.equal(r.status, 200);
     assert.equal(r.headers['access-control-allow-origin'], undefined);
   });

@@ -5,33 +5,25 @@
 // `{"model":"x","pad":"=…"}` sent as text/plain would pull, delete or create models. With Basic
 // credentials Warden requires application/json on JSON routes and refuses cross-site browser
 // requests that change something; other credentials (set only by scripts, preflighted) are as before.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
 let basic: string;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url });
-  basic = `Basic ${Buffer.from(`user:${w.adminKey}`).toString('base64')}`;
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+const stack = withWarden({
+  ollama: { chunks: 1, delayMs: 0 },
+  afterStart: async () => {
+    basic = `Basic ${Buffer.from(`user:${stack.w.adminKey}`).toString('base64')}`;
+  },
 });
 
 async function send(method: string, path: string, headers: Record<string, string>, body: string | Buffer): Promise<{ status: number; text: string; reached: boolean }> {
-  const before = fake.requests.length;
-  const res = await request(`${w.url}${path}`, { method: method as 'POST', headers, body, dispatcher: w.dispatcher });
+  const before = stack.fake.requests.length;
+  const res = await request(`${stack.w.url}${path}`, { method: method as 'POST', headers, body, dispatcher: stack.w.dispatcher });
   const text = await res.body.text();
-  return { status: res.statusCode, text, reached: fake.requests.length > before };
+  return { status: res.statusCode, text, reached: stack.fake.requests.length > before };
 }
 
 const FORM_BODY = '{"model":"llama3.2","stream":false,"pad":"=x"}';
@@ -69,8 +61,8 @@ describe('a form posted by another site with cached Basic credentials', () => {
     const cases: Array<Record<string, string>> = [
       { authorization: basic, 'content-type': 'application/json' },
       { authorization: basic, 'content-type': 'application/json; charset=utf-8', 'sec-fetch-site': 'same-origin' },
-      { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/x-www-form-urlencoded' },
-      { 'x-api-key': w.adminKey, 'content-type': 'text/plain' },
+      { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/x-www-form-urlencoded' },
+      { 'x-api-key': stack.w.adminKey, 'content-type': 'text/plain' },
     ];
     for (const headers of cases) {
       const r = await send('POST', '/api/pull', headers, FORM_BODY);
@@ -79,7 +71,7 @@ describe('a form posted by another site with cached Basic credentials', () => {
   });
 
   it('GET with Basic from another site is not affected (it cannot change anything)', async () => {
-    const res = await request(`${w.url}/api/tags`, { headers: { authorization: basic, 'sec-fetch-site': 'cross-site' }, dispatcher: w.dispatcher });
+    const res = await request(`${stack.w.url}/api/tags`, { headers: { authorization: basic, 'sec-fetch-site': 'cross-site' }, dispatcher: stack.w.dispatcher });
     await res.body.dump();
     assert.equal(res.statusCode, 200);
   });

@@ -5,39 +5,31 @@
 // must refuse every such spelling before Ollama sees it, and a key limited to some models must
 // not reach another one by spelling it differently. Checked against the real server and a fake
 // Ollama that records what reaches it.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { createKeyViaCli } from './helpers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
 let limited: string;
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url });
-  limited = (await createKeyViaCli(w, ['--name', 'limited', '--scope', 'inference', '--scope', 'models:read', '--scope', 'models:manage', '--model', 'llama3.*', '--model', 'mine-*'])).key;
+const stack = withWarden({
+  ollama: { chunks: 1, delayMs: 0 },
+  afterStart: async () => {
+    limited = (await createKeyViaCli(stack.w, ['--name', 'limited', '--scope', 'inference', '--scope', 'models:read', '--scope', 'models:manage', '--model', 'llama3.*', '--model', 'mine-*'])).key;
+  },
 });
 
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-});
-
-async function send(method: string, path: string, body: unknown, key = w.adminKey): Promise<{ status: number; text: string; reached: boolean }> {
-  const before = fake.requests.length;
-  const res = await request(`${w.url}${path}`, {
+async function send(method: string, path: string, body: unknown, key = stack.w.adminKey): Promise<{ status: number; text: string; reached: boolean }> {
+  const before = stack.fake.requests.length;
+  const res = await request(`${stack.w.url}${path}`, {
     method: method as 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   const text = await res.body.text();
-  return { status: res.statusCode, text, reached: fake.requests.length > before };
+  return { status: res.statusCode, text, reached: stack.fake.requests.length > before };
 }
 
 // Every route that names a model in its body, with the body shape its clients send.

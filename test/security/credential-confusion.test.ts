@@ -2,95 +2,87 @@
 // §4 model patterns). A front proxy and the server behind it that disagree about which credential
 // or which model a request names can be played against each other; Warden refuses every request
 // where such a disagreement is possible, before Ollama sees it.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli } from '../helpers/warden.ts';
 import { assertStillServes, createKeyViaCli, head, rawExchange, waitForAudit } from './helpers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
 let restricted: { id: string; key: string };
 let other: { id: string; key: string };
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 2, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url });
-  restricted = await createKeyViaCli(w, ['--name', 'llama-only', '--model', 'llama3.*']);
-  other = await createKeyViaCli(w, ['--name', 'other']);
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+const stack = withWarden({
+  ollama: { chunks: 2, delayMs: 0 },
+  afterStart: async () => {
+    restricted = await createKeyViaCli(stack.w, ['--name', 'llama-only', '--model', 'llama3.*']);
+    other = await createKeyViaCli(stack.w, ['--name', 'other']);
+  },
 });
 
 async function post(path: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
-  const res = await request(`${w.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, dispatcher: w.dispatcher });
+  const res = await request(`${stack.w.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, dispatcher: stack.w.dispatcher });
   return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
 }
 
 describe('more than one credential', () => {
   it('refuses two Authorization headers with 400 (first-wins vs last-wins confusion)', async () => {
-    const before = fake.requests.length;
-    const r = await rawExchange(w, head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `Authorization: Bearer ${w.adminKey}`, `Authorization: Bearer ${other.key}`, 'Connection: close'));
+    const before = stack.fake.requests.length;
+    const r = await rawExchange(stack.w, head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${stack.w.port}`, `Authorization: Bearer ${stack.w.adminKey}`, `Authorization: Bearer ${other.key}`, 'Connection: close'));
     assert.equal(r.statuses[0], 400, r.text);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('refuses two X-API-Key headers with 400 (Node joins them with ", ")', async () => {
-    const before = fake.requests.length;
-    const r = await rawExchange(w, head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${w.port}`, `X-API-Key: ${w.adminKey}`, `X-API-Key: ${other.key}`, 'Connection: close'));
+    const before = stack.fake.requests.length;
+    const r = await rawExchange(stack.w, head('GET /api/version HTTP/1.1', `Host: 127.0.0.1:${stack.w.port}`, `X-API-Key: ${stack.w.adminKey}`, `X-API-Key: ${other.key}`, 'Connection: close'));
     assert.equal(r.statuses[0], 400, r.text);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('refuses Authorization together with X-API-Key with 400, even when both are valid', async () => {
-    const before = fake.requests.length;
-    const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${other.key}`, 'x-api-key': w.adminKey }, dispatcher: w.dispatcher });
+    const before = stack.fake.requests.length;
+    const res = await request(`${stack.w.url}/api/version`, { headers: { authorization: `Bearer ${other.key}`, 'x-api-key': stack.w.adminKey }, dispatcher: stack.w.dispatcher });
     assert.equal(res.statusCode, 400);
     await res.body.text();
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   for (const q of ['key', 'api_key', 'access_token', 'token']) {
     it(`refuses a key in the query string (?${q}=) with 400: keys in URLs leak into logs`, async () => {
-      const before = fake.requests.length;
-      const res = await request(`${w.url}/api/version?${q}=${w.adminKey}`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
+      const before = stack.fake.requests.length;
+      const res = await request(`${stack.w.url}/api/version?${q}=${stack.w.adminKey}`, { headers: { authorization: `Bearer ${stack.w.adminKey}` }, dispatcher: stack.w.dispatcher });
       assert.equal(res.statusCode, 400);
       await res.body.text();
-      assert.equal(fake.requests.length, before);
+      assert.equal(stack.fake.requests.length, before);
     });
   }
 
   it('refuses a key anywhere in the JSON body with 400 (credential in body)', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     for (const body of [
-      { model: 'llama3.2:latest', api_key: w.adminKey },
-      { model: 'llama3.2:latest', messages: [{ role: 'user', content: w.adminKey }] },
+      { model: 'llama3.2:latest', api_key: stack.w.adminKey },
+      { model: 'llama3.2:latest', messages: [{ role: 'user', content: stack.w.adminKey }] },
     ]) {
-      const r = await post('/api/chat', JSON.stringify(body), { authorization: `Bearer ${w.adminKey}` });
+      const r = await post('/api/chat', JSON.stringify(body), { authorization: `Bearer ${stack.w.adminKey}` });
       assert.equal(r.status, 400, r.text);
     }
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 });
 
 describe('no key-existence oracle', () => {
   it('answers a wrong secret for a real key id, an unknown key id, a bad checksum and a revoked key identically (401)', async () => {
-    const victim = await createKeyViaCli(w, ['--name', 'victim']);
+    const victim = await createKeyViaCli(stack.w, ['--name', 'victim']);
     const m = /^(owk_[0-9A-Za-z]+_)([0-9A-Za-z]+)$/.exec(victim.key)!;
     const flip = (s: string): string => s.slice(0, -8) + (s.at(-8) === 'A' ? 'B' : 'A') + s.slice(-7);
     const wrongSecret = m[1]! + flip(m[2]!);
     const unknownId = 'owk_' + 'Z'.repeat(16) + '_' + m[2]!;
-    const revoke = await runCli(['keys', 'revoke', victim.id], { dataDir: w.dataDir });
+    const revoke = await runCli(['keys', 'revoke', victim.id], { dataDir: stack.w.dataDir });
     assert.equal(revoke.code, 0, revoke.stderr);
     // The revocation reaches the server within ~1 s: poll until the victim's key is refused.
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${victim.key}` }, dispatcher: w.dispatcher });
+      const res = await request(`${stack.w.url}/api/version`, { headers: { authorization: `Bearer ${victim.key}` }, dispatcher: stack.w.dispatcher });
       await res.body.dump();
       if (res.statusCode === 401) break;
       assert.ok(Date.now() < deadline, 'the revoked key was still served after 15 s');
@@ -98,7 +90,7 @@ describe('no key-existence oracle', () => {
     }
     const answers = [];
     for (const k of [wrongSecret, unknownId, victim.key, 'owk_garbage']) {
-      const res = await request(`${w.url}/api/version`, { headers: { authorization: `Bearer ${k}` }, dispatcher: w.dispatcher });
+      const res = await request(`${stack.w.url}/api/version`, { headers: { authorization: `Bearer ${k}` }, dispatcher: stack.w.dispatcher });
       answers.push({ status: res.statusCode, body: await res.body.text(), www: res.headers['www-authenticate'] });
     }
     for (const a of answers) assert.deepEqual(a, answers[0], `answers differ: ${JSON.stringify(answers)}`);
@@ -109,13 +101,13 @@ describe('no key-existence oracle', () => {
 
 describe('credentials never reach Ollama', () => {
   it('strips Authorization, X-API-Key and Proxy-Authorization before forwarding (credential forwarding)', async () => {
-    const before = fake.requests.length;
-    for (const headers of [{ authorization: `Bearer ${w.adminKey}` }, { 'x-api-key': w.adminKey }, { authorization: `Basic ${Buffer.from(`u:${w.adminKey}`).toString('base64')}` }]) {
-      const res = await request(`${w.url}/api/version`, { headers: { ...headers, 'proxy-authorization': 'Basic Zm9vOmJhcg==' }, dispatcher: w.dispatcher });
+    const before = stack.fake.requests.length;
+    for (const headers of [{ authorization: `Bearer ${stack.w.adminKey}` }, { 'x-api-key': stack.w.adminKey }, { authorization: `Basic ${Buffer.from(`u:${stack.w.adminKey}`).toString('base64')}` }]) {
+      const res = await request(`${stack.w.url}/api/version`, { headers: { ...headers, 'proxy-authorization': 'Basic Zm9vOmJhcg==' }, dispatcher: stack.w.dispatcher });
       assert.equal(res.statusCode, 200);
       await res.body.text();
     }
-    const seen = fake.requests.slice(before);
+    const seen = stack.fake.requests.slice(before);
     assert.equal(seen.length, 3);
     for (const r of seen) {
       assert.equal(r.headers.authorization, undefined);
@@ -139,32 +131,32 @@ describe('JSON parser differential with Go (model-policy bypass)', () => {
   ];
   for (const c of cases) {
     it(`refuses ${c.name} with 400 and forwards nothing`, async () => {
-      const before = fake.requests.length;
+      const before = stack.fake.requests.length;
       const r = await post('/api/chat', c.body, { authorization: `Bearer ${restricted.key}` });
       assert.equal(r.status, 400, r.text);
       assert.match((JSON.parse(r.text) as { error: string }).error, /ambiguous/);
-      assert.equal(fake.requests.length, before, 'the ambiguous body reached Ollama');
+      assert.equal(stack.fake.requests.length, before, 'the ambiguous body reached Ollama');
     });
   }
 
   it('judges a repeated "model" key by its last value, as Go does (403 for the model the key may not use)', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const r = await post('/api/chat', '{"model":"llama3.2:latest","model":"qwen2.5:7b","messages":[]}', { authorization: `Bearer ${restricted.key}` });
     assert.equal(r.status, 403, r.text);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('audits the refusal with the key id and the reason', async () => {
     // Its own request, so the test proves this (and passes run alone, --test-name-pattern).
     const r = await post('/api/chat', '{"model":"llama3.2:latest","MODEL":"qwen2.5:7b","messages":[]}', { authorization: `Bearer ${restricted.key}` });
     assert.equal(r.status, 400, r.text);
-    const line = await waitForAudit(w, (l) => l.keyId === restricted.id && l.status === 400 && (l.reason ?? '').includes('ambiguous'));
+    const line = await waitForAudit(stack.w, (l) => l.keyId === restricted.id && l.status === 400 && (l.reason ?? '').includes('ambiguous'));
     assert.equal(line.path, '/api/chat');
   });
 
   it('still lets the restricted key use its own model', async () => {
     const r = await post('/api/chat', '{"model":"llama3.2:latest","messages":[],"stream":false}', { authorization: `Bearer ${restricted.key}` });
     assert.equal(r.status, 200, r.text);
-    await assertStillServes(w, fake);
+    await assertStillServes(stack.w, stack.fake);
   });
 });

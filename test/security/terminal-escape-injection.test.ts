@@ -2,11 +2,10 @@
 // and bidi overrides into a model name; an upstream does the same in its /api/version string.
 // None of it may reach an operator's terminal raw: not through `warden audit` (table or --json),
 // not through `warden status`, not through the audit file itself.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli } from '../helpers/warden.ts';
 import { auditLines, createKeyViaCli, waitForAudit } from './helpers.ts';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,20 +19,13 @@ const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u
 const EVIL_MODEL = 'llama3.2\u001b]8;;https://evil.example\u0007click\u001b]8;;\u0007\r\n2026-01-01T00:00:00Z  request  admin  10.0.0.1  GET /  200  fine\u001b[2K\u009b31m\u202egnp.exe\u2066\u2028';
 const EVIL_VERSION = '0.12.0\u001b]0;owned\u0007\u001b[1A\u001b[2Kreachable\u202e';
 
-let fake: FakeOllama;
-let w: RunningWarden;
 let inferenceOnly: { id: string; key: string };
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0, version: EVIL_VERSION });
-  w = await startWarden({ upstream: fake.url });
-  inferenceOnly = await createKeyViaCli(w, ['--name', 'inference-only', '--scope', 'inference', '--model', 'qwen*']);
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+const stack = withWarden({
+  ollama: { chunks: 1, delayMs: 0, version: EVIL_VERSION },
+  afterStart: async () => {
+    inferenceOnly = await createKeyViaCli(stack.w, ['--name', 'inference-only', '--scope', 'inference', '--model', 'qwen*']);
+  },
 });
 
 function assertInert(text: string, what: string): void {
@@ -43,36 +35,36 @@ function assertInert(text: string, what: string): void {
 
 describe('terminal escape injection', () => {
   it('a model name with escapes is stored inert in the audit log and shown inert by `warden audit`', async () => {
-    const res = await request(`${w.url}/api/chat`, {
+    const res = await request(`${stack.w.url}/api/chat`, {
       method: 'POST',
       headers: { authorization: `Bearer ${inferenceOnly.key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: EVIL_MODEL, messages: [{ role: 'user', content: 'hi' }] }),
-      dispatcher: w.dispatcher,
+      dispatcher: stack.w.dispatcher,
     });
     await res.body.text();
     assert.ok(res.statusCode >= 400, `the request was not refused: ${res.statusCode}`);
-    const line = await waitForAudit(w, (l) => l.keyId === inferenceOnly.id && l.path === '/api/chat');
-    for (const l of auditLines(w)) for (const [k, v] of Object.entries(l)) if (typeof v === 'string') assertInert(v, `audit field ${k}`);
+    const line = await waitForAudit(stack.w, (l) => l.keyId === inferenceOnly.id && l.path === '/api/chat');
+    for (const l of auditLines(stack.w)) for (const [k, v] of Object.entries(l)) if (typeof v === 'string') assertInert(v, `audit field ${k}`);
     assert.ok(line.reason && line.reason.includes('llama3.2'), `the reason no longer names the model: ${line.reason}`);
 
-    const table = await runCli(['audit'], { dataDir: w.dataDir });
+    const table = await runCli(['audit'], { dataDir: stack.w.dataDir });
     assert.equal(table.code, 0, table.stderr);
     assertInert(table.stdout, '`warden audit`');
     assert.ok(!table.stdout.split('\n').some((l) => l.startsWith('2026-01-01T00:00:00Z')), 'a forged line starts a row of `warden audit`');
 
-    const json = await runCli(['audit', '--json'], { dataDir: w.dataDir });
+    const json = await runCli(['audit', '--json'], { dataDir: stack.w.dataDir });
     assert.equal(json.code, 0, json.stderr);
     assertInert(json.stdout, '`warden audit --json`');
     for (const l of json.stdout.trim().split('\n')) JSON.parse(l); // still valid JSON lines
   });
 
   it("an upstream's /api/version string is shown inert by `warden status` (text and --json)", async () => {
-    const text = await runCli(['status'], { dataDir: w.dataDir });
+    const text = await runCli(['status'], { dataDir: stack.w.dataDir });
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /source:\s+running server/);
     assertInert(text.stdout, '`warden status`');
     assert.ok(text.stdout.includes('0.12.0\\x1b]0;owned\\x07'), `the version is not shown with visible escapes:\n${text.stdout}`);
-    const json = await runCli(['status', '--json'], { dataDir: w.dataDir });
+    const json = await runCli(['status', '--json'], { dataDir: stack.w.dataDir });
     assertInert(json.stdout, '`warden status --json`');
     const parsed = JSON.parse(json.stdout) as { upstream: { version: string } };
     assert.equal(parsed.upstream.version, EVIL_VERSION, '--json must still carry the exact value once parsed');

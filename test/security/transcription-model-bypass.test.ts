@@ -3,29 +3,21 @@
 // body's, quoted-printable parts are decoded, LF-only line ends and preambles are accepted. Each
 // is a way to run a model the key may not use, or a cloud model. Only the plain form every client
 // library sends is accepted, its model checked like any other, and its bytes forwarded unchanged.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { createKeyViaCli } from './helpers.ts';
 import { readFormFields } from '../../src/policy/multipart.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
 let limited: string;
 const B = 'formboundaryXyZ123';
 
-before(async () => {
-  fake = await startFakeOllama({ chunks: 1, delayMs: 0 });
-  w = await startWarden({ upstream: fake.url });
-  limited = (await createKeyViaCli(w, ['--name', 'whisper-only', '--scope', 'inference', '--model', 'whisper*'])).key;
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+const stack = withWarden({
+  ollama: { chunks: 1, delayMs: 0 },
+  afterStart: async () => {
+    limited = (await createKeyViaCli(stack.w, ['--name', 'whisper-only', '--scope', 'inference', '--model', 'whisper*'])).key;
+  },
 });
 
 function form(parts: Array<[name: string, value: string, extra?: string]>, nl = '\r\n', boundary = B): Buffer {
@@ -39,15 +31,15 @@ const audio = (model: string): Array<[string, string, string?]> => [
 ];
 
 async function send(body: Buffer, opts: { key?: string; query?: string; ct?: string } = {}): Promise<{ status: number; text: string; reached: Buffer | null }> {
-  const before = fake.requests.length;
-  const res = await request(`${w.url}/v1/audio/transcriptions${opts.query ?? ''}`, {
+  const before = stack.fake.requests.length;
+  const res = await request(`${stack.w.url}/v1/audio/transcriptions${opts.query ?? ''}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${opts.key ?? limited}`, 'content-type': opts.ct ?? `multipart/form-data; boundary=${B}` },
     body,
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   const text = await res.body.text();
-  return { status: res.statusCode, text, reached: fake.requests.length > before ? fake.requests[before]!.body : null };
+  return { status: res.statusCode, text, reached: stack.fake.requests.length > before ? stack.fake.requests[before]!.body : null };
 }
 
 describe('/v1/audio/transcriptions', () => {
@@ -75,7 +67,7 @@ describe('/v1/audio/transcriptions', () => {
   ];
   for (const [name, body, opts] of attacks) {
     it(`refuses ${name} before Ollama sees it`, async () => {
-      const r = await send(body, { ...opts, key: opts?.key === 'admin' ? w.adminKey : opts?.key });
+      const r = await send(body, { ...opts, key: opts?.key === 'admin' ? stack.w.adminKey : opts?.key });
       assert.ok(r.status === 400 || r.status === 403, `${r.status} ${r.text}`);
       assert.equal(r.reached, null, 'the request reached Ollama');
     });

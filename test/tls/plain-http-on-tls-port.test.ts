@@ -2,31 +2,22 @@
 // https://, instead of a silently closed connection ("Empty reply from server" in curl, "other
 // side closed" in ollama-js). Checked with curl, undici and ollama-js against the real CLI, for
 // every method an Ollama client uses; TLS clients on the same port are served as before.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { Ollama } from 'ollama';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden } from '../helpers/warden.ts';
 import { assertStillServes } from '../security/helpers.ts';
 
 const run = promisify(execFile);
-let fake: FakeOllama;
-let w: RunningWarden;
 let plainUrl: string;
 
-before(async () => {
-  fake = await startFakeOllama();
-  w = await startWarden({ upstream: fake.url });
-  plainUrl = w.url.replace(/^https:/, 'http:');
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
+const stack = withWarden({
+  afterStart: async () => {
+    plainUrl = stack.w.url.replace(/^https:/, 'http:');
+  },
 });
 
 describe('plain HTTP on the TLS port', () => {
@@ -48,14 +39,14 @@ describe('plain HTTP on the TLS port', () => {
   }
 
   it('ollama-js reports the hint instead of "other side closed"', async () => {
-    const ollama = new Ollama({ host: plainUrl, headers: { Authorization: `Bearer ${w.adminKey}` } });
+    const ollama = new Ollama({ host: plainUrl, headers: { Authorization: `Bearer ${stack.w.adminKey}` } });
     await assert.rejects(ollama.list(), /Use https:\/\//);
   });
 
   it('nothing reaches Ollama and TLS clients are served as before', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     await request(`${plainUrl}/api/version`).then((r) => r.body.text());
-    assert.equal(fake.requests.length, before);
-    await assertStillServes(w, fake);
+    assert.equal(stack.fake.requests.length, before);
+    await assertStillServes(stack.w, stack.fake);
   });
 });
