@@ -4,56 +4,47 @@
 // test/security/ollama-cli-signer.ts), sent over real TLS to `warden serve`, answered by the fake
 // Ollama. Also the attacks the scheme invites: replay inside the ±300 s window, stale or future
 // timestamps, a signature moved to another path or method, an unregistered key.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { startWarden, runCli, removeDir, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli } from '../helpers/warden.ts';
 import { makeOllamaKey, OllamaCliSigner, type SignedRequest } from '../security/ollama-cli-signer.ts';
 import { waitForAudit } from '../security/helpers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-let home: string;
+const home = mkdtempSync(join(tmpdir(), 'warden-ollama-home-'));
+after(() => rmSync(home, { recursive: true, force: true }));
 let cli: OllamaCliSigner;
 let stranger: OllamaCliSigner;
 let keyId: string;
 
-before(async () => {
-  home = mkdtempSync(join(tmpdir(), 'warden-ollama-home-'));
-  const keyPath = makeOllamaKey(home, 'me@laptop');
-  cli = new OllamaCliSigner(keyPath);
-  stranger = new OllamaCliSigner(makeOllamaKey(join(home, 'other'), 'stranger'));
-  fake = await startFakeOllama({ chunks: 3, delayMs: 5, foreignHostCheck: true });
-  w = await startWarden({ upstream: fake.url });
-  // Registered by the path of the .pub file, as the README tells users to.
-  const created = await runCli(['keys', 'create', '--json', '--name', 'laptop-cli', '--scope', 'inference', '--scope', 'models:read', '--ollama-pubkey', `${keyPath}.pub`], { dataDir: w.dataDir });
-  assert.equal(created.code, 0, created.stderr);
-  keyId = (JSON.parse(created.stdout) as { id: string }).id;
-  // the running server picks the new key up within ~250 ms
-  for (let i = 0; i < 40; i++) {
-    if ((await send('GET', '/api/version')).status === 200) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the registered ollama key never worked');
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-  if (home) rmSync(home, { recursive: true, force: true });
+const stack = withWarden({
+  ollama: { chunks: 3, delayMs: 5, foreignHostCheck: true },
+  afterStart: async ({ w }) => {
+    const keyPath = makeOllamaKey(home, 'me@laptop');
+    cli = new OllamaCliSigner(keyPath);
+    stranger = new OllamaCliSigner(makeOllamaKey(join(home, 'other'), 'stranger'));
+    // Registered by the path of the .pub file, as the README tells users to.
+    const created = await runCli(['keys', 'create', '--json', '--name', 'laptop-cli', '--scope', 'inference', '--scope', 'models:read', '--ollama-pubkey', `${keyPath}.pub`], { dataDir: w.dataDir });
+    assert.equal(created.code, 0, created.stderr);
+    keyId = (JSON.parse(created.stdout) as { id: string }).id;
+    // the running server picks the new key up within ~250 ms
+    for (let i = 0; i < 40; i++) {
+      if ((await send('GET', '/api/version')).status === 200) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the registered ollama key never worked');
+  },
 });
 
 async function exchange(method: 'GET' | 'POST' | 'DELETE' | 'HEAD', signed: SignedRequest, body?: unknown): Promise<{ status: number; text: string }> {
-  const res = await request(`${w.url}${signed.url}`, {
+  const res = await request(`${stack.w.url}${signed.url}`, {
     method,
     headers: signed.headers,
     body: body === undefined ? undefined : JSON.stringify(body),
-    dispatcher: w.dispatcher,
+    dispatcher: stack.w.dispatcher,
   });
   return { status: res.statusCode, text: await res.body.text() };
 }
@@ -65,11 +56,11 @@ function send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, s
 
 describe('ollama CLI signature login (OLLAMA_AUTH=1)', () => {
   it('accepts `ollama list` (GET /api/tags) signed with the registered ssh-keygen key', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const r = await send('GET', '/api/tags');
     assert.equal(r.status, 200, r.text);
     assert.ok(Array.isArray((JSON.parse(r.text) as { models: unknown[] }).models));
-    const seen = fake.requests[before]!;
+    const seen = stack.fake.requests[before]!;
     assert.equal(seen.url, '/api/tags', 'the ts parameter must be stripped before Ollama');
     assert.equal(seen.headers.authorization, undefined, 'the signature must not reach Ollama');
   });
@@ -82,7 +73,7 @@ describe('ollama CLI signature login (OLLAMA_AUTH=1)', () => {
   });
 
   it('audits the request with the key id and auth method ollama-signature', async () => {
-    const line = await waitForAudit(w, (l) => l.keyId === keyId && l.path === '/api/chat');
+    const line = await waitForAudit(stack.w, (l) => l.keyId === keyId && l.path === '/api/chat');
     assert.equal(line.authMethod, 'ollama-signature');
   });
 
@@ -92,10 +83,10 @@ describe('ollama CLI signature login (OLLAMA_AUTH=1)', () => {
   });
 
   it('still enforces the key\'s scopes (models:manage is not granted: `ollama pull` → 403)', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const r = await send('POST', '/api/pull', { model: 'llama3.2' });
     assert.equal(r.status, 403, r.text);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 });
 
@@ -106,11 +97,11 @@ describe('attacks on the signature scheme', () => {
     assert.equal((await exchange('GET', captured)).status, 200);
     // The very same header again, at once: refused (Ed25519 signatures are deterministic, so
     // this is exactly what an attacker holding a captured header would send).
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const replay = await exchange('GET', captured);
     assert.equal(replay.status, 401, replay.text);
-    assert.equal(fake.requests.length, before, 'the replayed request reached Ollama');
-    const line = await waitForAudit(w, (l) => (l.reason ?? '').includes('replayed'));
+    assert.equal(stack.fake.requests.length, before, 'the replayed request reached Ollama');
+    const line = await waitForAudit(stack.w, (l) => (l.reason ?? '').includes('replayed'));
     assert.equal(line.status, 401);
   });
 
@@ -121,26 +112,26 @@ describe('attacks on the signature scheme', () => {
   ];
   for (const [name, offset] of stale) {
     it(`refuses ${name} with 401`, async () => {
-      const before = fake.requests.length;
+      const before = stack.fake.requests.length;
       const r = await send('GET', '/api/tags', undefined, cli, Math.floor(Date.now() / 1000) + offset);
       assert.equal(r.status, 401, r.text);
-      assert.equal(fake.requests.length, before);
+      assert.equal(stack.fake.requests.length, before);
     });
   }
 
   it('refuses a signature for one path used on another (GET /api/tags → GET /api/ps)', async () => {
     const s = cli.sign('GET', '/api/tags');
     const moved: SignedRequest = { ...s, url: s.url.replace('/api/tags', '/api/ps') };
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     assert.equal((await exchange('GET', moved)).status, 401);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('refuses a signature for one method used with another (GET → DELETE /api/delete)', async () => {
     const s = cli.sign('GET', '/api/delete');
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     assert.equal((await exchange('DELETE', s, { model: 'llama3.2' })).status, 401);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('refuses a signature whose ts in the URL differs from the signed one (timestamp swap)', async () => {
@@ -150,10 +141,10 @@ describe('attacks on the signature scheme', () => {
   });
 
   it('refuses a valid signature from an ssh key that is not registered', async () => {
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     const r = await send('GET', '/api/tags', undefined, stranger);
     assert.equal(r.status, 401, r.text);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 
   it('refuses the registered public key with a forged signature', async () => {
@@ -171,22 +162,22 @@ describe('attacks on the signature scheme', () => {
 
   it('refuses a signature together with an X-API-Key (two credentials → 400)', async () => {
     const s = cli.sign('GET', '/api/tags');
-    assert.equal((await exchange('GET', { ...s, headers: { ...s.headers, 'x-api-key': w.adminKey } })).status, 400);
+    assert.equal((await exchange('GET', { ...s, headers: { ...s.headers, 'x-api-key': stack.w.adminKey } })).status, 400);
   });
 
   it('stops accepting the ssh key within a second of `warden keys revoke`', async () => {
     const pubText = readFileSync(join(home, '.ollama', 'id_ed25519.pub'), 'utf8').trim();
-    const second = await runCli(['keys', 'create', '--json', '--name', 'revoke-me', '--ollama-pubkey', pubText.replace('me@laptop', '')], { dataDir: w.dataDir });
+    const second = await runCli(['keys', 'create', '--json', '--name', 'revoke-me', '--ollama-pubkey', pubText.replace('me@laptop', '')], { dataDir: stack.w.dataDir });
     // one ssh key may belong to one Warden key only, or be registered as text as well as by path
     if (second.code === 0) {
       const id = (JSON.parse(second.stdout) as { id: string }).id;
-      assert.equal((await runCli(['keys', 'revoke', id], { dataDir: w.dataDir })).code, 0);
+      assert.equal((await runCli(['keys', 'revoke', id], { dataDir: stack.w.dataDir })).code, 0);
     }
-    const r = await runCli(['keys', 'revoke', keyId], { dataDir: w.dataDir });
+    const r = await runCli(['keys', 'revoke', keyId], { dataDir: stack.w.dataDir });
     assert.equal(r.code, 0, r.stderr);
     await new Promise((res) => setTimeout(res, 1200));
-    const before = fake.requests.length;
+    const before = stack.fake.requests.length;
     assert.equal((await send('GET', '/api/tags')).status, 401);
-    assert.equal(fake.requests.length, before);
+    assert.equal(stack.fake.requests.length, before);
   });
 });

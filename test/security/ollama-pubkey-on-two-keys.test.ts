@@ -3,62 +3,52 @@
 // the fix the same public key could be registered on two keys, and the victim's signed
 // requests were attributed to either. One ollama public key now belongs to one key only: the
 // CLI and the admin API refuse the second registration with a clear error.
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { removeDir, runCli, startWarden, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli } from '../helpers/warden.ts';
 import { makeOllamaKey } from './ollama-cli-signer.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-let home: string;
+const home = mkdtempSync(join(tmpdir(), 'warden-pubkey-home-'));
+after(() => rmSync(home, { recursive: true, force: true }));
 let pubFile: string;
 let owner: string;
 
-before(async () => {
-  home = mkdtempSync(join(tmpdir(), 'warden-pubkey-home-'));
-  pubFile = `${makeOllamaKey(home, 'victim@laptop')}.pub`;
-  fake = await startFakeOllama();
-  w = await startWarden({ upstream: fake.url });
-  const created = await runCli(['keys', 'create', '--json', '--name', 'victim', '--ollama-pubkey', pubFile], { dataDir: w.dataDir });
-  assert.equal(created.code, 0, created.stderr);
-  owner = (JSON.parse(created.stdout) as { id: string }).id;
-});
-
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-  if (home) rmSync(home, { recursive: true, force: true });
+const stack = withWarden({
+  afterStart: async ({ w }) => {
+    pubFile = `${makeOllamaKey(home, 'victim@laptop')}.pub`;
+    const created = await runCli(['keys', 'create', '--json', '--name', 'victim', '--ollama-pubkey', pubFile], { dataDir: w.dataDir });
+    assert.equal(created.code, 0, created.stderr);
+    owner = (JSON.parse(created.stdout) as { id: string }).id;
+  },
 });
 
 describe('one ollama public key belongs to one key', () => {
   it('`keys create --ollama-pubkey` refuses a public key already registered on another key', async () => {
-    const r = await runCli(['keys', 'create', '--name', 'thief', '--ollama-pubkey', pubFile], { dataDir: w.dataDir });
+    const r = await runCli(['keys', 'create', '--name', 'thief', '--ollama-pubkey', pubFile], { dataDir: stack.w.dataDir });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`already registered on key ${owner}`));
-    const list = JSON.parse((await runCli(['keys', 'list', '--json'], { dataDir: w.dataDir })).stdout) as Array<{ name: string }>;
+    const list = JSON.parse((await runCli(['keys', 'list', '--json'], { dataDir: stack.w.dataDir })).stdout) as Array<{ name: string }>;
     assert.ok(!list.some((k) => k.name === 'thief'), 'no key was created');
   });
 
   it('`keys update --ollama-pubkey` refuses it too, with the comment changed', async () => {
-    const thief = JSON.parse((await runCli(['keys', 'create', '--json', '--name', 'thief2'], { dataDir: w.dataDir })).stdout) as { id: string };
+    const thief = JSON.parse((await runCli(['keys', 'create', '--json', '--name', 'thief2'], { dataDir: stack.w.dataDir })).stdout) as { id: string };
     const text = readFileSync(pubFile, 'utf8').trim().replace(/\S+$/, 'someone-else');
-    const r = await runCli(['keys', 'update', thief.id, '--ollama-pubkey', text], { dataDir: w.dataDir });
+    const r = await runCli(['keys', 'update', thief.id, '--ollama-pubkey', text], { dataDir: stack.w.dataDir });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /already registered on key/);
   });
 
   it('the admin API answers 409 naming the field', async () => {
-    const res = await request(`${w.url}/_warden/api/keys`, {
+    const res = await request(`${stack.w.url}/_warden/api/keys`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${w.adminKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${stack.w.adminKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'thief3', ollamaPubkeys: [readFileSync(pubFile, 'utf8').trim()] }),
-      dispatcher: w.dispatcher,
+      dispatcher: stack.w.dispatcher,
     });
     const body = (await res.body.json()) as { code: string; error: string };
     assert.equal(res.statusCode, 409, JSON.stringify(body));

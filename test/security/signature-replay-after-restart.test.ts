@@ -2,41 +2,32 @@
 // again while its timestamp is still inside the ±300 s window — after Warden restarted, or to
 // another instance. Before this fix each process remembered used signatures in its own memory
 // only, so a restart (or a second instance) accepted the replay and forwarded it to Ollama.
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
-import { removeDir, runCli, startWarden, type RunningWarden } from '../helpers/warden.ts';
+import { withWarden, runCli, startWarden, type RunningWarden } from '../helpers/warden.ts';
 import { makeOllamaKey, OllamaCliSigner, type SignedRequest } from './ollama-cli-signer.ts';
 import { upstreamHits } from './helpers.ts';
 
-let fake: FakeOllama;
-let w: RunningWarden;
-let home: string;
+const home = mkdtempSync(join(tmpdir(), 'warden-replay-home-'));
+after(() => rmSync(home, { recursive: true, force: true }));
 let cli: OllamaCliSigner;
 
-before(async () => {
-  home = mkdtempSync(join(tmpdir(), 'warden-replay-home-'));
-  const keyPath = makeOllamaKey(home, 'victim@laptop');
-  cli = new OllamaCliSigner(keyPath);
-  fake = await startFakeOllama({ chunks: 2, delayMs: 1 });
-  w = await startWarden({ upstream: fake.url });
-  const created = await runCli(['keys', 'create', '--json', '--name', 'victim-cli', '--ollama-pubkey', `${keyPath}.pub`], { dataDir: w.dataDir });
-  assert.equal(created.code, 0, created.stderr);
+const stack = withWarden({
+  ollama: { chunks: 2, delayMs: 1 },
+  afterStart: async ({ w }) => {
+    const keyPath = makeOllamaKey(home, 'victim@laptop');
+    cli = new OllamaCliSigner(keyPath);
+    const created = await runCli(['keys', 'create', '--json', '--name', 'victim-cli', '--ollama-pubkey', `${keyPath}.pub`], { dataDir: w.dataDir });
+    assert.equal(created.code, 0, created.stderr);
+  },
 });
 
-after(async () => {
-  await w?.stop();
-  await fake?.close();
-  if (w) removeDir(w.dataDir);
-  if (home) rmSync(home, { recursive: true, force: true });
-});
-
-async function send(signed: SignedRequest): Promise<{ status: number; text: string }> {
-  const res = await request(`${w.url}${signed.url}`, { method: 'GET', headers: signed.headers, dispatcher: w.dispatcher });
+async function send(signed: SignedRequest, server: RunningWarden = stack.w): Promise<{ status: number; text: string }> {
+  const res = await request(`${server.url}${signed.url}`, { method: 'GET', headers: signed.headers, dispatcher: server.dispatcher });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -51,15 +42,19 @@ describe('a captured CLI signature is accepted exactly once', () => {
     const captured = cli.sign('GET', '/api/tags');
     assert.equal((await send(captured)).status, 200);
     assert.equal((await send(captured)).status, 401, 'a replay to the same process');
-    const hits = upstreamHits(fake, '/api/tags');
+    const hits = upstreamHits(stack.fake, '/api/tags');
 
-    await w.stop();
-    const restarted = await startWarden({ upstream: fake.url, dataDir: w.dataDir });
-    w = restarted;
-    const r = await send(captured);
-    assert.equal(r.status, 401, `replayed after a restart: ${r.text}`);
-    assert.equal(upstreamHits(fake, '/api/tags'), hits, 'the replay reached Ollama');
-    // The owner's next real call still works.
-    assert.equal((await send(cli.sign('GET', '/api/tags'))).status, 200);
+    await stack.w.stop();
+    // the same data dir (the fixture removes it at the end)
+    const restarted = await startWarden({ upstream: stack.fake.url, dataDir: stack.w.dataDir });
+    try {
+      const r = await send(captured, restarted);
+      assert.equal(r.status, 401, `replayed after a restart: ${r.text}`);
+      assert.equal(upstreamHits(stack.fake, '/api/tags'), hits, 'the replay reached Ollama');
+      // The owner's next real call still works.
+      assert.equal((await send(cli.sign('GET', '/api/tags'), restarted)).status, 200);
+    } finally {
+      await restarted.stop();
+    }
   });
 });
