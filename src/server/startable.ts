@@ -6,17 +6,19 @@ import { ErrorCode, isWardenError, configError } from '../errors.ts';
 import type { Config, RuntimeFlags } from '../config/schema.ts';
 import { resolveDataPath } from '../config/load.ts';
 import { loadCertFiles } from '../tls/file-source.ts';
-import { readTextFile } from '../tls/files.ts';
+import { readFieldFile } from '../tls/files.ts';
 import { ClientCertVerifier } from '../tls/client-verify.ts';
 import { splitPemCerts } from '../tls/x509-util.ts';
 import { checkListenSafety, parseListen } from './listen.ts';
 
-/** The field a TLS check's message is about (its first word), for the form. */
+/** A TLS check's failure as a config error on the field it is about (the error's own `field`,
+ *  tls/files.ts tlsFieldError), for the form. */
 function asFieldError(err: unknown, fallback: string): never {
   if (isWardenError(err) && err.code === ErrorCode.CONFIG_INVALID) throw err;
   if (isWardenError(err)) {
-    const field = /^(tls\.[A-Za-z.]+)/.exec(err.message)?.[1] ?? fallback;
-    throw configError(field, err.message.startsWith(field) ? err.message.slice(field.length).trim() : err.message, err);
+    const field = err.field ?? fallback;
+    // a field's TLS message starts with the field ("tls.key /path: …"); configError adds it again
+    throw configError(field, err.field !== undefined ? err.message.slice(field.length).trim() : err.message, err);
   }
   throw err;
 }
@@ -40,7 +42,7 @@ export function checkStartable(config: Config, dataDir: string, flags: RuntimeFl
   if (tls.mode !== 'off' && tls.clientAuth !== 'off' && tls.clientCA) {
     const path = resolveDataPath(dataDir, tls.clientCA);
     try {
-      const pem = readTextFile(path, 'tls.clientCA');
+      const pem = readFieldFile(path, 'tls.clientCA');
       if (splitPemCerts(pem).length === 0) throw configError('tls.clientCA', `${path} contains no PEM certificate`);
       new ClientCertVerifier(pem);
     } catch (err) {

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { resolveDataPath } from '../config/load.ts';
 import type { LocalCa } from './local-ca.ts';
 import { ClientCertVerifier } from './client-verify.ts';
-import { readTextFile, tlsError } from './files.ts';
+import { readFieldFile, tlsFieldError } from './files.ts';
 import { splitPemCerts } from './x509-util.ts';
 
 export interface ClientCa {
@@ -18,11 +18,11 @@ export interface ClientCa {
 export function loadClientCa(tls: Config['tls'], dataDir: string, ca: LocalCa | null): ClientCa | null {
   if (tls.clientAuth === 'off') return null;
   const path = tls.clientCA ? resolveDataPath(dataDir, tls.clientCA) : ca!.certPath;
-  const pem = tls.clientCA ? readTextFile(path, 'tls.clientCA') : ca!.certPem;
-  if (splitPemCerts(pem).length === 0) throw tlsError(`tls.clientCA ${path} contains no PEM certificate`);
+  const pem = tls.clientCA ? readFieldFile(path, 'tls.clientCA') : ca!.certPem;
+  if (splitPemCerts(pem).length === 0) throw tlsFieldError('tls.clientCA', `${path} contains no PEM certificate`);
   try {
     return { path, pem, verifier: new ClientCertVerifier(pem) };
   } catch (err) {
-    throw tlsError(`tls.clientCA ${path} contains a certificate that cannot be parsed`, err);
+    throw tlsFieldError('tls.clientCA', `${path} contains a certificate that cannot be parsed`, err);
   }
 }

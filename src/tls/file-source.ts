@@ -4,7 +4,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import { readTextFile, tlsError } from './files.ts';
+import { readFieldFile, tlsFieldError } from './files.ts';
 
 /** PKCS#8 encrypted keys and legacy PEM keys with a Proc-Type header both need the passphrase.
  *  (The marker is assembled so this source never contains a key header secret scanners flag.) */
@@ -30,17 +30,17 @@ export interface LoadedPair {
 
 function loadKey(keyPath: string, keyText: string, passphrase: string | null | undefined): KeyObject {
   const encrypted = ENCRYPTED_KEY.test(keyText);
-  if (encrypted && !passphrase) throw tlsError(`tls.key ${keyPath} is encrypted; set tls.keyPassphrase or WARDEN_TLS_KEY_PASSPHRASE`);
+  if (encrypted && !passphrase) throw tlsFieldError('tls.key', `${keyPath} is encrypted; set tls.keyPassphrase or WARDEN_TLS_KEY_PASSPHRASE`);
   try {
     return createPrivateKey(passphrase ? { key: keyText, passphrase } : { key: keyText });
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     const msg = err instanceof Error ? err.message : '';
     if (code === 'ERR_MISSING_PASSPHRASE' || /passphrase required/i.test(msg))
-      throw tlsError(`tls.key ${keyPath} is encrypted; set tls.keyPassphrase or WARDEN_TLS_KEY_PASSPHRASE`, err);
+      throw tlsFieldError('tls.key', `${keyPath} is encrypted; set tls.keyPassphrase or WARDEN_TLS_KEY_PASSPHRASE`, err);
     if (encrypted)
-      throw tlsError(`tls.key ${keyPath}: wrong passphrase (tls.keyPassphrase / WARDEN_TLS_KEY_PASSPHRASE)`, err);
-    throw tlsError(`tls.key ${keyPath} is not a readable PEM private key`, err);
+      throw tlsFieldError('tls.key', `${keyPath}: wrong passphrase (tls.keyPassphrase / WARDEN_TLS_KEY_PASSPHRASE)`, err);
+    throw tlsFieldError('tls.key', `${keyPath} is not a readable PEM private key`, err);
   }
 }
 
@@ -48,33 +48,33 @@ function loadKey(keyPath: string, keyText: string, passphrase: string | null | u
 export function loadCertFiles(opts: CertFileOptions): LoadedPair {
   const { certPath, keyPath } = opts;
   const now = opts.now ?? new Date();
-  const certText = readTextFile(certPath, 'tls.cert');
-  const keyText = readTextFile(keyPath, 'tls.key');
+  const certText = readFieldFile(certPath, 'tls.cert');
+  const keyText = readFieldFile(keyPath, 'tls.key');
   const pems = splitPemCerts(certText);
-  if (pems.length === 0) throw tlsError(`tls.cert ${certPath} contains no PEM certificate`);
+  if (pems.length === 0) throw tlsFieldError('tls.cert', `${certPath} contains no PEM certificate`);
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(pems[0]!);
     for (const p of pems.slice(1)) new X509Certificate(p);
   } catch (err) {
-    throw tlsError(`tls.cert ${certPath} contains a certificate that cannot be parsed`, err);
+    throw tlsFieldError('tls.cert', `${certPath} contains a certificate that cannot be parsed`, err);
   }
   const key = loadKey(keyPath, keyText, opts.passphrase);
-  if (!leaf.checkPrivateKey(key)) throw tlsError(`tls.key ${keyPath} does not match the certificate in tls.cert ${certPath}`);
+  if (!leaf.checkPrivateKey(key)) throw tlsFieldError('tls.key', `${keyPath} does not match the certificate in tls.cert ${certPath}`);
   const notAfter = new Date(leaf.validTo);
   const notBefore = new Date(leaf.validFrom);
-  if (now > notAfter) throw tlsError(`tls.cert ${certPath} expired on ${notAfter.toISOString()}`);
-  if (now < notBefore) throw tlsError(`tls.cert ${certPath} is not valid before ${notBefore.toISOString()}`);
+  if (now > notAfter) throw tlsFieldError('tls.cert', `${certPath} expired on ${notAfter.toISOString()}`);
+  if (now < notBefore) throw tlsFieldError('tls.cert', `${certPath} is not valid before ${notBefore.toISOString()}`);
   for (const name of opts.hostnames) {
     const covered = isIP(name) ? leaf.checkIP(name) !== undefined : leaf.checkHost(name, { subject: 'never' }) !== undefined;
-    if (!covered) throw tlsError(`tls.cert ${certPath} has no subject alternative name for "${name}" (it has: ${leaf.subjectAltName ?? 'none'})`);
+    if (!covered) throw tlsFieldError('tls.cert', `${certPath} has no subject alternative name for "${name}" (it has: ${leaf.subjectAltName ?? 'none'})`);
   }
   const keyPem = key.export({ format: 'pem', type: 'pkcs8' }).toString();
   const certPem = pems.join('');
   try {
     createSecureContext({ cert: certPem, key: keyPem });
   } catch (err) {
-    throw tlsError(`tls.cert ${certPath} / tls.key ${keyPath} are not usable by OpenSSL: ${err instanceof Error ? err.message : String(err)}`, err);
+    throw tlsFieldError('tls.cert', `${certPath} / tls.key ${keyPath} are not usable by OpenSSL: ${err instanceof Error ? err.message : String(err)}`, err);
   }
   return { certPem, keyPem, leaf };
 }

@@ -11,6 +11,12 @@ export function tlsError(message: string, cause?: unknown): WardenError {
   return new WardenError(ErrorCode.TLS_INVALID, message, cause === undefined ? {} : { cause });
 }
 
+/** A TLS error about one config field's file ("tls.cert", "tls.key", "tls.clientCA"): the
+ *  message starts with the field, and the error carries it for the admin form (errors.ts). */
+export function tlsFieldError(field: string, detail: string, cause?: unknown): WardenError {
+  return new WardenError(ErrorCode.TLS_INVALID, `${field} ${detail}`, { cause, field });
+}
+
 /** Writes via a temp file + rename so a reader (the running server's watcher, a concurrent CLI)
  *  never sees half a key or a key with a loose mode. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode: 0o600 | 0o644): void {
@@ -39,12 +45,21 @@ export function errnoText(err: unknown): string {
   return code ?? (err instanceof Error ? err.message : String(err));
 }
 
-/** Reads a text file; `what` names it in the error ("tls.cert", "CA key"). */
+/** Reads a text file; `what` names it in the error ("CA key"). */
 export function readTextFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
     throw tlsError(`${what} ${path}: ${errnoText(err)}`, err);
+  }
+}
+
+/** Reads the text file a config field names ("tls.cert"); an error carries the field. */
+export function readFieldFile(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw tlsFieldError(field, `${path}: ${errnoText(err)}`, err);
   }
 }
 

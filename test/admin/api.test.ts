@@ -296,3 +296,12 @@ void test('Fastify\'s own request errors answer in the admin shape with one code
   assert.equal(badJson.status, 400);
   assert.equal(((await badJson.json()) as { code: string }).code, 'WARDEN_ERR_BAD_REQUEST');
 });
+
+void test('settings: a TLS file the server could not start with is refused on the field it is about', async () => {
+  const missing = join(webRoot, 'no-such-cert.pem');
+  const bad = await api('PATCH', '/settings', { tls: { mode: 'files', cert: missing, key: join(webRoot, 'no-such-key.pem') } });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.body.code, 'WARDEN_ERR_CONFIG_INVALID');
+  assert.equal(bad.body.field, 'tls.cert');
+  assert.equal(bad.body.error, `config: tls.cert: ${missing}: file not found`);
+});

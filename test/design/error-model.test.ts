@@ -65,9 +65,11 @@ function tsFiles(dir: string): string[] {
   );
 }
 
-test('no code in src/ decides by comparing an error\'s reason or message text', () => {
-  // A reason is audit text and a message is for people: both may be reworded at any time.
-  const decides = /(?<!typeof [\w.?]*)\.(?:reason|message)\s*(?:===|!==)\s*['"`]|\.(?:reason|message)\.(?:startsWith|endsWith|includes)\(\s*['"`]/;
+test('no code in src/ decides by an error\'s reason or message text, or parses a field out of it', () => {
+  // A reason is audit text and a message is for people: both may be reworded at any time. The
+  // field an error is about travels on the error (WardenError.field).
+  const decides =
+    /(?<!typeof [\w.?]*)\.(?:reason|message)\s*(?:===|!==)\s*['"`]|\.(?:reason|message)\.(?:startsWith|endsWith|includes|match)\(\s*['"`/]|\.exec\([\w.?]*\.(?:reason|message)\)/;
   const hits: string[] = [];
   for (const file of tsFiles(join(root, 'src'))) {
     readFileSync(file, 'utf8')
