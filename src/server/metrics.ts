@@ -8,7 +8,8 @@
 // later ones are counted under "other" (a client naming random models cannot grow the registry
 // without bound, and model names come from request bodies). Each instance of a fleet exports its
 // own counts: sum them in Prometheus (sum by (model) (...)).
-import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+import { TallyHistogram, type HistogramSeries } from './tally-histogram.ts';
 import type { Upstream } from '../proxy/upstreams.ts';
 
 /** Distinct model labels before the rest are counted as "other". */
@@ -45,6 +46,8 @@ interface ModelSeries {
   requests: number;
   promptTokens: number;
   evalTokens: number;
+  ttft: HistogramSeries<'model'>;
+  rate: HistogramSeries<'model'>;
 }
 
 /** One labelled count. */
@@ -57,12 +60,14 @@ import type { AuditStats } from '../audit/writer.ts';
 
 // The request path counts in plain numbers and prom-client reads them when scraped (collect):
 // prom-client hashes and checks the label object on every inc(), also through labels() children,
-// and a streamed request bumped a dozen series (~3 µs). Histograms stay prom-client's.
+// and a streamed request bumped a dozen series (~3 µs). The histograms are counted the same way
+// (tally-histogram.ts).
 export class Metrics {
   readonly registry = new Registry();
-  private readonly duration: Histogram;
-  private readonly modelTtft: Histogram<'model'>;
-  private readonly modelRate: Histogram<'model'>;
+  private readonly duration: HistogramSeries<never>;
+  private readonly durationHistogram: TallyHistogram;
+  private readonly modelTtft: TallyHistogram<'model'>;
+  private readonly modelRate: TallyHistogram<'model'>;
   /** by status class and method (Node's parser knows ~34 methods) */
   private readonly requestCounts = new Map<string, Tally<{ status_class: string; method: string }>>();
   /** by refusal code (a fixed set) */
@@ -73,14 +78,14 @@ export class Metrics {
   private readonly otherKey: KeySeries = { labels: { key_id: OTHER }, requests: 0, tokens: 0, refusals: 0 };
   /** the first MAX_MODELS model names; later ones count under OTHER */
   private readonly modelSeries = new Map<string, ModelSeries>();
-  private readonly otherModel: ModelSeries = { labels: { model: OTHER }, requests: 0, promptTokens: 0, evalTokens: 0 };
+  private readonly otherModel: ModelSeries;
 
   constructor(gauges: { connections: () => number; keys: () => { active: number; revoked: number; expired: number }; upstreams?: () => readonly Upstream[]; audit?: () => AuditStats }) {
     // prom-client's default names already start with process_ / nodejs_: prefix `warden_` only
     // (the old `warden_process_` prefix made `warden_process_process_cpu_seconds_total`).
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
     const registers = [this.registry];
-    const { requestCounts, refusalCounts, tokenCounts, keySeries, otherKey, modelSeries, otherModel } = this;
+    const { requestCounts, refusalCounts, tokenCounts, keySeries, otherKey, modelSeries } = this;
     /** A counter whose values are the tallies' (set at each scrape). */
     const counted = <L extends string>(name: string, help: string, labelNames: L[], fill: (add: (labels: Partial<Record<L, string>>, n: number) => void) => void): void => {
       new Counter({
@@ -102,17 +107,18 @@ export class Metrics {
     counted('warden_refusals_total', 'Requests refused by Warden, by reason code', ['reason'], (add) => {
       for (const t of refusalCounts.values()) add(t.labels, t.n);
     });
-    this.duration = new Histogram({
+    this.durationHistogram = new TallyHistogram({
       name: 'warden_request_duration_seconds',
       help: 'Time from request to the end of the answer (streams included)',
       buckets: [0.005, 0.025, 0.1, 0.5, 2, 10, 60, 300],
       registers,
     });
+    this.duration = this.durationHistogram.series({});
     counted('warden_tokens_total', 'Tokens reported by Ollama', ['kind'], (add) => {
       add({ kind: 'prompt' }, tokenCounts.prompt);
       add({ kind: 'eval' }, tokenCounts.eval);
     });
-    const models = (): ModelSeries[] => [...modelSeries.values(), otherModel];
+    const models = (): ModelSeries[] => [...modelSeries.values(), this.otherModel];
     counted('warden_model_requests_total', `Requests naming a model (at most ${MAX_MODELS} models, then "other")`, ['model'], (add) => {
       for (const m of models()) add(m.labels, m.requests);
     });
@@ -122,20 +128,19 @@ export class Metrics {
         add({ model: m.labels.model, kind: 'eval' }, m.evalTokens);
       }
     });
-    this.modelTtft = new Histogram({
+    this.modelTtft = new TallyHistogram<'model'>({
       name: 'warden_model_time_to_first_byte_seconds',
       help: "Time from forwarding to Ollama's first answer byte (the first token of a stream; model loading included)",
-      labelNames: ['model'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
-    this.modelRate = new Histogram({
+    this.modelRate = new TallyHistogram<'model'>({
       name: 'warden_model_tokens_per_second',
       help: 'Generated (eval) tokens per second of streaming, per request',
-      labelNames: ['model'],
       buckets: [1, 5, 10, 20, 40, 80, 160, 320],
       registers,
     });
+    this.otherModel = this.makeModelSeries(OTHER);
     const keys = (): KeySeries[] => [...keySeries.values(), otherKey];
     counted('warden_key_requests_total', `Authenticated requests by key id (at most ${MAX_KEYS} keys, then "other")`, ['key_id'], (add) => {
       for (const k of keys()) add(k.labels, k.requests);
@@ -215,7 +220,7 @@ export class Metrics {
     let req = this.requestCounts.get(id);
     if (!req) this.requestCounts.set(id, (req = { labels: { status_class: statusClass, method }, n: 0 }));
     req.n++;
-    this.duration.observe(durationMs / 1000);
+    this.durationHistogram.observe(this.duration, durationMs / 1000);
     if (refusedCode) {
       let ref = this.refusalCounts.get(refusedCode);
       if (!ref) this.refusalCounts.set(refusedCode, (ref = { labels: { reason: refusedCode }, n: 0 }));
@@ -239,21 +244,27 @@ export class Metrics {
     m.requests++;
     if (s.promptTokens) m.promptTokens += s.promptTokens;
     if (s.evalTokens) m.evalTokens += s.evalTokens;
-    if (s.firstByteMs !== null) this.modelTtft.observe(m.labels, s.firstByteMs / 1000);
-    if (s.evalTokens && s.streamMs !== null && s.streamMs > 0) this.modelRate.observe(m.labels, s.evalTokens / (s.streamMs / 1000));
+    if (s.firstByteMs !== null) this.modelTtft.observe(m.ttft, s.firstByteMs / 1000);
+    if (s.evalTokens && s.streamMs !== null && s.streamMs > 0) this.modelRate.observe(m.rate, s.evalTokens / (s.streamMs / 1000));
   }
 
   private newKeySeries(keyId: string): KeySeries {
-    if (this.keySeries.size >= MAX_KEYS) return this.otherKey;
+    if (keyId === OTHER || this.keySeries.size >= MAX_KEYS) return this.otherKey;
     const k: KeySeries = { labels: { key_id: keyId }, requests: 0, tokens: 0, refusals: 0 };
     this.keySeries.set(keyId, k);
     return k;
   }
 
   private newModelSeries(model: string): ModelSeries {
-    if (this.modelSeries.size >= MAX_MODELS) return this.otherModel;
-    const m: ModelSeries = { labels: { model }, requests: 0, promptTokens: 0, evalTokens: 0 };
+    // a model named "other" shares the overflow series (one series per label set)
+    if (model === OTHER || this.modelSeries.size >= MAX_MODELS) return this.otherModel;
+    const m = this.makeModelSeries(model);
     this.modelSeries.set(model, m);
     return m;
+  }
+
+  private makeModelSeries(model: string): ModelSeries {
+    const labels = { model };
+    return { labels, requests: 0, promptTokens: 0, evalTokens: 0, ttft: this.modelTtft.series(labels), rate: this.modelRate.series(labels) };
   }
 }
