@@ -291,12 +291,12 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     const running = () => B.requests.filter((r) => r.url === '/api/chat' && !r.completed && !r.aborted).length;
     const first = slow(wardens[0]!);
     const second = slow(wardens[1]!);
-    await poll('two streams running', 5000, async () => running() === 2);
+    await poll('two streams running', 20_000, async () => running() === 2);
     assert.equal((await slow(wardens[2]!)).status, 429, 'a third stream on the third instance');
     assert.equal((await first).status, 200);
     assert.equal((await second).status, 200);
     // slots come back when streams end
-    await poll('a slot free again', 5000, async () => (await call(wardens[2]!, 'GET', '/api/version', undefined, k)).status === 200);
+    await poll('a slot free again', 20_000, async () => (await call(wardens[2]!, 'GET', '/api/version', undefined, k)).status === 200);
 
     // an instance killed while holding a slot: the slot is taken until its lease runs out (10 s),
     // while a live stream (40 s long, cut at the end) holds the other
@@ -304,7 +304,7 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     const stop = new AbortController();
     void slow(doomed, 200).catch(() => undefined);
     void slow(wardens[0]!, 200, stop.signal).catch(() => undefined);
-    await poll('two streams running again', 5000, async () => running() === 2);
+    await poll('two streams running again', 20_000, async () => running() === 2);
     doomed.proc.kill('SIGKILL');
     const killedAt = Date.now();
     assert.equal((await call(wardens[1]!, 'GET', '/api/version', undefined, k)).status, 429, 'the dead instance still holds its slot');
@@ -312,7 +312,9 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     const took = Date.now() - killedAt;
     stop.abort();
     t.diagnostic(`the dead instance's slot was free again after ${took} ms`);
-    assert.ok(took <= 10_000 + 2_000, `released after ${took} ms`);
+    // the lease (10 s) plus one poll round: each poll is a request through a Warden process,
+    // which takes a few seconds on a loaded 2-core machine
+    assert.ok(took <= 10_000 + 5_000, `released after ${took} ms`);
   });
 
   // Last: it locks 127.0.0.1 out of the surviving instances (for failures).
