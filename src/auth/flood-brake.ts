@@ -20,6 +20,8 @@
 //   keyless requests fills it, and then a probe waits one pause, which costs it nothing but time.
 // The admin UI and /_warden/health are answered before credentials are looked at and never meet it.
 
+import { takeToken, type TokenBucket } from './token-bucket.ts';
+
 export type FailureKind = 'failed' | 'missing';
 
 export interface FloodBrakeOptions {
@@ -34,30 +36,16 @@ export interface FloodBrake {
   holdBack(kind: FailureKind): boolean;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
 
 export function createFloodBrake(options: FloodBrakeOptions): FloodBrake {
   const { burst } = options;
   if (!Number.isInteger(burst) || burst <= 0) throw new TypeError(`flood brake: burst must be a positive integer, got ${String(burst)}`);
   const now = options.now ?? Date.now;
   const start = now();
-  const buckets: Record<FailureKind, Bucket> = { failed: { tokens: burst, at: start }, missing: { tokens: burst, at: start } };
+  const buckets: Record<FailureKind, TokenBucket> = { failed: { tokens: burst, tokensAt: start }, missing: { tokens: burst, tokensAt: start } };
   return {
     holdBack(kind) {
-      const b = buckets[kind];
-      const t = now();
-      if (t > b.at) {
-        b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * burst);
-        b.at = t;
-      }
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
-        return false;
-      }
-      return true;
+      return !takeToken(buckets[kind], burst, now());
     },
   };
 }

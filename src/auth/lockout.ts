@@ -15,6 +15,7 @@
 //   botnet) then allocates nothing here: an entry per attempt, each kept until 100,000 newer
 //   ones pushed it out, was a long-lived object per refusal for the garbage collector.
 import { isIPv6 } from 'node:net';
+import { takeToken, type TokenBucket } from './token-bucket.ts';
 
 export interface LockoutOptions {
   failures: number;
@@ -53,13 +54,11 @@ export interface LockedAddress {
   until: string;
 }
 
-interface Entry {
+interface Entry extends TokenBucket {
   count: number;
   windowStart: number;
   lockedUntil: number;
-  /** token bucket of immediate 429s while locked out */
-  tokens: number;
-  tokensAt: number;
+  // tokens, tokensAt: the bucket of immediate 429s while locked out
 }
 
 const MAX_DELAY_MS = 2000;
@@ -200,14 +199,7 @@ export function createLockout(options: LockoutOptions): Lockout {
     holdBack(addr) {
       const e = entries.get(addressKey(addr));
       if (!e) return false;
-      const t = now();
-      e.tokens = Math.min(burst, e.tokens + ((t - e.tokensAt) / 1000) * burst);
-      e.tokensAt = t;
-      if (e.tokens >= 1) {
-        e.tokens -= 1;
-        return false;
-      }
-      return true;
+      return !takeToken(e, burst, now());
     },
     succeed(addr) {
       const key = addressKey(addr);

@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { startFakeOllama, type FakeOllama, type RecordedRequest } from '../helpers/fake-ollama.ts';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '../helpers/postgres.ts';
 import { removeDir, runCli, startWarden, waitForKey, type RunningWarden } from '../helpers/warden.ts';
+import { poll } from '../helpers/poll.ts';
 
 const pgMissing = findPostgresBin() === null;
 if (pgMissing && process.env.CI) throw new Error('PostgreSQL is not installed (apt-get install postgresql); CI must run this suite');
@@ -38,14 +39,6 @@ async function call(w: RunningWarden, method: string, path: string, body?: unkno
 
 const chat = (w: RunningWarden, model: string, stream = false): Promise<Answer> => call(w, 'POST', '/api/chat', { model, messages: [{ role: 'user', content: 'hi' }], stream });
 
-async function poll(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** Which box each of the requests since `marks` went to (chat/generate only). */
 function chatsSince(marks: Map<FakeOllama, number>): Map<FakeOllama, RecordedRequest[]> {
@@ -71,13 +64,13 @@ async function view(w: RunningWarden): Promise<Map<string, UpstreamView>> {
 /** Waits until every instance sees `box` up with exactly `loaded` in memory (/api/ps is re-read every 5 s). */
 async function settle(box: FakeOllama, loaded: string[]): Promise<void> {
   box.setLoaded(loaded);
-  await poll(`every instance to see ${loaded.join(', ')} loaded`, 15_000, async () => {
+  await poll(`every instance to see ${loaded.join(', ')} loaded`, async () => {
     for (const w of wardens) {
       const u = (await view(w)).get(box.url);
       if (u?.reachable !== true || [...u.loaded].sort().join() !== [...loaded].sort().join()) return false;
     }
     return true;
-  });
+  }, 15_000, 100);
 }
 
 function names(text: string, field = 'models', nameField = 'name'): string[] {
@@ -103,7 +96,7 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     key = wardens[0]!.adminKey;
     for (const w of wardens) await waitForKey(w, key);
     // every instance has probed every box (health and model lists) before the tests begin
-    for (const w of wardens) await poll('the first health checks', 10_000, async () => (await call(w, 'GET', '/api/tags')).text.includes('phi3'));
+    for (const w of wardens) await poll('the first health checks', async () => (await call(w, 'GET', '/api/tags')).text.includes('phi3'), 10_000, 100);
   });
   afterEach(() => {
     for (const f of [A, B, C]) {
@@ -160,9 +153,9 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     C.setLoaded(['phi3:mini']);
     // the model lists refresh every 30 s; a box that comes back is re-read at once, so cycle A
     A.setFailure(500);
-    await poll('A to be marked down', 15_000, async () => (await chat(wardens[0]!, 'llama3.2')).status === 503);
+    await poll('A to be marked down', async () => (await chat(wardens[0]!, 'llama3.2')).status === 503, 15_000, 100);
     A.setFailure(null);
-    await poll('A back with duo:1b', 15_000, async () => (await chat(wardens[0]!, 'llama3.2')).status === 200);
+    await poll('A back with duo:1b', async () => (await chat(wardens[0]!, 'llama3.2')).status === 200, 15_000, 100);
     const m = mark();
     assert.equal((await chat(wardens[0]!, 'duo:1b')).status, 200);
     const first = [...chatsSince(m)].find(([, r]) => r.length === 1)?.[0];
@@ -177,11 +170,11 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     // /api/ps is re-read with every health check (5 s)
     await new Promise((r) => setTimeout(r, 100));
     const m = mark();
-    await poll('both boxes to serve shared:1b', 15_000, async () => {
+    await poll('both boxes to serve shared:1b', async () => {
       await Promise.all(Array.from({ length: 4 }, () => call(wardens[2]!, 'POST', '/api/chat', { model: 'shared:1b', messages: [], stream: true })));
       const s = chatsSince(m);
       return s.get(A)!.length > 0 && s.get(B)!.length > 0;
-    });
+    }, 15_000, 100);
     assert.equal(chatsSince(m).get(C)!.length, 0, 'never to the box without the model');
   });
 
@@ -224,10 +217,10 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
 
   it('a model held only by a box that is down answers 503 "no healthy upstream has model", not 404', async () => {
     A.setFailure(500);
-    await poll('A to be marked down on every instance', 15_000, async () => {
+    await poll('A to be marked down on every instance', async () => {
       const codes = await Promise.all(wardens.map((w) => chat(w, 'llama3.2')));
       return codes.every((c) => c.status === 503);
-    });
+    }, 15_000, 100);
     const r = await chat(wardens[2]!, 'llama3.2');
     assert.match(r.text, /no healthy upstream has model llama3\.2/);
     // the public health answer says how many boxes are up, without their addresses
@@ -237,14 +230,14 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     // a model no box has is still Ollama's 404
     assert.equal((await chat(wardens[2]!, 'nowhere:1b')).status, 404);
     A.setFailure(null);
-    await poll('A back', 15_000, async () => (await chat(wardens[2]!, 'llama3.2')).status === 200);
+    await poll('A back', async () => (await chat(wardens[2]!, 'llama3.2')).status === 200, 15_000, 100);
   });
 
   it('fleet metrics: per upstream (up, failovers), per model (requests, time to first byte) and per key', async () => {
     const scrape = (): Promise<string[]> => Promise.all(wardens.map(async (w) => (await call(w, 'GET', '/_warden/metrics')).text));
     const allUp = (t: string): boolean => [A, B, C].every((f) => t.includes(`warden_upstream_up{upstream="${f.url}"} 1\n`));
     // A was down in the test before: every instance sees it back within a health check or two
-    await poll('every box up on every instance', 15_000, async () => (await scrape()).every(allUp));
+    await poll('every box up on every instance', async () => (await scrape()).every(allUp), 15_000, 100);
     const texts = await scrape();
     for (const t of texts) {
       assert.match(t, /^warden_model_requests_total\{model="shared:1b"\} [1-9]/m);
@@ -291,12 +284,12 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     const running = () => B.requests.filter((r) => r.url === '/api/chat' && !r.completed && !r.aborted).length;
     const first = slow(wardens[0]!);
     const second = slow(wardens[1]!);
-    await poll('two streams running', 20_000, async () => running() === 2);
+    await poll('two streams running', async () => running() === 2, 20_000, 100);
     assert.equal((await slow(wardens[2]!)).status, 429, 'a third stream on the third instance');
     assert.equal((await first).status, 200);
     assert.equal((await second).status, 200);
     // slots come back when streams end
-    await poll('a slot free again', 20_000, async () => (await call(wardens[2]!, 'GET', '/api/version', undefined, k)).status === 200);
+    await poll('a slot free again', async () => (await call(wardens[2]!, 'GET', '/api/version', undefined, k)).status === 200, 20_000, 100);
 
     // an instance killed while holding a slot: the slot is taken until its lease runs out (10 s),
     // while a live stream (40 s long, cut at the end) holds the other
@@ -304,11 +297,11 @@ describe('a fleet: 3 Wardens, 3 Ollama boxes, one PostgreSQL store', { skip: pgM
     const stop = new AbortController();
     void slow(doomed, 200).catch(() => undefined);
     void slow(wardens[0]!, 200, stop.signal).catch(() => undefined);
-    await poll('two streams running again', 20_000, async () => running() === 2);
+    await poll('two streams running again', async () => running() === 2, 20_000, 100);
     doomed.proc.kill('SIGKILL');
     const killedAt = Date.now();
     assert.equal((await call(wardens[1]!, 'GET', '/api/version', undefined, k)).status, 429, 'the dead instance still holds its slot');
-    await poll('the dead instance\'s slot to be released', 20_000, async () => (await call(wardens[1]!, 'GET', '/api/version', undefined, k)).status === 200);
+    await poll('the dead instance\'s slot to be released', async () => (await call(wardens[1]!, 'GET', '/api/version', undefined, k)).status === 200, 20_000, 100);
     const took = Date.now() - killedAt;
     stop.abort();
     t.diagnostic(`the dead instance's slot was free again after ${took} ms`);

@@ -14,6 +14,7 @@ import { request } from 'undici';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { startWarden, removeDir, runCli, type RunningWarden } from '../helpers/warden.ts';
 import { auditLines, collect, head, openTls, type AuditLine } from './helpers.ts';
+import { poll } from '../helpers/poll.ts';
 
 const FLOOD = 500;
 const PREFIXES = ['127.0.60', '127.0.61'];
@@ -69,14 +70,6 @@ function account(lines: AuditLine[]): { refusals: number; rows: number; summarie
     }
   }
   return { refusals, rows, summaries };
-}
-
-async function poll(what: () => string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a flood of bad keys from many addresses costs a bounded number of audit rows', () => {

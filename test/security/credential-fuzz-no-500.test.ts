@@ -15,6 +15,7 @@ import { request } from 'undici';
 import { withWarden } from '../helpers/warden.ts';
 import { auditLines, collect, head, openTls, prng } from './helpers.ts';
 import { SUMMARY_REASON } from '../../src/audit/aggregate.ts';
+import { poll } from '../helpers/poll.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
@@ -93,14 +94,6 @@ async function send(parser: Parser, secret: string, localAddress: string): Promi
 let nextAddr = 0;
 const freshAddress = (): string => `127.0.${10 + Math.floor(nextAddr / 250)}.${1 + (nextAddr++ % 250)}`;
 
-async function poll(what: () => string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe(`credential parsers never answer 5xx (FUZZ_SEED=${SEED})`, () => {
   it('random credentials through every parser: only 400/401/429, each audited exactly once (alone or in a summary count)', async () => {
     const sent = new Map<string, { parser: Parser; secret: string; status: number }>();
@@ -136,7 +129,7 @@ describe(`credential parsers never answer 5xx (FUZZ_SEED=${SEED})`, () => {
     const want = new Map<number, number>();
     for (const v of sent.values()) want.set(v.status, (want.get(v.status) ?? 0) + 1);
     const total = (m: Map<number, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
-    await poll(() => `${total(audited().perStatus)} of ${sent.size} audited`, () => total(audited().perStatus) >= sent.size);
+    await poll(() => `${total(audited().perStatus)} of ${sent.size} audited`, () => total(audited().perStatus) >= sent.size, 15_000);
     const { individual, perStatus } = audited();
     for (const [addr, n] of individual) assert.equal(n, 1, `${JSON.stringify(sent.get(addr))} audited ${n} times`);
     assert.deepEqual(new Map([...perStatus].sort()), new Map([...want].sort()), 'per status: individual events + summary counts = requests sent');

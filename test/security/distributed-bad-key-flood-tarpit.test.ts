@@ -19,6 +19,7 @@ import { generateKey } from '../../src/auth/key-format.ts';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
 import { auditLines, collect, head, openTls, waitForAudit, type AuditLine } from './helpers.ts';
+import { poll } from '../helpers/poll.ts';
 
 // A pause far above any answer time on a loaded machine, so "held" and "answered at once" cannot
 // be confused; a small burst, so a few dozen requests are a flood.
@@ -123,14 +124,6 @@ function auditedBotRefusals(lines: AuditLine[]): number {
     else if (l.kind === 'request.refused_summary' && l.status === 401) n += Number(SUMMARY.exec(l.reason ?? '')?.[1] ?? 'NaN');
   }
   return n;
-}
-
-async function poll(what: () => string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a bad-key flood from many addresses is tarpitted server-wide', () => {
