@@ -58,45 +58,36 @@ void describe('pump', () => {
         .on('error', reject);
     });
 
-  void test('the lines of one upstream read and the end of the answer leave in one socket write', async () => {
+  /** LINES lines in one turn (as undici delivers a socket read holding many HTTP chunks), then
+   *  the end; `held`: the answer's end held as forwarding.ts holds it for the audit line. */
+  async function socketWritesFor(held: boolean): Promise<number> {
     const done = new Promise<number>((resolve, reject) => {
       handler = (res, writes) => {
+        const release = held ? holdEnd(res) : null;
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         const body = new PassThrough();
         const finished = new Promise((r) => res.once('finish', r));
         pump(body, res, () => {}, 60_000)
+          .then(() => release && setImmediate(release))
           .then(() => finished)
           .then(() => resolve(writes.count), reject);
-        // as undici delivers a socket read holding many HTTP chunks: all in one turn, then the end
         for (let i = 0; i < LINES; i++) body.write(line(i));
         body.end();
       };
     });
     const got = await get();
     assert.equal(got.body, Buffer.concat(Array.from({ length: LINES }, (_, i) => line(i))).toString());
-    assert.equal(await done, 1, 'headers, all lines and the chunked terminator in one write');
+    return done;
+  }
+
+  void test('the lines of one upstream read and the end of the answer leave in one socket write', async () => {
+    assert.equal(await socketWritesFor(false), 1, 'headers, all lines and the chunked terminator in one write');
   });
 
   void test('with the end held for the audit line until the turn ends, still one socket write', async () => {
     // forwarding.ts holds the answer's end (hold-end.ts) until the audit lines of the turn are
     // appended, at setImmediate: the lines must wait with it, not leave without the terminator.
-    const done = new Promise<number>((resolve, reject) => {
-      handler = (res, writes) => {
-        const release = holdEnd(res);
-        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-        const body = new PassThrough();
-        const finished = new Promise((r) => res.once('finish', r));
-        pump(body, res, () => {}, 60_000)
-          .then(() => setImmediate(release))
-          .then(() => finished)
-          .then(() => resolve(writes.count), reject);
-        for (let i = 0; i < LINES; i++) body.write(line(i));
-        body.end();
-      };
-    });
-    const got = await get();
-    assert.equal(got.body, Buffer.concat(Array.from({ length: LINES }, (_, i) => line(i))).toString());
-    assert.equal(await done, 1, 'headers, all lines and the chunked terminator in one write');
+    assert.equal(await socketWritesFor(true), 1, 'headers, all lines and the chunked terminator in one write');
   });
 
   void test('a lone line is written at once, not held for more data', async () => {
