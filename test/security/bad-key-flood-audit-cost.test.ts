@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { startWarden, removeDir, runCli, type RunningWarden } from '../helpers/warden.ts';
-import { auditLines, collect, head, openTls, type AuditLine } from './helpers.ts';
+import { auditLines, collect, head, openTls, refusalsCounted, type AuditLine } from './helpers.ts';
 import { poll } from '../helpers/poll.ts';
 
 const FLOOD = 500;
@@ -91,15 +91,7 @@ describe('a flood of bad keys from many addresses costs a bounded number of audi
       first = await ask();
     }
     assert.equal(first, 200, 'the valid key is served before the flood');
-    const refusalsCounted = async (): Promise<number> => {
-      const res = await request(`${w.url}/_warden/metrics`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
-      const text = await res.body.text();
-      assert.equal(res.statusCode, 200, text);
-      let n = 0;
-      for (const m of text.matchAll(/^warden_refusals_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
-      return n;
-    };
-    const countedBefore = await refusalsCounted();
+    const countedBefore = await refusalsCounted(w);
     let flooding = true;
     const valid: number[] = [];
     const validLoop = (async () => {
@@ -125,7 +117,7 @@ describe('a flood of bad keys from many addresses costs a bounded number of audi
     assert.ok(statuses.every((s) => s === 401 || s === 429), JSON.stringify([...new Set(statuses)]));
     assert.ok(valid.length >= 3 && valid.every((s) => s === 200), `valid key answers during the flood: ${JSON.stringify(valid)}`);
     // The metrics count every refusal, summarised in the audit or not.
-    assert.equal((await refusalsCounted()) - countedBefore, FLOOD, 'warden_refusals_total');
+    assert.equal((await refusalsCounted(w)) - countedBefore, FLOOD, 'warden_refusals_total');
 
     // Each summary is written when its second ends: wait until every refusal is accounted for.
     await poll(() => `${account(auditLines(w)).refusals} of ${FLOOD} refusals in the audit file`, () => account(auditLines(w)).refusals >= FLOOD);

@@ -18,7 +18,7 @@ import { Agent, request } from 'undici';
 import { generateKey } from '../../src/auth/key-format.ts';
 import { startFakeOllama, type FakeOllama } from '../helpers/fake-ollama.ts';
 import { startWarden, removeDir, type RunningWarden } from '../helpers/warden.ts';
-import { auditLines, collect, head, openTls, waitForAudit, type AuditLine } from './helpers.ts';
+import { auditLines, collect, head, openTls, refusalsCounted, waitForAudit, type AuditLine } from './helpers.ts';
 import { poll } from '../helpers/poll.ts';
 
 // A pause far above any answer time on a loaded machine, so "held" and "answered at once" cannot
@@ -106,15 +106,6 @@ async function flood(connections: number, rounds: number, key: (i: number) => st
 
 const held = (answers: Answer[]): number => answers.filter((a) => a.ms >= TARPIT_MS * 0.9).length;
 
-async function refusalsCounted(): Promise<number> {
-  const res = await request(`${w.url}/_warden/metrics`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
-  const text = await res.body.text();
-  assert.equal(res.statusCode, 200, text);
-  let n = 0;
-  for (const m of text.matchAll(/^warden_refusals_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
-  return n;
-}
-
 /** 401s from the flood's addresses in the audit file: individual lines plus summary counts. */
 function auditedBotRefusals(lines: AuditLine[]): number {
   let n = 0;
@@ -138,7 +129,7 @@ describe('a bad-key flood from many addresses is tarpitted server-wide', () => {
 
   it('holds the flood past the burst while a valid key is served promptly throughout, directly and through the proxy', async () => {
     const viaProxy = agent(PROXY, 1);
-    const countedBefore = await refusalsCounted();
+    const countedBefore = await refusalsCounted(w);
     const auditedBefore = auditedBotRefusals(auditLines(w));
     let flooding = true;
     const valid: Answer[] = [];
@@ -161,7 +152,7 @@ describe('a bad-key flood from many addresses is tarpitted server-wide', () => {
     assert.ok(slowest < TARPIT_MS * 0.9, `a valid request took ${Math.round(slowest)} ms during the flood: held`);
 
     // Held or not, every refusal is counted: in the metrics, and in the audit (lines + summaries).
-    assert.equal((await refusalsCounted()) - countedBefore, 24, 'warden_refusals_total');
+    assert.equal((await refusalsCounted(w)) - countedBefore, 24, 'warden_refusals_total');
     await poll(
       () => `${auditedBotRefusals(auditLines(w)) - auditedBefore} of 24 refusals in the audit file`,
       () => auditedBotRefusals(auditLines(w)) - auditedBefore >= 24,

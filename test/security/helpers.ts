@@ -169,3 +169,14 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Every refusal Warden has counted (warden_refusals_total summed over its series), from
+ *  /_warden/metrics: a flood's refusals must all be counted, whatever the audit aggregates. */
+export async function refusalsCounted(w: RunningWarden): Promise<number> {
+  const res = await request(`${w.url}/_warden/metrics`, { headers: { authorization: `Bearer ${w.adminKey}` }, dispatcher: w.dispatcher });
+  const text = await res.body.text();
+  assert.equal(res.statusCode, 200, text);
+  let n = 0;
+  for (const m of text.matchAll(/^warden_refusals_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
+}
